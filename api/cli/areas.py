@@ -1,0 +1,3 @@
+"""CLI commands: areas."""
+
+COMMANDS: dict = {}

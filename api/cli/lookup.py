@@ -1,0 +1,3 @@
+"""CLI commands: lookup."""
+
+COMMANDS: dict = {}

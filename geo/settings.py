@@ -1,0 +1,107 @@
+"""One home for configuration and for the numbers that matter.
+
+Every value can be overridden by an environment variable with the prefix ``ASIH_`` (for example
+``ASIH_DATA_DIR=/srv/asih/raw`` or ``ASIH_LIMIT_MINUTES=45``) or a ``.env`` file in the working directory.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The repository root (where ``data/`` and ``pyproject.toml`` live)."""
+
+METRIC_CRS = "EPSG:3006"
+"""SWEREF 99 TM: every distance and area computation happens in this CRS (metres)."""
+
+WGS84 = "EPSG:4326"
+"""Input and output only (lat/lon in degrees)."""
+
+COUNTY_CODE = "01"
+"""Lantmäteriet/SCB county code (länskod) of Stockholm County."""
+
+STOCKHOLM_CODE = "0180"
+"""SCB municipality code of Stockholm city, the only municipality split by districts."""
+
+NetworkSource = Literal["matsim", "osmnx-files", "osm-xml", "pbf", "overpass"]
+Profile = Literal["free_flow", "rush_hour"]
+
+
+def _default_data_dir() -> Path:
+    shared = PROJECT_ROOT.parent / "shared" / "data" / "raw"
+    return shared if shared.exists() else PROJECT_ROOT / "data" / "raw"
+
+
+class Settings(BaseSettings):
+    """Configuration of the service. Paths may be absolute or relative to the project root."""
+
+    model_config = SettingsConfigDict(env_prefix="ASIH_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Raw data directory (read-only).")
+    cache_dir: Path = Field(default=PROJECT_ROOT / "data" / "cache", description="Prepared artifacts (ignored by git).")
+    areas_file: Path = PROJECT_ROOT / "data" / "areas.yaml"
+    providers_file: Path = PROJECT_ROOT / "data" / "providers.yaml"
+    speeds_file: Path = PROJECT_ROOT / "data" / "speeds.yaml"
+
+    # Raw file names inside data_dir; replace them to use newer data with no code change.
+    municipalities_file: str = "lm-ak_riks-kommuner-1m.shp"
+    boroughs_file: str = "stockholm-stadsdelsomraden-2020.shp"
+    districts_file: str = "stockholm-stadsdelar-2021.geojson"
+    district_table_file: str = "stockholm-stadsdel-to-stadsdelsomrade-derived.csv"
+    deso_file: str = "scb-deso2018-stockholm-county-simplified-pop.geojson"
+    postcodes_file: str = "geonames-postcodes-SE.txt"
+    street_network_file: str = "stockholm-inner-osmnx-drive-2020.tar.gz"
+    address_osm_file: str = "stockholm-ostermalm-sample-2020.osm"
+
+    # Road network used for routing.
+    network_source: NetworkSource = "matsim"
+    network_file: str | None = Field(
+        default=None, description="File for the network source; default depends on the source (see routing.loaders)."
+    )
+    profile: Profile = "free_flow"
+
+    # Numbers that matter.
+    limit_minutes: float = Field(default=30.0, gt=0, le=240, description="Drive-time limit of the ASIH rule (minutes).")
+    border_warning_m: float = Field(default=200.0, ge=0, description="Warn when a point is this close to another area (m).")
+    snap_warning_m: float = Field(default=500.0, ge=0, description="Flag a point this far from any drivable road (m).")
+    area_overlap_tolerance_km2: float = 0.01
+    area_min_land_coverage: float = 0.999
+
+    # Geocoding: offline by default; patient addresses are never sent anywhere unless configured.
+    geocoder: Literal["offline", "nominatim"] = "offline"
+    nominatim_url: str | None = None
+
+    # API hardening.
+    batch_max_rows: int = 500
+    request_max_bytes: int = 1_000_000
+    query_max_chars: int = 300
+    cors_origins: list[str] = []
+
+    # Maps.
+    tile_url: str | None = Field(default=None, description="XYZ tile URL template; none = local background only.")
+    tile_attribution: str | None = None
+
+    @field_validator("data_dir", "cache_dir", "areas_file", "providers_file", "speeds_file", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value if value.is_absolute() else (PROJECT_ROOT / value)
+
+    @property
+    def limit_s(self) -> float:
+        """The drive-time limit in seconds."""
+        return self.limit_minutes * 60.0
+
+    def raw(self, name: str) -> Path:
+        """Path of a raw data file inside ``data_dir``."""
+        return self.data_dir / name
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()
