@@ -1,0 +1,172 @@
+"""Point → area: which ASIH area, municipality and Stockholm district a point lies in, and how close to a border.
+
+Area borders come from generalised boundary data (1:1M), so a point within ``settings.border_warning_m`` of another
+area gets a warning with the distance: the official register decides such cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import shapely
+
+from geo.areas.model import AreaModel
+from geo.crs import to_metric, verify_lat_lon
+from geo.settings import COUNTY_CODE
+
+COAST_SNAP_M = 300.0
+"""A point off the generalised coastline (in no municipality at all) but this close to an area gets that area (m)."""
+
+
+@dataclass(frozen=True)
+class BorderWarning:
+    """The point is close to another area: ``distance_m`` metres to area ``neighbour_area_id``."""
+
+    distance_m: float
+    neighbour_area_id: int
+    neighbour_area_name: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """Answer of :meth:`AreaLocator.locate`. ``area_id`` is None when the point is outside Stockholm County."""
+
+    lat: float
+    lon: float
+    area_id: int | None
+    area_name: str | None
+    area_provenance: str | None
+    municipality_code: str | None
+    municipality_name: str | None
+    district: str | None
+    stadsdel: str | None
+    border_warning: BorderWarning | None
+    message: str | None = None
+
+    @property
+    def inside(self) -> bool:
+        """True when the point is in one of the areas."""
+        return self.area_id is not None
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form."""
+        return asdict(self)
+
+
+class AreaLocator:
+    """Fast point-in-area lookups over a prepared :class:`AreaModel` (STRtree on units and border segments)."""
+
+    def __init__(self, model: AreaModel, border_warning_m: float):
+        self.model = model
+        self.border_warning_m = border_warning_m
+        self._units = model.units.reset_index(drop=True)
+        self._unit_tree = shapely.STRtree(self._units.geometry.values)
+        shapely.prepare(self._units.geometry.values)
+        self._area_names = dict(zip(model.areas["id"], model.areas["name"]))
+        self._area_prov = dict(zip(model.areas["id"], model.areas["provenance"]))
+        self._districts = model.districts.reset_index(drop=True)
+        self._district_tree = shapely.STRtree(self._districts.geometry.values)
+        self._segments, self._segment_area = _border_segments(model)
+        self._segment_tree = shapely.STRtree(self._segments)
+        self._sweden = model.all_municipalities.reset_index(drop=True)
+        self._sweden_tree = shapely.STRtree(self._sweden.geometry.values)
+
+    def locate(self, lat: float, lon: float) -> Location:
+        """Locate a WGS84 point (degrees). Never raises for a point outside the county; see ``Location.message``."""
+        verify_lat_lon(lat, lon)
+        x, y = to_metric(lat, lon)
+        return self.locate_xy(float(x), float(y), lat=lat, lon=lon)
+
+    def locate_xy(self, x: float, y: float, lat: float = float("nan"), lon: float = float("nan")) -> Location:
+        """Locate an EPSG:3006 point (metres)."""
+        point = shapely.Point(x, y)
+        hits = self._unit_tree.query(point, predicate="intersects")
+        note = None
+        if hits.size == 0:
+            hit, note = self._off_coast(point)
+            if hit is None:
+                return self._outside(point, lat, lon)
+        else:
+            hit = int(hits.min())
+        unit = self._units.iloc[hit]
+        area_id = int(unit["area_id"])
+        borough = unit["borough"] if isinstance(unit["borough"], str) else None
+        return Location(
+            lat=lat,
+            lon=lon,
+            area_id=area_id,
+            area_name=self._area_names[area_id],
+            area_provenance=self._area_prov[area_id],
+            municipality_code=unit["municipality_code"],
+            municipality_name=unit["municipality_name"],
+            district=borough,
+            stadsdel=self._stadsdel(point) if borough else None,
+            border_warning=self._border_warning(point, area_id),
+            message=note,
+        )
+
+    def _off_coast(self, point: shapely.Point) -> tuple[int | None, str | None]:
+        if self._sweden_tree.query(point, predicate="intersects").size:
+            return None, None  # inside another Swedish municipality: not ours
+        idx, dist = self._unit_tree.query_nearest(point, max_distance=COAST_SNAP_M, return_distance=True)
+        if idx.size == 0:
+            return None, None
+        return int(idx[0]), (
+            f"The point is {dist[0]:.0f} m off the generalised coastline; placed in the nearest area."
+        )
+
+    def _outside(self, point: shapely.Point, lat: float, lon: float) -> Location:
+        hits = self._sweden_tree.query(point, predicate="intersects")
+        if hits.size:
+            row = self._sweden.iloc[int(hits[0])]
+            where = f"in {row['name']} municipality" + (
+                "" if row["county_code"] == COUNTY_CODE else f" (county {row['county_code']})"
+            )
+        else:
+            where = "not in any Swedish municipality"
+        message = f"Outside Stockholm County: the point is {where}. ASIH areas cover Stockholm County only."
+        return Location(lat, lon, None, None, None, None, None, None, None, None, message)
+
+    def _stadsdel(self, point: shapely.Point) -> str | None:
+        hits = self._district_tree.query(point, predicate="intersects")
+        if hits.size:
+            return str(self._districts.iloc[int(hits.min())]["name"])
+        idx = self._district_tree.query_nearest(point, max_distance=self.border_warning_m)
+        return str(self._districts.iloc[int(idx[0])]["name"]) if idx.size else None
+
+    def _border_warning(self, point: shapely.Point, area_id: int) -> BorderWarning | None:
+        if self.border_warning_m <= 0:
+            return None
+        near = self._segment_tree.query(point, predicate="dwithin", distance=self.border_warning_m)
+        near = near[self._segment_area[near] != area_id]
+        if near.size == 0:
+            return None
+        dists = shapely.distance(point, self._segments[near])
+        k = int(np.argmin(dists))
+        other = int(self._segment_area[near[k]])
+        dist = float(dists[k])
+        return BorderWarning(
+            distance_m=round(dist, 1),
+            neighbour_area_id=other,
+            neighbour_area_name=self._area_names[other],
+            message=(
+                f"{dist:.0f} m from area {other} ({self._area_names[other]}). Area borders here are generalised; "
+                "check the address against the official register."
+            ),
+        )
+
+
+def _border_segments(model: AreaModel) -> tuple[np.ndarray, np.ndarray]:
+    """Two-point line segments of every area's boundary, and the area id each belongs to."""
+    segments, owners = [], []
+    for area_id, geom in zip(model.areas["id"], model.areas.geometry):
+        for ring in shapely.get_parts(shapely.get_parts(geom.boundary)):
+            coords = shapely.get_coordinates(ring)
+            if len(coords) < 2:
+                continue
+            pairs = np.stack([coords[:-1], coords[1:]], axis=1)
+            segments.append(shapely.linestrings(pairs))
+            owners.append(np.full(len(pairs), int(area_id)))
+    return np.concatenate(segments), np.concatenate(owners)

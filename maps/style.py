@@ -1,0 +1,125 @@
+"""One home for what the maps look like: colours, Swedish labels, legends and attribution.
+
+Interactive (``maps.interactive``) and static (``maps.static``) maps both read from here, so a colour or a
+wording changes in one place.
+"""
+
+from __future__ import annotations
+
+ATTRIBUTION = "© OpenStreetMap contributors, Lantmäteriet, SCB, Stockholms stad, GeoNames"
+"""Every data source behind the maps; shown on every map."""
+
+# Local background (no tile server): land on water.
+WATER = "#cfe3f0"
+LAND = "#fbfaf5"
+LAND_NEIGHBOUR = "#e4e4e2"
+LAND_EDGE = "#b9b9b4"
+MUNICIPALITY_EDGE = "#6f6f6f"
+BOROUGH_EDGE = "#9a9a9a"
+
+# The eight areas (colour-blind-friendly, light enough to read labels on top).
+AREA_COLOURS: dict[int, str] = {
+    1: "#8dd3c7",
+    2: "#ffffb3",
+    3: "#bebada",
+    4: "#fb8072",
+    5: "#80b1d3",
+    6: "#fdb462",
+    7: "#b3de69",
+    8: "#fccde5",
+}
+AREA_FALLBACK = "#d9d9d9"
+
+# How sure a provider base is: colour and a one-letter symbol (also readable in black-and-white print).
+PRECISION_STYLE: dict[str, dict[str, str]] = {
+    "address": {"colour": "#1a9641", "symbol": "A", "label": "adress"},
+    "place": {"colour": "#fdae61", "symbol": "P", "label": "plats"},
+    "unknown": {"colour": "#d7191c", "symbol": "?", "label": "okänd (gissning)"},
+}
+PRECISION_LEGEND_TITLE = "Basens precision"
+
+# Unit coverage.
+ISOCHRONE_COLOUR = "#2b83ba"
+APPROVED_EDGE = "#08306b"
+GAP_COLOUR = "#d7191c"
+REACH_NOT_APPROVED = "#7b3294"
+
+# Choice map: number of approved units reaching a DeSO within the limit.
+CHOICE_CLASSES: list[tuple[int, str, str]] = [
+    (0, "0", "#d7191c"),
+    (1, "1", "#fdae61"),
+    (2, "2", "#a6d96a"),
+    (3, "3+", "#1a9641"),
+]
+
+# Lookup.
+POINT_COLOUR = "#000000"
+ELIGIBLE_COLOUR = "#1a9641"
+NOT_ELIGIBLE_COLOUR = "#d7191c"
+
+
+def area_label(area_id: int, name: str) -> str:
+    """The label of an area on a map, e.g. ``Område 4 – Södermalm / Nacka–Värmdö``."""
+    return f"Område {int(area_id)} – {name}"
+
+
+def area_colour(area_id: int) -> str:
+    """The fill colour of an area."""
+    return AREA_COLOURS.get(int(area_id), AREA_FALLBACK)
+
+
+def precision_style(precision: str | None) -> dict[str, str]:
+    """Colour, symbol and Swedish label of a base precision; anything unrecognised counts as unknown."""
+    return PRECISION_STYLE.get(precision or "unknown", PRECISION_STYLE["unknown"])
+
+
+def choice_class(count: int) -> tuple[str, str]:
+    """Legend label and colour for a number of reachable approved units (3 and more share one class)."""
+    for value, label, colour in reversed(CHOICE_CLASSES):
+        if count >= value:
+            return label, colour
+    return CHOICE_CLASSES[0][1], CHOICE_CLASSES[0][2]
+
+
+def choice_legend_title(minutes: float) -> str:
+    """Legend title of the choice map."""
+    return f"Antal godkända enheter som når inom {minutes:g} min"
+
+
+def minutes_text(seconds: float | None) -> str:
+    """A drive time in whole minutes, Swedish style (``12 min``); unknown times read ``okänd``."""
+    if seconds is None:
+        return "okänd"
+    return f"{round(float(seconds) / 60):d} min"
+
+
+TITLES = {
+    "overview": "ASIH-områden och vårdgivarnas baser",
+    "unit": "{unit}: nås inom {minutes:g} min",
+    "choice": "Valmöjlighet: godkända enheter inom {minutes:g} min",
+    "lookup": "Sökt plats: område och godkända enheter",
+}
+
+LABELS = {
+    "areas": "ASIH-områden",
+    "borders": "Kommun- och stadsdelsområdesgränser",
+    "bases": "Vårdgivarnas baser",
+    "isochrone": "Nås inom {minutes:g} min",
+    "approved": "Godkända områden",
+    "gaps": "Luckor (godkänt men nås inte)",
+    "choices": "Valmöjlighet",
+    "point": "Sökt plats",
+    "eligible": "Godkända enheter",
+    "reachable_not_approved": "Når men inte godkänd",
+    "base_precision": PRECISION_LEGEND_TITLE,
+    "population": "Befolkning",
+    "organisation": "Vårdgivare",
+    "unit": "Enhet",
+    "approved_areas": "Godkända områden",
+    "base": "Bas",
+    "source": "Källa",
+    "drive_time": "Körtid",
+    "capacity": "Kapacitet",
+    "warnings": "Varningar",
+    "border_warning": "Nära områdesgräns",
+}

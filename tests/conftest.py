@@ -1,0 +1,42 @@
+"""Shared fixtures: real settings, the prepared area model and its locator (built from the real raw files)."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo.areas.locate import AreaLocator
+from geo.areas.model import load_area_model
+from geo.providers import read_registry
+from geo.settings import get_settings
+
+# Known places (WGS84 lat, lon) and the area they must land in; coordinates read off the map, ±50 m.
+KNOWN_PLACES = {
+    "Fjällgatan 44, Södermalm": (59.3148, 18.0843, 4),
+    "Mariebergsgatan 22, Kungsholmen": (59.3323, 18.0237, 5),
+    "Södertälje centrum": (59.1955, 17.6253, 1),
+    "Norrtälje centrum": (59.7580, 18.7040, 2),
+    "Täby centrum": (59.4440, 18.0690, 8),
+    "Kista": (59.4030, 17.9440, 6),
+    "Huddinge centrum": (59.2365, 17.9816, 3),
+    "Sollentuna centrum": (59.4280, 17.9510, 7),
+}
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def area_model(settings):
+    return load_area_model(settings)
+
+
+@pytest.fixture(scope="session")
+def locator(area_model, settings):
+    return AreaLocator(area_model, settings.border_warning_m)
+
+
+@pytest.fixture(scope="session")
+def registry(settings):
+    return read_registry(settings.providers_file)
