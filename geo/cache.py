@@ -53,6 +53,14 @@ def entry_is_fresh(entry: Path, checksum: str) -> bool:
         return False
 
 
+def manifest_checksum(entry: Path) -> str:
+    """The input checksum recorded in an entry's manifest ('' when the entry is missing)."""
+    try:
+        return json.loads((entry / MANIFEST).read_text())["checksum"]
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
 def write_entry(entry: Path, checksum: str, objects: dict[str, Any], info: dict[str, Any] | None = None) -> None:
     """Write pickled objects and the manifest atomically (a half-written entry is never seen as fresh)."""
     entry.parent.mkdir(parents=True, exist_ok=True)

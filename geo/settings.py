@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     area_overlap_tolerance_km2: float = 0.01
     area_min_land_coverage: float = 0.999
 
+    # Coverage audit verdicts: share of an area's population a unit reaches within the limit.
+    audit_supported_share: float = Field(default=0.95, ge=0, le=1, description="'supported' at or above this share.")
+    audit_at_risk_share: float = Field(default=0.80, ge=0, le=1, description="'at risk' at or above; else 'unsupported'.")
+    audit_land_cell_m: float = Field(default=250.0, gt=0, description="Side of the land grid cells for land share (m).")
+    audit_land_reach_m: float = Field(
+        default=1000.0, gt=0, description="A land cell farther than this from a drivable road counts as not reached (m)."
+    )
+
     # Geocoding: offline by default; patient addresses are never sent anywhere unless configured.
     geocoder: Literal["offline", "nominatim"] = "offline"
     nominatim_url: str | None = None

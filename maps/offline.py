@@ -13,7 +13,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import folium
-from branca.element import Element
+from branca.element import Element, MacroElement
+from jinja2 import Template
 
 from maps.vendor_assets import LEAFLET_CSS, LEAFLET_JS, VENDOR_DIR, vendored
 
@@ -32,6 +33,18 @@ _FETCHING = {
     "image": ("href", "xlink:href"),
     "use": ("href", "xlink:href"),
 }
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres and kilometres only."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            L.control.scale({imperial: false, maxWidth: 150}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
 
 
 class SelfContainedError(ValueError):
@@ -60,7 +73,7 @@ def offline_map(**kwargs) -> folium.Map:
     folium.Map
     """
     kwargs.setdefault("tiles", None)
-    kwargs.setdefault("control_scale", True)
+    kwargs.setdefault("control_scale", False)  # folium's scale shows miles too; see MetricScale
     m = folium.Map(**kwargs)
     # Instance attributes shadow the class lists of CDN links that JSCSSMixin.render would add.
     m.default_js = []
@@ -71,6 +84,7 @@ def offline_map(**kwargs) -> folium.Map:
     root = m.get_root()
     root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline", index=0)
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline", index=1)
+    MetricScale().add_to(m)
     return m
 
 

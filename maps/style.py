@@ -32,11 +32,17 @@ AREA_FALLBACK = "#d9d9d9"
 
 # How sure a provider base is: colour and a one-letter symbol (also readable in black-and-white print).
 PRECISION_STYLE: dict[str, dict[str, str]] = {
-    "address": {"colour": "#1a9641", "symbol": "A", "label": "adress"},
-    "place": {"colour": "#fdae61", "symbol": "P", "label": "plats"},
-    "unknown": {"colour": "#d7191c", "symbol": "?", "label": "okänd (gissning)"},
+    "address": {"colour": "#1a9641", "symbol": "A", "label": "adress", "marker": "o"},
+    "place": {"colour": "#fdae61", "symbol": "P", "label": "plats", "marker": "s"},
+    "unknown": {"colour": "#d7191c", "symbol": "?", "label": "okänd (gissning)", "marker": "X"},
 }
 PRECISION_LEGEND_TITLE = "Basens precision"
+
+# Static maps (matplotlib).
+STATIC_SIZE_IN = (11.69, 8.27)
+"""A4 landscape, inches."""
+STATIC_DPI = 200
+ATTRIBUTION_PREFIX = "Data: "
 
 # Unit coverage.
 ISOCHRONE_COLOUR = "#2b83ba"
@@ -91,6 +97,13 @@ def minutes_text(seconds: float | None) -> str:
     if seconds is None:
         return "okänd"
     return f"{round(float(seconds) / 60):d} min"
+
+
+def population_text(value: float | None) -> str:
+    """A head count with a thin space as thousands separator (``12 345``); missing reads ``okänd``."""
+    if value is None or value != value:
+        return "okänd"
+    return f"{int(round(float(value))):,}".replace(",", "\u202f")
 
 
 TITLES = {

@@ -11,6 +11,7 @@ from api.cli import areas as _areas
 from api.cli import audit as _audit
 from api.cli import lookup as _lookup
 from api.cli import maps as _maps
+from api.cli import prepare as _prepare
 from api.cli import routing as _routing
 
 app = typer.Typer(
@@ -21,6 +22,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_areas, _routing, _lookup, _audit, _maps):
+for _module in (_prepare, _areas, _routing, _lookup, _audit, _maps):
     for _name, _function in _module.COMMANDS.items():
         app.command(_name)(_function)

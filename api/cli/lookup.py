@@ -1,3 +1,144 @@
-"""CLI commands: lookup."""
+"""CLI commands: lookup, batch, serve."""
 
-COMMANDS: dict = {}
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from api.cli.output import console, fail, print_json
+from geo.settings import get_settings
+
+
+def _service(profile: str | None = None):
+    from api.service import Service
+
+    return Service.load(get_settings(), profile=profile)
+
+
+def lookup(
+    query: Annotated[str, typer.Argument(help="Address, postcode, place or 'lat, lon'.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+) -> None:
+    """Which ASIH units may take a patient at this address, ranked by drive time. Nothing is logged or stored."""
+    from geo.geocode import Ambiguous, GeocodeError
+
+    svc = _service(profile)
+    try:
+        result = svc.lookup_text(query)
+    except Ambiguous as exc:
+        fail(exc.user_message + " Candidates: " + "; ".join(c.matched for c in exc.candidates[:5]))
+    except GeocodeError as exc:
+        fail(exc.user_message)
+    except ValueError as exc:
+        fail(str(exc))
+    if json_out:
+        print_json(result)
+    else:
+        _print_result(result)
+    if result["area"]["id"] is None:
+        raise typer.Exit(1)
+
+
+def _print_result(result: dict) -> None:
+    q, area = result["query"], result["area"]
+    console.print(f"[bold]{q['matched']}[/] (precision: {q['precision']}; {q['lat']:.5f}, {q['lon']:.5f})")
+    if area["id"] is None:
+        console.print(result["warnings"][0])
+        return
+    where = ", ".join(x for x in (area["municipality"], area["district"], area["stadsdel"]) if x)
+    console.print(f"Area [bold]{area['id']} {area['name']}[/] ({area['provenance']}) — {where}")
+    limit_min = result["limit_s"] / 60
+    table = Table(title=f"Eligible units (approved for area {area['id']}), by drive time")
+    for col in ("unit", "drive time", f"≤ {limit_min:.0f} min", "from base", "base precision"):
+        table.add_column(col)
+    for e in result["eligible"]:
+        minutes = "unreachable" if e["drive_time_s"] is None else f"{e['drive_time_s'] / 60:.1f} min"
+        table.add_row(e["unit"], minutes, "yes" if e["within_limit"] else "[red]no[/]", e["base"], e["base_precision"])
+    console.print(table)
+    if result["reachable_not_approved"]:
+        names = ", ".join(f"{e['unit']} ({e['drive_time_s'] / 60:.0f} min)" for e in result["reachable_not_approved"])
+        console.print(f"Reach it but are NOT approved here (not eligible): {names}")
+    for w in result["warnings"]:
+        console.print(f"[yellow]![/] {w}", highlight=False)
+
+
+def batch(
+    infile: Annotated[Path, typer.Argument(help="CSV: an 'address' column (or 'lat','lon'), or one address per line.")],
+    outfile: Annotated[Path, typer.Argument(help="CSV to write (the only place results go).")],
+    profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+) -> None:
+    """Look up every row of a CSV; failing rows say why and the batch goes on."""
+    from api.batch import BatchInputError, rows_from_csv, run_batch
+
+    if not infile.exists():
+        fail(f"Input file not found: {infile}")
+    try:
+        rows = rows_from_csv(infile.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, BatchInputError) as exc:
+        fail(f"Cannot read {infile.name}: {exc}")
+    svc = _service(profile)
+    columns = ["row", "status", "error", "precision", "matched", "lat", "lon", "area_id", "area_name",
+               "border_warning", "eligible_within_limit", "eligible_units", "warnings"]
+    failed = 0
+    with outfile.open("w", newline="", encoding="utf-8") as fh, Progress(
+        TextColumn("Lookups"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+    ) as progress:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        task = progress.add_task("batch", total=len(rows))
+        for i, result, error in run_batch(svc, rows, progress=lambda: progress.advance(task)):
+            if error:
+                failed += 1
+                writer.writerow({"row": i, "status": "error", "error": error})
+                continue
+            writer.writerow(_flat(i, result))
+    console.print(f"{len(rows) - failed} of {len(rows)} rows looked up; {failed} failed (see 'error'). → {outfile}")
+
+
+def _flat(i: int, r: dict) -> dict:
+    q, area = r["query"], r["area"]
+    return {
+        "row": i,
+        "status": "ok" if area["id"] is not None else "outside_county",
+        "precision": q["precision"],
+        "matched": q["matched"],
+        "lat": round(q["lat"], 6),
+        "lon": round(q["lon"], 6),
+        "area_id": area["id"],
+        "area_name": area["name"],
+        "border_warning": (area["border_warning"] or {}).get("message", ""),
+        "eligible_within_limit": "; ".join(_unit_time(e) for e in r["eligible"] if e["within_limit"]),
+        "eligible_units": "; ".join(_unit_time(e) for e in r["eligible"]),
+        "warnings": " | ".join(r["warnings"]),
+    }
+
+
+def _unit_time(e: dict) -> str:
+    minutes = "unreachable" if e["drive_time_s"] is None else f"{e['drive_time_s'] / 60:.1f} min"
+    return f"{e['unit']} ({minutes})"
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Start the HTTP API and the referrer web page (uvicorn; query strings are redacted from the access log)."""
+    import uvicorn
+
+    from api.privacy import uvicorn_log_config
+
+    console.print(f"ASIH service on http://{host}:{port}/ (API docs: /docs)")
+    uvicorn.run(
+        "api.main:app", host=host, port=port, workers=workers, log_config=uvicorn_log_config(),
+        timeout_keep_alive=5, limit_concurrency=256,
+    )
+
+
+COMMANDS = {"lookup": lookup, "batch": batch, "serve": serve}

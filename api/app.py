@@ -1,0 +1,77 @@
+"""The FastAPI application: thin routes over the prepared :class:`~api.service.Service`.
+
+Start with ``asih serve`` (uvicorn, query strings redacted from the access log) or ``create_app()`` in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.privacy import install_log_redaction
+from api.routes import areas, lookup, meta, providers
+from api.service import Service
+from geo.settings import Settings, get_settings
+
+log = logging.getLogger("asih")
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
+    """Build the app. The service state is loaded at start-up unless ``service`` is given."""
+    settings = settings or get_settings()
+    install_log_redaction()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if getattr(app.state, "service", None) is None:
+            app.state.service = Service.load(settings)
+        yield
+
+    app = FastAPI(
+        title="ASIH area coverage and routing",
+        version="1.0",
+        description=(
+            "Which ASIH providers may take a patient at an address, and how far (drive time) each is. "
+            "Area membership and most provider bases are partly hypotheses: every answer says how sure it is. "
+            "Looked-up addresses are never logged or stored."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.request_max_bytes):
+            return JSONResponse(
+                status_code=413, content={"detail": f"Request body larger than {settings.request_max_bytes} bytes."}
+            )
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        # Echo field locations and messages, never the submitted values (they may be a patient's address).
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"), "type": e.get("type")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.error("Unhandled %s on %s", type(exc).__name__, request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "Internal error; the request was not stored."})
+
+    for module in (meta, areas, providers, lookup):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,125 @@
+"""Referrer lookups: one point or address, and batches. Inputs are never logged or stored."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.batch import BatchInputError, BatchRow, rows_from_csv, run_batch
+from api.deps import service
+from api.schemas import BatchOut, LookupIn, LookupOut
+from api.service import Service
+from geo.geocode import Ambiguous, GeocodeError
+
+router = APIRouter(prefix="/v1/lookup", tags=["lookup"])
+
+
+def _lookup(svc: Service, address: str | None, lat: float | None, lon: float | None) -> dict:
+    if address is not None and (lat is not None or lon is not None):
+        raise HTTPException(422, "Give either an address or lat and lon, not both.")
+    try:
+        if address is not None:
+            return svc.lookup_text(address)
+        if lat is None or lon is None:
+            raise HTTPException(422, "Give an address, or both lat and lon (WGS84 degrees).")
+        return svc.lookup_point(lat, lon)
+    except Ambiguous as exc:
+        candidates = [{"matched": c.matched, "precision": c.precision, "lat": c.lat, "lon": c.lon} for c in exc.candidates]
+        raise HTTPException(422, {"message": exc.user_message, "candidates": candidates}) from None
+    except GeocodeError as exc:
+        raise HTTPException(422, exc.user_message) from None
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("", response_model=LookupOut)
+def lookup(
+    address: str | None = Query(None, max_length=300, description="Address, postcode, place or 'lat, lon'."),
+    lat: float | None = Query(None, ge=-90, le=90),
+    lon: float | None = Query(None, ge=-180, le=180),
+    svc: Service = Depends(service),
+) -> dict:
+    """Area and eligible units for an address or a point. Prefer POST: a query string may end up in proxies' logs."""
+    return _lookup(svc, address, lat, lon)
+
+
+@router.post("", response_model=LookupOut)
+def lookup_post(body: LookupIn, svc: Service = Depends(service)) -> dict:
+    """As GET, with the address in the body (kept out of URLs and their logs)."""
+    return _lookup(svc, body.address, body.lat, body.lon)
+
+
+@router.post(
+    "/batch",
+    response_model=BatchOut,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": LookupIn.model_json_schema()}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+            "required": True,
+        }
+    },
+)
+async def lookup_batch(request: Request, svc: Service = Depends(service)) -> JSONResponse:
+    """Many lookups: a JSON list of ``{address}`` / ``{lat, lon}``, or CSV (``address`` column, or ``lat,lon``).
+
+    Bounded to ``batch_max_rows`` rows (413 beyond). A failing row reports why; the batch goes on.
+    """
+    rows = await _batch_rows(request, svc.settings.batch_max_rows)
+    results = []
+    for i, result, error in run_batch(svc, rows):
+        results.append({"row": i, "ok": error is None, "result": result, "error": error})
+    ok = sum(r["ok"] for r in results)
+    body = BatchOut.model_validate({"rows": len(results), "ok": ok, "failed": len(results) - ok, "results": results})
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+async def _batch_rows(request: Request, max_rows: int) -> list[BatchRow]:
+    raw = await request.body()
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HTTPException(422, "The body is not UTF-8 text.") from None
+    if ctype in ("text/csv", "text/plain"):
+        try:
+            rows = rows_from_csv(text)
+        except BatchInputError as exc:
+            raise HTTPException(422, str(exc)) from None
+    elif ctype == "application/json":
+        rows = _json_rows(text)
+    else:
+        raise HTTPException(415, "Send application/json (a list of {address} or {lat, lon}) or text/csv.")
+    if not rows:
+        raise HTTPException(422, "The batch is empty.")
+    if len(rows) > max_rows:
+        raise HTTPException(413, f"The batch has {len(rows)} rows; at most {max_rows} are accepted per request.")
+    return rows
+
+
+def _json_rows(text: str) -> list[BatchRow]:
+    import json
+
+    from pydantic import ValidationError
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise HTTPException(422, "The body is not valid JSON.") from None
+    if not isinstance(data, list):
+        raise HTTPException(422, "The body must be a JSON list of {address} or {lat, lon} objects.")
+    rows = []
+    for i, item in enumerate(data, start=1):
+        try:
+            parsed = LookupIn.model_validate(item)
+        except ValidationError:
+            raise HTTPException(422, f"Item {i} is not an {{address}} or {{lat, lon}} object.") from None
+        if parsed.address is not None:
+            rows.append(BatchRow(address=parsed.address))
+        elif parsed.lat is not None and parsed.lon is not None:
+            rows.append(BatchRow(lat=parsed.lat, lon=parsed.lon))
+        else:
+            raise HTTPException(422, f"Item {i} has neither an address nor both lat and lon.")
+    return rows

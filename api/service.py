@@ -1,0 +1,109 @@
+"""The loaded service state and the lookup use case (geocode → locate → eligibility), shared by API and CLI.
+
+Everything is read from the prepared cache once, at start; a lookup then costs a geocode, a point-in-polygon
+and a snap. Nothing here logs or stores the query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from geo.areas.locate import AreaLocator
+from geo.areas.model import AreaModel, load_area_model
+from geo.geocode import GeocodeResult, get_geocoder
+from geo.geocode import Geocoder
+from geo.providers import Registry, read_registry
+from geo.settings import Settings
+from routing.basetrees import load_base_trees
+from routing.eligibility import Eligibility, PointAnswer, UnitAnswer
+from routing.network import RoadNetwork
+from routing.prepare import load_network
+
+
+@dataclass
+class Service:
+    """Prepared state for one speed profile and limit."""
+
+    settings: Settings
+    areas: AreaModel
+    locator: AreaLocator
+    registry: Registry
+    network: RoadNetwork
+    eligibility: Eligibility
+
+    @classmethod
+    def load(cls, settings: Settings, profile: str | None = None, rebuild: bool = True) -> Service:
+        """Load the prepared cache (rebuilding stale parts unless ``rebuild`` is False)."""
+        areas = load_area_model(settings, rebuild=rebuild)
+        locator = AreaLocator(areas, settings.border_warning_m)
+        registry = read_registry(settings.providers_file)
+        network = load_network(settings, profile=profile or settings.profile, rebuild=rebuild)
+        trees = load_base_trees(settings, network, registry, rebuild=rebuild)
+        eligibility = Eligibility(network, registry, locator, trees, settings.limit_s)
+        return cls(settings, areas, locator, registry, network, eligibility)
+
+    @cached_property
+    def geocoder(self) -> Geocoder:
+        """The configured geocoder (offline by default), loaded on first use."""
+        return get_geocoder(self.settings)
+
+    def lookup_point(self, lat: float, lon: float) -> dict:
+        """Eligibility at WGS84 coordinates, as the lookup JSON contract."""
+        match = GeocodeResult(lat=lat, lon=lon, precision="coordinates", matched="coordinates", score=100.0, note=None)
+        return self._contract(match, self.eligibility.at(lat, lon))
+
+    def lookup_text(self, text: str) -> dict:
+        """Geocode free text (address, postcode, place or 'lat, lon'), then eligibility there.
+
+        Raises the geocoder's ``GeocodeError`` subclasses for empty, malformed, unknown or ambiguous input.
+        """
+        match = self.geocoder.geocode(text)
+        answer = self.eligibility.at(match.lat, match.lon)
+        return self._contract(match, answer)
+
+    def _contract(self, match: GeocodeResult, answer: PointAnswer) -> dict:
+        loc = answer.location
+        warnings = list(answer.warnings)
+        if match.precision in ("postcode", "place"):
+            warnings.insert(0, f"Located by {match.precision} only ({match.matched}); enter the street address for a precise answer.")
+        elif match.precision == "street":
+            warnings.insert(0, f"House number not in the address data; located on the street ({match.matched}).")
+        if match.note:
+            warnings.append(match.note)
+        bw = loc.border_warning
+        return {
+            "query": {"precision": match.precision, "matched": match.matched, "lat": match.lat, "lon": match.lon},
+            "area": {
+                "id": loc.area_id,
+                "name": loc.area_name,
+                "provenance": loc.area_provenance,
+                "municipality": loc.municipality_name,
+                "district": loc.district,
+                "stadsdel": loc.stadsdel,
+                "border_warning": None if bw is None else {
+                    "distance_m": bw.distance_m,
+                    "neighbour_area_id": bw.neighbour_area_id,
+                    "neighbour_area_name": bw.neighbour_area_name,
+                    "message": bw.message,
+                },
+            },
+            "eligible": [_option(a) for a in answer.eligible],
+            "reachable_not_approved": [_option(a) for a in answer.reachable_not_approved],
+            "warnings": warnings,
+            "limit_s": self.settings.limit_s,
+            "profile": self.network.profile,
+        }
+
+
+def _option(a: UnitAnswer) -> dict:
+    return {
+        "id": a.unit.id,
+        "unit": a.unit.unit,
+        "organisation": a.unit.organisation,
+        "drive_time_s": a.drive_time_s,
+        "within_limit": a.within_limit,
+        "base": a.base.name,
+        "base_precision": a.base.precision,
+        "capacity_note": a.unit.capacity_note,
+    }

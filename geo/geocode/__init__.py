@@ -1,0 +1,80 @@
+"""Geocoding: a patient's address, postcode, place name or coordinates → a WGS84 point with a precision.
+
+Offline by default, from an index built once at prepare time (:func:`build_index`) and loaded at start
+(:func:`get_geocoder`). Queries are personal data: nothing in this package logs, caches or writes them, and error
+messages never echo them.
+
+>>> geocoder = get_geocoder(get_settings())          # doctest: +SKIP
+>>> geocoder.geocode("Fjällgatan 44, 116 28 Stockholm")  # doctest: +SKIP
+GeocodeResult(lat=59.317..., lon=18.085..., precision='street', matched='Fjällgatan, Stockholm', ...)
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from geo.cache import CacheError
+from geo.geocode.index import build_index, load_index
+from geo.geocode.offline import OfflineGeocoder
+from geo.geocode.parse import ParsedQuery, clean_query, parse_query
+from geo.geocode.result import (
+    MAX_CANDIDATES,
+    PRECISIONS,
+    Ambiguous,
+    EmptyQuery,
+    GeocodeError,
+    GeocoderUnavailable,
+    GeocodeResult,
+    InvalidQuery,
+    NotFound,
+    QueryTooLong,
+)
+from geo.settings import Settings
+
+
+@runtime_checkable
+class Geocoder(Protocol):
+    """Anything that turns a query into a :class:`GeocodeResult` or raises a :class:`GeocodeError`."""
+
+    def geocode(self, query: str) -> GeocodeResult: ...
+
+
+def load_geocoder(settings: Settings, build_if_missing: bool = False) -> OfflineGeocoder:
+    """The offline geocoder over the index in ``settings.cache_dir / "geocoder"``.
+
+    Raises :class:`~geo.cache.CacheError` when the index is missing or stale, unless ``build_if_missing``.
+    """
+    return OfflineGeocoder(load_index(settings, build_if_missing=build_if_missing), settings.query_max_chars)
+
+
+def get_geocoder(settings: Settings, build_if_missing: bool = False) -> Geocoder:
+    """The geocoder selected by ``settings.geocoder``: "offline" (default) or "nominatim" (needs
+    ``settings.nominatim_url`` and the optional package geopy; raises :class:`GeocoderUnavailable` otherwise)."""
+    if settings.geocoder == "nominatim":
+        from geo.geocode.online import NominatimGeocoder
+
+        return NominatimGeocoder(settings)
+    return load_geocoder(settings, build_if_missing=build_if_missing)
+
+
+__all__ = [
+    "MAX_CANDIDATES",
+    "PRECISIONS",
+    "Ambiguous",
+    "CacheError",
+    "EmptyQuery",
+    "GeocodeError",
+    "GeocodeResult",
+    "Geocoder",
+    "GeocoderUnavailable",
+    "InvalidQuery",
+    "NotFound",
+    "OfflineGeocoder",
+    "ParsedQuery",
+    "QueryTooLong",
+    "build_index",
+    "clean_query",
+    "get_geocoder",
+    "load_geocoder",
+    "parse_query",
+]

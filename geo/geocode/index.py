@@ -1,0 +1,372 @@
+"""The geocoder's index: streets (with house numbers), places and postcodes, built once at prepare time.
+
+:func:`build_index` reads the raw sources (see :mod:`geo.geocode.sources`) and writes one cache entry under
+``settings.cache_dir / "geocoder"``; :func:`load_index` reads it back. The index holds reference data only, never a
+query. Coordinates are stored both as WGS84 degrees (``lat``/``lon``, for answers) and EPSG:3006 metres (``x``/``y``,
+for distances).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import shapely
+from scipy.cluster.hierarchy import DisjointSet
+from scipy.spatial import cKDTree
+
+from geo import boundaries
+from geo.cache import CacheError, entry_is_fresh, inputs_checksum, read_entry, write_entry
+from geo.crs import to_wgs84
+from geo.geocode import sources
+from geo.geocode.normalize import expand_housenumbers, fold, postcode_key, postcode_label
+from geo.settings import COUNTY_CODE, STOCKHOLM_CODE, Settings
+
+INDEX_VERSION = 1
+"""Bump when the index layout changes, so old indexes are rebuilt."""
+ENTRY_NAME = "geocoder"
+STREET_CLUSTER_M = 1000.0
+"""Pieces of same-named streets closer than this (m, between piece midpoints) are one street."""
+STREET_POSTCODE_RADIUS_M = 1500.0
+"""A street records the postcodes whose GeoNames centroid lies within this distance (m) of its point."""
+MAX_STREET_POSTCODES = 8
+COARSE_POSTCODE_SHARED = 3
+"""A GeoNames point shared by at least this many postcodes is a town centre, not a postcode area."""
+PLACE_KIND_PRIORITY = {"locality": 0, "district": 1, "borough": 2, "municipality": 3}
+"""When a name is several kinds of place in one municipality, the first kind here gives the point."""
+
+
+@dataclass(frozen=True, slots=True)
+class Street:
+    """A street in one municipality (same-named streets > ``STREET_CLUSTER_M`` apart are separate entries).
+
+    ``lat``/``lon`` (degrees) and ``x``/``y`` (EPSG:3006 m) are a representative point on the street: the piece
+    midpoint nearest the mean of all midpoints. ``houses`` maps a normalised number ("44B") to (lat, lon).
+    ``context`` holds the folded names (municipality, district, postal towns) an address may give as its town.
+    """
+
+    name: str
+    label: str
+    lat: float
+    lon: float
+    x: float
+    y: float
+    municipality_code: str
+    municipality: str
+    district: str | None
+    postcodes: tuple[str, ...]
+    context: frozenset[str]
+    houses: dict[str, tuple[float, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A named place. ``kind``: locality (GeoNames postal town), district (Stockholm stadsdel), borough
+    (stadsdelsområde) or municipality; ``size`` is its number of postcodes (0 when unknown)."""
+
+    name: str
+    label: str
+    kind: str
+    lat: float
+    lon: float
+    x: float
+    y: float
+    municipality_code: str
+    in_county: bool
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Postcode:
+    """A postcode's point: the mean of the indexed addresses carrying it (``addresses`` > 0), else the GeoNames
+    centroid. GeoNames gives many postcodes one shared point (all of Stockholm's inner-city "Stockholm" postcodes sit
+    at Sergels torg); ``shared`` counts the postcodes at this very point, so answers can say when it is a town centre
+    rather than the postcode area."""
+
+    key: str
+    label: str
+    lat: float
+    lon: float
+    x: float
+    y: float
+    municipality_code: str
+    in_county: bool
+    shared: int
+    addresses: int
+
+    @property
+    def coarse(self) -> bool:
+        """True when the point is a postal town's centre shared by several postcodes, not the postcode area."""
+        return self.addresses == 0 and self.shared >= COARSE_POSTCODE_SHARED
+
+
+@dataclass
+class GeocoderIndex:
+    """Everything the offline geocoder needs, with name lookups precomputed.
+
+    ``street_names``/``place_names`` are the unique folded names; ``street_ids[i]``/``place_ids[i]`` list the entries
+    carrying ``street_names[i]``/``place_names[i]``.
+    """
+
+    streets: list[Street]
+    places: list[Place]
+    postcodes: dict[str, Postcode]
+    street_names: list[str] = field(default_factory=list)
+    street_ids: list[list[int]] = field(default_factory=list)
+    place_names: list[str] = field(default_factory=list)
+    place_ids: list[list[int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.street_names:
+            self.street_names, self.street_ids = _lookup([s.name for s in self.streets])
+        if not self.place_names:
+            self.place_names, self.place_ids = _lookup([p.name for p in self.places])
+
+
+def build_index(settings: Settings, progress: bool = True) -> Path:
+    """Build the geocoder index from the raw sources and save it; return the cache entry directory.
+
+    Skips the work when an entry built from identical inputs exists. Reads ``postcodes_file``,
+    ``street_network_file``, the address files (:func:`geo.geocode.sources.address_files`), ``municipalities_file``,
+    ``districts_file`` and ``boroughs_file``.
+    """
+    entry = settings.cache_dir / ENTRY_NAME
+    checksum = _checksum(settings)
+    if entry_is_fresh(entry, checksum):
+        _say(progress, f"geocoder index is up to date: {entry}")
+        return entry
+    start = time.perf_counter()
+    municipalities = boundaries.load_all_municipalities(settings).dissolve(by="code", aggfunc="first", as_index=False)
+    postcode_df = sources.read_postcodes(settings.raw(settings.postcodes_file))
+    postcode_df = _fill_municipality_codes(postcode_df, municipalities)
+    lines = sources.read_street_network(settings.raw(settings.street_network_file))
+    more_lines, addresses = sources.read_addresses(sources.address_files(settings))
+    postcodes = _postcodes(postcode_df, addresses)
+    _say(progress, f"postcodes: {len(postcodes)}")
+    _say(progress, f"street pieces: {len(lines)} + {len(more_lines)}, addresses: {len(addresses)}")
+    districts = boundaries.load_districts(settings)
+    streets = _streets(lines + more_lines, addresses, postcodes, municipalities, districts)
+    _say(progress, f"streets: {len(streets)}")
+    places = _places(postcode_df, municipalities, districts, boundaries.load_boroughs(settings))
+    _say(progress, f"places: {len(places)}")
+    index = GeocoderIndex(streets=streets, places=places, postcodes=postcodes)
+    info = {"streets": len(streets), "places": len(places), "postcodes": len(postcodes), "version": INDEX_VERSION}
+    write_entry(entry, checksum, {"index": index}, info)
+    _say(progress, f"geocoder index built in {time.perf_counter() - start:.1f} s: {entry}")
+    return entry
+
+
+def load_index(settings: Settings, build_if_missing: bool = False) -> GeocoderIndex:
+    """Load the index saved by :func:`build_index`; raise :class:`~geo.cache.CacheError` when missing or stale
+    (unless ``build_if_missing``)."""
+    entry = settings.cache_dir / ENTRY_NAME
+    if not entry_is_fresh(entry, _checksum(settings)):
+        if not build_if_missing:
+            raise CacheError("The geocoder index is missing or out of date; run `asih prepare`.")
+        build_index(settings, progress=False)
+    index = read_entry(entry, ["index"])["index"]
+    if not isinstance(index, GeocoderIndex):
+        raise CacheError("The geocoder index is unreadable; run `asih prepare`.")
+    return index
+
+
+def _checksum(settings: Settings) -> str:
+    paths = [
+        settings.raw(settings.postcodes_file),
+        settings.raw(settings.street_network_file),
+        settings.raw(settings.municipalities_file),
+        settings.raw(settings.districts_file),
+        settings.raw(settings.boroughs_file),
+        *sources.address_files(settings),
+    ]
+    # The builder's own source is an input too: a code change must not leave an index built the old way.
+    code = [Path(__file__), Path(sources.__file__), Path(__file__).with_name("normalize.py")]
+    return inputs_checksum(paths + code, {"index_version": INDEX_VERSION, "files": [p.name for p in paths]})
+
+
+def _fill_municipality_codes(df, municipalities):
+    """GeoNames leaves ``admin2code`` empty on some rows; take it from the municipality polygon under the point."""
+    from geo.crs import to_metric
+
+    df = df.copy()
+    df["admin2code"] = df["admin2code"].str.strip().str.zfill(4).where(df["admin2code"].str.strip() != "", "")
+    missing = df.index[df["admin2code"] == ""]
+    if len(missing):
+        x, y = to_metric(df.loc[missing, "lat"].to_numpy(), df.loc[missing, "lon"].to_numpy())
+        tree = shapely.STRtree(municipalities.geometry.values)
+        codes = []
+        for px, py in zip(x, y):
+            hit = _containing(tree, shapely.Point(px, py), municipalities.geometry.values)
+            codes.append(municipalities["code"].iloc[hit] if hit is not None else "")
+        df.loc[missing, "admin2code"] = codes
+    return df
+
+
+def _postcodes(df, addresses) -> dict[str, Postcode]:
+    from geo.crs import to_metric
+
+    x, y = to_metric(df["lat"].to_numpy(), df["lon"].to_numpy())
+    shared = df.groupby(["lat", "lon"])["key"].transform("size").to_numpy()
+    from_addresses: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for address in addresses:
+        key = postcode_key(address.postcode or "")
+        if key:
+            from_addresses[key].append((address.x, address.y))
+    out = {}
+    for row, px, py, n in zip(df.itertuples(index=False), x, y, shared):
+        label = f"{postcode_label(row.key)} {row.place}".strip()
+        code = row.admin2code
+        lat, lon, points = row.lat, row.lon, from_addresses.get(row.key, [])
+        if points:
+            px, py = np.mean(points, axis=0)
+            lat, lon = to_wgs84(px, py)
+        out[row.key] = Postcode(row.key, label, float(lat), float(lon), float(px), float(py), code,
+                                code[:2] == COUNTY_CODE, int(n), len(points))
+    return out
+
+
+def _streets(lines, addresses, postcodes, municipalities, districts) -> list[Street]:
+    """Group pieces by folded name, cluster them in space, and give each cluster a point and context."""
+    pieces: dict[str, list[tuple[str, float, float, object]]] = defaultdict(list)
+    for line in lines:
+        mid = shapely.LineString(line.coords).interpolate(0.5, normalized=True) if len(line.coords) > 1 else None
+        x, y = (mid.x, mid.y) if mid is not None else tuple(line.coords[0])
+        pieces[fold(line.name)].append((line.name, x, y, None))
+    for address in addresses:
+        pieces[fold(address.street)].append((address.street, address.x, address.y, address))
+    pieces.pop("", None)
+
+    pc_keys = [k for k, p in postcodes.items() if not p.coarse]
+    pc_tree = cKDTree(np.array([(postcodes[k].x, postcodes[k].y) for k in pc_keys]))
+    mun_tree = shapely.STRtree(municipalities.geometry.values)
+    dist_tree = shapely.STRtree(districts.geometry.values)
+    raw: list[dict] = []
+    for group in pieces.values():
+        xy = np.array([(p[1], p[2]) for p in group])
+        sets = DisjointSet(range(len(group)))
+        for i, j in cKDTree(xy).query_pairs(STREET_CLUSTER_M):
+            sets.merge(i, j)
+        for members in sets.subsets():
+            members = sorted(members)
+            sub = xy[members]
+            rep = members[int(np.argmin(((sub - sub.mean(axis=0)) ** 2).sum(axis=1)))]
+            x, y = xy[rep]
+            point = shapely.Point(x, y)
+            mun = _containing(mun_tree, point, municipalities.geometry.values)
+            code = municipalities["code"].iloc[mun] if mun is not None else ""
+            mun_name = municipalities["name"].iloc[mun] if mun is not None else ""
+            dis = _containing(dist_tree, point, districts.geometry.values) if code == STOCKHOLM_CODE else None
+            district = districts["name"].iloc[dis] if dis is not None else None
+            near = sorted(pc_tree.query_ball_point((x, y), STREET_POSTCODE_RADIUS_M),
+                          key=lambda k: (postcodes[pc_keys[k]].x - x) ** 2 + (postcodes[pc_keys[k]].y - y) ** 2)
+            codes = [pc_keys[k] for k in near[:MAX_STREET_POSTCODES]]
+            houses: dict[str, tuple[float, float]] = {}
+            context = {fold(mun_name), fold(district or "")}
+            for i in members:
+                address = group[i][3]
+                if address is None:
+                    continue
+                lat, lon = to_wgs84(address.x, address.y)
+                for number in expand_housenumbers(address.housenumber):
+                    houses.setdefault(number, (float(lat), float(lon)))
+                key = postcode_key(address.postcode or "")
+                if key and key not in codes:
+                    codes.append(key)
+                context.add(fold(address.city or ""))
+            context |= {fold(postcodes[k].label[7:]) for k in codes if k in postcodes}
+            name = Counter(group[i][0] for i in members).most_common(1)[0][0]
+            lat, lon = to_wgs84(x, y)
+            raw.append(dict(name=name, lat=float(lat), lon=float(lon), x=float(x), y=float(y), municipality_code=code,
+                            municipality=mun_name, district=district, postcodes=tuple(codes),
+                            context=frozenset(c for c in context if c), houses=houses))
+    return _label_streets(raw)
+
+
+def _label_streets(raw: list[dict]) -> list[Street]:
+    """'Fjällgatan, Stockholm'; same-named streets get their district or first postcode to tell them apart."""
+    by_label: dict[str, list[dict]] = defaultdict(list)
+    for r in raw:
+        by_label[f"{r['name']}, {r['municipality'] or 'okänd kommun'}"].append(r)
+    out = []
+    for label, group in by_label.items():
+        for r in group:
+            if len(group) > 1:
+                detail = r["district"] or (postcode_label(r["postcodes"][0]) if r["postcodes"] else "")
+                if detail:
+                    label_r = f"{r['name']}, {detail}, {r['municipality']}"
+                else:
+                    label_r = label
+            else:
+                label_r = label
+            out.append(Street(label=label_r, **r))
+    return out
+
+
+def _places(postcode_df, municipalities, districts, boroughs) -> list[Place]:
+    from geo.crs import to_metric
+
+    candidates = []
+    df = postcode_df.assign(code=postcode_df["admin2code"], folded=postcode_df["place"].map(fold))
+    for (_, code), group in df[df["code"] != ""].groupby(["folded", "code"]):
+        name = group["place"].value_counts().index[0]  # the usual spelling ("Stockholm", not "STOCKHOLM")
+        candidates.append((name, "locality", group["lat"].mean(), group["lon"].mean(), code, len(group)))
+    by_code = df.groupby("code")[["lat", "lon"]].mean()
+    counts = df["code"].value_counts()
+    for row in municipalities.itertuples(index=False):
+        if row.code in by_code.index:
+            lat, lon = by_code.loc[row.code, "lat"], by_code.loc[row.code, "lon"]
+        else:
+            point = row.geometry.representative_point()
+            lat, lon = to_wgs84(point.x, point.y)
+        candidates.append((row.name, "municipality", lat, lon, row.code, int(counts.get(row.code, 0))))
+    for kind, gdf in (("district", districts), ("borough", boroughs)):
+        for name, geom in zip(gdf["name"], gdf.geometry.values):
+            point = geom.representative_point()
+            lat, lon = to_wgs84(point.x, point.y)
+            candidates.append((str(name), kind, lat, lon, STOCKHOLM_CODE, 0))
+    municipality_names = dict(zip(municipalities["code"], municipalities["name"]))
+    best: dict[tuple[str, str], tuple] = {}
+    for cand in candidates:
+        key = (fold(cand[0]), cand[4])
+        if key[0] and (key not in best or PLACE_KIND_PRIORITY[cand[1]] < PLACE_KIND_PRIORITY[best[key][1]]):
+            best[key] = cand
+    out = []
+    for name, kind, lat, lon, code, size in best.values():
+        municipality = municipality_names.get(code, "")
+        if kind == "municipality":
+            label = f"{name} kommun"
+        elif fold(name) == fold(municipality) or not municipality:
+            label = name
+        else:
+            label = f"{name}, {municipality}"
+        x, y = to_metric(lat, lon)
+        out.append(Place(name, label, kind, float(lat), float(lon), float(x), float(y), code,
+                         code[:2] == COUNTY_CODE, int(size)))
+    return out
+
+
+def _containing(tree: shapely.STRtree, point: shapely.Point, geoms) -> int | None:
+    hits = tree.query(point, predicate="within")
+    if len(hits):
+        return int(hits[0])
+    nearest = tree.nearest(point)
+    return int(nearest) if nearest is not None and geoms[nearest].distance(point) < 500 else None
+
+
+def _lookup(names: list[str]) -> tuple[list[str], list[list[int]]]:
+    ids: dict[str, list[int]] = defaultdict(list)
+    for i, name in enumerate(names):
+        ids[fold(name)].append(i)
+    keys = sorted(ids)
+    return keys, [ids[k] for k in keys]
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        print(message, flush=True)
+
+
+__all__ = ["GeocoderIndex", "Place", "Postcode", "Street", "build_index", "load_index"]

@@ -1,0 +1,119 @@
+"""Eligibility: for a point, its area and every approved unit ranked by drive time from its nearest base.
+
+Reads the precomputed base trees only (a snap and a few array lookups per request; no graph search).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from geo.areas.locate import AreaLocator, Location
+from geo.crs import to_metric
+from geo.providers import Base, Registry, Unit
+from routing.basetrees import BaseTrees
+from routing.network import RoadNetwork
+from routing.snapping import Snap, snap_many
+
+PRECISION_WARNINGS = {
+    "place": "its base is known by place only (±1 km)",
+    "unknown": "its base is a guess; confirm with the provider",
+}
+
+
+@dataclass(frozen=True)
+class UnitAnswer:
+    """One unit's answer for a point: drive time (s) from its nearest base, and whether it is approved there."""
+
+    unit: Unit
+    drive_time_s: float | None
+    within_limit: bool
+    base: Base
+    approved: bool
+
+
+@dataclass
+class PointAnswer:
+    """Eligibility at one point. ``eligible`` is ranked by drive time; unreachable units come last."""
+
+    location: Location
+    snap: Snap | None
+    eligible: list[UnitAnswer] = field(default_factory=list)
+    reachable_not_approved: list[UnitAnswer] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Eligibility:
+    """Answers "who may take a patient here, and how far is each" from the prepared state.
+
+    Parameters
+    ----------
+    net : the compiled road network (EPSG:3006).
+    registry : provider units.
+    locator : point → area.
+    trees : drive-time trees of every base, on ``net``.
+    limit_s : the ASIH drive-time limit (s).
+    """
+
+    def __init__(self, net: RoadNetwork, registry: Registry, locator: AreaLocator, trees: BaseTrees, limit_s: float):
+        self.net = net
+        self.registry = registry
+        self.locator = locator
+        self.trees = trees
+        self.limit_s = float(limit_s)
+        self._unit_order = [u.id for u in registry.units]
+
+    def at(self, lat: float, lon: float) -> PointAnswer:
+        """Eligibility at a WGS84 point (degrees). Raises ``ValueError`` only for invalid coordinates."""
+        location = self.locator.locate(lat, lon)
+        if not location.inside:
+            return PointAnswer(location, None, warnings=[location.message])
+        x, y = to_metric(lat, lon)
+        snaps = snap_many(self.net, np.array([x], dtype=float), np.array([y], dtype=float))
+        times, rows = self.trees.unit_times(self.net, snaps, self._unit_order)
+        return self._answer(location, snaps[0], times[:, 0], rows[:, 0])
+
+    def _answer(self, location: Location, snap: Snap, times: np.ndarray, rows: np.ndarray) -> PointAnswer:
+        answers = []
+        for unit, t, row in zip(self.registry.units, times, rows):
+            reachable = bool(np.isfinite(t))
+            answers.append(
+                UnitAnswer(
+                    unit=unit,
+                    drive_time_s=round(float(t), 1) if reachable else None,
+                    within_limit=reachable and t <= self.limit_s,
+                    base=self.trees.bases[int(row)],
+                    approved=location.area_id in unit.areas,
+                )
+            )
+        order = sorted(answers, key=lambda a: (a.drive_time_s is None, a.drive_time_s or 0.0))
+        eligible = [a for a in order if a.approved]
+        others = [a for a in order if not a.approved and a.within_limit]
+        return PointAnswer(location, snap, eligible, others, self._warnings(location, snap, eligible))
+
+    def _warnings(self, location: Location, snap: Snap, eligible: list[UnitAnswer]) -> list[str]:
+        limit_min = self.limit_s / 60
+        warnings = []
+        if location.border_warning:
+            warnings.append(f"Near an area border: {location.border_warning.message}")
+        if location.message:
+            warnings.append(location.message)
+        if location.area_provenance != "confirmed":
+            warnings.append(
+                f"Area {location.area_id}'s membership is a hypothesis (data/areas.yaml), not the official list."
+            )
+        if snap.far:
+            warnings.append(
+                f"The point is {snap.distance_m:.0f} m from the nearest drivable road; drive times end at that road."
+            )
+        for a in eligible:
+            note = PRECISION_WARNINGS.get(a.base.precision)
+            if note:
+                warnings.append(f"{a.unit.unit}: drive time from '{a.base.name}', {note}.")
+        if eligible and not any(a.within_limit for a in eligible):
+            warnings.append(f"No approved unit reaches this point within {limit_min:.0f} minutes.")
+        if not eligible:
+            warnings.append(f"No unit is approved for area {location.area_id}.")
+        return warnings
+

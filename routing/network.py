@@ -1,0 +1,315 @@
+"""The compiled road network: flat numpy arrays and a sparse travel-time matrix (EPSG:3006).
+
+A :class:`RoadNetwork` is built once from a normalised graph (:mod:`routing.loaders`), saved as one
+``.npz`` plus a small ``.json`` and loaded in well under a second. It stores free-flow speeds and road
+classes, so :meth:`RoadNetwork.with_profile` derives the times of any profile without the graph.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+
+from geo.settings import METRIC_CRS
+
+FORMAT_VERSION = 1
+"""Bump when the cache layout or the compile step changes (invalidates old caches)."""
+
+REVERSE_LENGTH_TOLERANCE_M = 1.0
+"""Two opposite edges are one two-way road when their lengths differ by less than this (m) + 1 %."""
+
+_ARRAYS = (
+    "node_x", "node_y", "node_id", "edge_u", "edge_v", "edge_length_m", "edge_speed_kph", "edge_class",
+    "edge_ferry", "edge_fixed_s", "edge_rev", "edge_name", "geom_xy", "geom_offsets",
+)
+
+
+@dataclass(eq=False)
+class RoadNetwork:
+    """A directed road network as arrays, in EPSG:3006.
+
+    Attributes
+    ----------
+    node_x, node_y : ndarray of float64, shape (n,)
+        Node coordinates (m).
+    node_id : ndarray, shape (n,)
+        Original node ids (OSM ids for OSM and MATSim sources).
+    edge_u, edge_v : ndarray of int32, shape (m,)
+        Node indices of each directed edge.
+    edge_length_m, edge_speed_kph : ndarray of float64
+        Length (m) and free-flow speed (km/h).
+    edge_class : ndarray of str
+        OSM ``highway`` class.
+    edge_ferry : ndarray of bool; edge_fixed_s : ndarray of float64
+        Ferry edges and their fixed crossing time (s; 0 for roads).
+    edge_rev : ndarray of int32
+        Index of the opposite edge of a two-way road, -1 for one-way edges.
+    edge_name : ndarray of str
+        Street name or "".
+    geom_xy : ndarray of float64, shape (k, 2); geom_offsets : ndarray of int64, shape (m + 1,)
+        Edge geometries from ``edge_u`` to ``edge_v``: edge ``e`` is ``geom_xy[geom_offsets[e]:geom_offsets[e+1]]``.
+    profiles : dict
+        Profile name → ``[default_factor, {class: factor}]`` (from ``speeds.yaml``).
+    profile : str
+        Active profile; ``edge_time_s`` and ``csr`` belong to it.
+    source, checksum : str
+        Network source and checksum of the inputs (file + speeds.yaml).
+    snap_exclude : tuple of str
+        Classes a point may not snap to.
+    edge_time_s : ndarray of float64
+        Travel time (s) of each edge under ``profile``.
+    csr : scipy.sparse.csr_matrix, shape (n, n)
+        Travel time (s) from row node to column node; parallel edges reduced to the fastest, no self-loops.
+    """
+
+    node_x: np.ndarray
+    node_y: np.ndarray
+    node_id: np.ndarray
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    edge_length_m: np.ndarray
+    edge_speed_kph: np.ndarray
+    edge_class: np.ndarray
+    edge_ferry: np.ndarray
+    edge_fixed_s: np.ndarray
+    edge_rev: np.ndarray
+    edge_name: np.ndarray
+    geom_xy: np.ndarray
+    geom_offsets: np.ndarray
+    profiles: dict[str, Any]
+    profile: str = "free_flow"
+    source: str = ""
+    checksum: str = ""
+    snap_exclude: tuple[str, ...] = ()
+    edge_time_s: np.ndarray = field(init=False, repr=False)
+    csr: sp.csr_matrix = field(init=False, repr=False)
+    _cache: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _verify_profile(self.profiles, self.profile)
+        self.edge_time_s = _edge_times(self)
+        self.csr = _time_matrix(self.edge_u, self.edge_v, self.edge_time_s, self.n_nodes)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return int(self.node_x.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        """Number of directed edges."""
+        return int(self.edge_u.shape[0])
+
+    @property
+    def crs(self) -> str:
+        """Always EPSG:3006."""
+        return METRIC_CRS
+
+    def with_profile(self, name: str) -> RoadNetwork:
+        """The same network with edge times and CSR of another profile (arrays are shared, not copied)."""
+        if name == self.profile:
+            return self
+        other = replace(self, profile=name)
+        other._cache = self._cache  # geometries and the snap index do not depend on the profile
+        return other
+
+    def edge_coords(self, edge: int) -> np.ndarray:
+        """Coordinates (k, 2) of one edge's geometry, from ``edge_u`` to ``edge_v`` (m)."""
+        return self.geom_xy[self.geom_offsets[edge] : self.geom_offsets[edge + 1]]
+
+    def edge_geometries(self) -> np.ndarray:
+        """Shapely LineStrings of all edges (cached)."""
+        if "geoms" not in self._cache:
+            idx = np.repeat(np.arange(self.n_edges), np.diff(self.geom_offsets))
+            self._cache["geoms"] = shapely.linestrings(self.geom_xy, indices=idx)
+        return self._cache["geoms"]
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """A networkx graph of this network (node = index, ``travel_time`` of the active profile)."""
+        G = nx.MultiDiGraph(crs=METRIC_CRS, source=self.source, profile=self.profile)
+        G.add_nodes_from(
+            (i, {"x": x, "y": y, "osmid": o})
+            for i, (x, y, o) in enumerate(zip(self.node_x, self.node_y, self.node_id, strict=True))
+        )
+        G.add_edges_from(
+            (int(u), int(v), {"travel_time": t, "length": length, "highway": c, "edge": e})
+            for e, (u, v, t, length, c) in enumerate(
+                zip(self.edge_u, self.edge_v, self.edge_time_s, self.edge_length_m, self.edge_class, strict=True)
+            )
+        )
+        return G
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``network.npz`` and ``network.json`` into ``folder``; returns the folder."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        tmp = folder / "network.tmp.npz"
+        np.savez(tmp, **arrays)
+        tmp.replace(folder / "network.npz")
+        meta = {
+            "format": FORMAT_VERSION, "source": self.source, "checksum": self.checksum, "profile": self.profile,
+            "profiles": self.profiles, "snap_exclude": list(self.snap_exclude), "crs": METRIC_CRS,
+            "n_nodes": self.n_nodes, "n_edges": self.n_edges,
+        }
+        (folder / "network.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, profile: str | None = None) -> RoadNetwork:
+        """Read a network written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError
+            When the folder holds no network.
+        """
+        meta = read_meta(folder)
+        if meta is None:
+            raise FileNotFoundError(f"No compiled network in {folder}; run `asih prepare-network`.")
+        with np.load(Path(folder) / "network.npz", allow_pickle=False) as data:
+            arrays = {name: data[name] for name in _ARRAYS}
+        return cls(
+            **arrays, profiles=meta["profiles"], profile=profile or meta["profile"], source=meta["source"],
+            checksum=meta["checksum"], snap_exclude=tuple(meta["snap_exclude"]),
+        )
+
+
+def read_meta(folder: str | Path) -> dict | None:
+    """The ``network.json`` of a cache folder, or None when missing or of another format version."""
+    path = Path(folder) / "network.json"
+    if not path.exists() or not (Path(folder) / "network.npz").exists():
+        return None
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    return meta if meta.get("format") == FORMAT_VERSION else None
+
+
+def _verify_profile(profiles: dict, name: str) -> None:
+    if name not in profiles:
+        raise ValueError(f"Unknown speed profile {name!r}; available: {sorted(profiles)}.")
+
+
+def _edge_times(net: RoadNetwork) -> np.ndarray:
+    default, table = net.profiles[net.profile]
+    uniq, inverse = np.unique(net.edge_class, return_inverse=True)
+    factor = np.array([table.get(str(c), default) for c in uniq], dtype=np.float64)[inverse]
+    times = net.edge_length_m / (net.edge_speed_kph * factor / 3.6)
+    return np.where(net.edge_ferry, net.edge_fixed_s, times)
+
+
+def _time_matrix(u: np.ndarray, v: np.ndarray, t: np.ndarray, n: int) -> sp.csr_matrix:
+    keep = u != v
+    u, v, t = u[keep], v[keep], t[keep]
+    order = np.lexsort((t, v, u))
+    u, v, t = u[order], v[order], t[order]
+    first = np.ones(len(u), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    u, v, t = u[first], v[first], t[first]
+    indptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
+    return sp.csr_matrix((t, v.astype(np.int32), indptr), shape=(n, n))
+
+
+def compile_network(
+    G: nx.MultiDiGraph, profiles: dict, profile: str = "free_flow", snap_exclude: tuple[str, ...] = (),
+    checksum: str = "",
+) -> RoadNetwork:
+    """Compile a normalised graph (see :mod:`routing.loaders`) into a :class:`RoadNetwork`.
+
+    Parameters
+    ----------
+    G : nx.MultiDiGraph
+        EPSG:3006, edges with ``length`` (m), ``speed_kph``, ``highway``, ``ferry``, ``travel_time`` (s).
+    profiles : dict
+        Profile name → (default factor, {class: factor}), e.g. ``SpeedModel.profiles``.
+    profile : str
+        Active profile.
+    snap_exclude : tuple of str
+        Classes a point may not snap to.
+    checksum : str
+        Checksum of the inputs, stored for stale-cache detection.
+
+    Returns
+    -------
+    RoadNetwork
+    """
+    if str(G.graph.get("crs", "")).upper() != METRIC_CRS:
+        raise ValueError(f"compile_network expects a graph in {METRIC_CRS}; got {G.graph.get('crs')!r}.")
+    ids = list(G.nodes)
+    index = {n: i for i, n in enumerate(ids)}
+    node_x = np.array([G.nodes[n]["x"] for n in ids], dtype=np.float64)
+    node_y = np.array([G.nodes[n]["y"] for n in ids], dtype=np.float64)
+    rows = [
+        (index[u], index[v], d["length"], d["speed_kph"], d["highway"], d.get("ferry", False),
+         d["travel_time"] if d.get("ferry", False) else 0.0, str(d.get("name", "") or ""), d.get("geometry"))
+        for u, v, d in G.edges(data=True)
+    ]
+    u, v, length, speed, cls, ferry, fixed, name, geoms = (list(c) for c in zip(*rows, strict=True))
+    edge_u = np.array(u, dtype=np.int32)
+    edge_v = np.array(v, dtype=np.int32)
+    geom_xy, offsets = _geometry_arrays(geoms, node_x, node_y, edge_u, edge_v)
+    edge_length = np.array(length, dtype=np.float64)
+    edge_class = np.array(cls, dtype=str)
+    return RoadNetwork(
+        node_x=node_x, node_y=node_y, node_id=_id_array(ids), edge_u=edge_u, edge_v=edge_v,
+        edge_length_m=edge_length, edge_speed_kph=np.array(speed, dtype=np.float64), edge_class=edge_class,
+        edge_ferry=np.array(ferry, dtype=bool), edge_fixed_s=np.array(fixed, dtype=np.float64),
+        edge_rev=_reverse_edges(edge_u, edge_v, edge_length, edge_class), edge_name=np.array(name, dtype=str),
+        geom_xy=geom_xy, geom_offsets=offsets, profiles={k: list(p) for k, p in profiles.items()},
+        profile=profile, source=str(G.graph.get("source", "")), checksum=checksum, snap_exclude=tuple(snap_exclude),
+    )
+
+
+def _id_array(ids: list) -> np.ndarray:
+    try:
+        return np.array(ids, dtype=np.int64)
+    except (ValueError, TypeError, OverflowError):
+        return np.array([str(i) for i in ids], dtype=str)
+
+
+def _geometry_arrays(
+    geoms: list, node_x: np.ndarray, node_y: np.ndarray, edge_u: np.ndarray, edge_v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten edge geometries (straight u→v segment when missing), oriented from u to v."""
+    geoms = np.array(geoms, dtype=object)
+    missing = np.array([g is None for g in geoms])
+    if missing.any():
+        pts = np.stack(
+            [np.c_[node_x[edge_u[missing]], node_y[edge_u[missing]]], np.c_[node_x[edge_v[missing]], node_y[edge_v[missing]]]],
+            axis=1,
+        )
+        geoms[missing] = shapely.linestrings(pts)
+    first = shapely.get_coordinates(shapely.get_point(geoms, 0))
+    d_u = np.hypot(first[:, 0] - node_x[edge_u], first[:, 1] - node_y[edge_u])
+    d_v = np.hypot(first[:, 0] - node_x[edge_v], first[:, 1] - node_y[edge_v])
+    flipped = np.flatnonzero(d_v < d_u)
+    if len(flipped):
+        geoms[flipped] = shapely.reverse(geoms[flipped])
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    offsets = np.zeros(len(geoms) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(idx, minlength=len(geoms)), out=offsets[1:])
+    return coords.astype(np.float64), offsets
+
+
+def _reverse_edges(u: np.ndarray, v: np.ndarray, length: np.ndarray, cls: np.ndarray) -> np.ndarray:
+    """For each edge, the opposite edge of the same road (same class, ~same length), or -1."""
+    edges = pd.DataFrame({"e": np.arange(len(u)), "u": u, "v": v, "len": length, "cls": cls})
+    pairs = edges.merge(edges, left_on=["u", "v", "cls"], right_on=["v", "u", "cls"], suffixes=("", "_r"))
+    pairs = pairs[pairs["e"] < pairs["e_r"]]
+    diff = (pairs["len"] - pairs["len_r"]).abs()
+    pairs = pairs[diff <= REVERSE_LENGTH_TOLERANCE_M + 0.01 * pairs["len"]].assign(diff=diff)
+    pairs = pairs.sort_values(["diff", "e", "e_r"])
+    rev = np.full(len(u), -1, dtype=np.int32)
+    # Greedy one-to-one matching (closest lengths first) so that rev[rev[e]] == e.
+    for a, b in zip(pairs["e"].to_numpy(), pairs["e_r"].to_numpy(), strict=True):
+        if rev[a] < 0 and rev[b] < 0:
+            rev[a], rev[b] = b, a
+    return rev

@@ -1,0 +1,141 @@
+"""Drive-time trees: shortest travel times (s) from snapped points over a :class:`RoadNetwork`.
+
+A source point on edge ``u → v`` at fraction ``f`` becomes a virtual node with two outgoing arcs: to ``v``
+costing ``(1 - f) · t(u→v)`` and, on a two-way road, to ``u`` costing ``f · t(v→u)``. One Dijkstra run
+(scipy ``csgraph``) from all virtual nodes at once gives exact times to every node. Times to a target
+point add the partial edge from the node before it, in whichever direction the road allows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from routing.network import RoadNetwork
+from routing.snapping import Snap, SnapArray, snap_many
+
+
+def _with_virtual_sources(net: RoadNetwork, sources: SnapArray) -> sp.csr_matrix:
+    """The CSR with one extra row/column per source point (arcs from the point to its edge's ends)."""
+    n, k = net.n_nodes, len(sources)
+    e = sources.edge
+    f = sources.fraction
+    rev = net.edge_rev[e]
+    to_v = (1.0 - f) * net.edge_time_s[e]
+    has_rev = rev >= 0
+    to_u = np.where(has_rev, f * net.edge_time_s[np.maximum(rev, 0)], np.inf)
+    cols = np.stack([net.edge_v[e], net.edge_u[e]], axis=1)
+    vals = np.stack([to_v, to_u], axis=1)
+    keep = np.isfinite(vals)
+    counts = keep.sum(axis=1)
+    base = net.csr
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(counts)]).astype(np.int64)
+    indices = np.concatenate([base.indices, cols[keep]]).astype(np.int64)
+    data = np.concatenate([base.data, vals[keep]])
+    return sp.csr_matrix((data, indices, indptr), shape=(n + k, n + k))
+
+
+def drive_time_trees(net: RoadNetwork, sources: SnapArray | list[Snap], limit_s: float | None = None) -> np.ndarray:
+    """Travel times (s) from each source point to every node, outbound (the provider drives out).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    sources : SnapArray or list of Snap
+        Snapped source points (e.g. provider bases).
+    limit_s : float, optional
+        Stop searching beyond this time (s); nodes farther away are ``inf``.
+
+    Returns
+    -------
+    ndarray of float64, shape (k, n_nodes)
+    """
+    sources = SnapArray.from_snaps(sources)
+    graph = _with_virtual_sources(net, sources)
+    starts = np.arange(net.n_nodes, net.n_nodes + len(sources))
+    limit = np.inf if limit_s is None else float(limit_s)
+    return dijkstra(graph, directed=True, indices=starts, limit=limit)[:, : net.n_nodes]
+
+
+def drive_time_tree(net: RoadNetwork, snap: Snap, limit_s: float | None = None) -> np.ndarray:
+    """Travel times (s), shape ``(n_nodes,)``, from one snapped point; see :func:`drive_time_trees`."""
+    return drive_time_trees(net, [snap], limit_s)[0]
+
+
+def node_tree(net: RoadNetwork, node_index: int, limit_s: float | None = None) -> np.ndarray:
+    """Travel times (s), shape ``(n_nodes,)``, from a network node (``inf`` beyond ``limit_s``)."""
+    limit = np.inf if limit_s is None else float(limit_s)
+    return dijkstra(net.csr, directed=True, indices=int(node_index), limit=limit)
+
+
+def times_to_snaps(
+    net: RoadNetwork, trees: np.ndarray, snaps: SnapArray | list[Snap], sources: SnapArray | list[Snap] | None = None
+) -> np.ndarray:
+    """Travel times (s) from each tree's source to each snapped target point.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    trees : ndarray, shape (k, n_nodes) or (n_nodes,)
+        From :func:`drive_time_trees` / :func:`drive_time_tree`.
+    snaps : SnapArray or list of Snap
+        The ``m`` targets.
+    sources : SnapArray or list of Snap, optional
+        The ``k`` sources of the trees; needed to get the exact time when a source and a target lie on the
+        same road (otherwise the path must pass through an end node of that road).
+
+    Returns
+    -------
+    ndarray of float64, shape (k, m) (or (m,) for a 1-D tree); ``inf`` when unreachable within the limit.
+    """
+    one = np.ndim(trees) == 1
+    trees = np.atleast_2d(trees)
+    t = SnapArray.from_snaps(snaps)
+    e, g = t.edge, t.fraction
+    via_u = trees[:, net.edge_u[e]] + g * net.edge_time_s[e]
+    rev = net.edge_rev[e]
+    rev_time = net.edge_time_s[np.maximum(rev, 0)]
+    # One-way roads cannot be entered from their far end (and inf * 0 would give NaN at g == 1).
+    via_v = np.where(rev >= 0, trees[:, net.edge_v[e]] + (1.0 - g) * rev_time, np.inf)
+    best = np.minimum(via_u, via_v)
+    if sources is not None:
+        best = np.minimum(best, _same_road(net, SnapArray.from_snaps(sources), t))
+    return best[0] if one else best
+
+
+def _same_road(net: RoadNetwork, s: SnapArray, t: SnapArray) -> np.ndarray:
+    """Direct times (s, k × m) between sources and targets on the same road, ``inf`` elsewhere."""
+    se, f = s.edge[:, None], s.fraction[:, None]
+    s_rev = net.edge_rev[s.edge][:, None]
+    te, g = t.edge[None, :], t.fraction[None, :]
+    g_in_s = np.where(te == se, g, 1.0 - g)
+    same = (te == se) | ((s_rev >= 0) & (te == s_rev))
+    forward = (g_in_s - f) * net.edge_time_s[se]
+    rev_time = np.where(s_rev >= 0, net.edge_time_s[np.maximum(s_rev, 0)], np.inf)
+    backward = (f - g_in_s) * rev_time
+    direct = np.where(g_in_s >= f, forward, backward)
+    return np.where(same, direct, np.inf)
+
+
+def drive_time(
+    net: RoadNetwork, from_xy: tuple[float, float], to_xy: tuple[float, float]
+) -> tuple[float, float, float]:
+    """Drive time between two points.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    from_xy, to_xy : tuple of float
+        Points in EPSG:3006 (m).
+
+    Returns
+    -------
+    seconds, from_snap_m, to_snap_m : float
+        Travel time (s; ``inf`` when unreachable) and the snapping distances (m) of both points.
+    """
+    snaps = snap_many(net, [from_xy[0], to_xy[0]], [from_xy[1], to_xy[1]])
+    src, dst = snaps[0], snaps[1]
+    tree = drive_time_tree(net, src)
+    seconds = times_to_snaps(net, tree, [dst], sources=[src])[0]
+    return float(seconds), src.distance_m, dst.distance_m

@@ -1,0 +1,89 @@
+"""The exported HTML works in a real browser with every network request refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from maps.interactive import choice_map, overview_map
+from maps.offline import save_html
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def _open_offline(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    refused, errors = [], []
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(path.as_uri())
+    page.wait_for_function("() => document.querySelectorAll('path.leaflet-interactive').length > 0")
+    return page, refused, errors
+
+
+def test_overview_renders_offline(browser, areas, municipalities, boroughs, bases, land, tmp_path):
+    path = save_html(overview_map(areas, municipalities, boroughs, bases, land=land), tmp_path / "overview.html")
+    page, refused, errors = _open_offline(browser, path)
+    try:
+        assert page.evaluate("typeof window.L") == "object"
+        assert page.evaluate("L.version") == "1.9.4"
+        assert page.locator("path.leaflet-interactive").count() >= 8
+        assert page.locator("path.asih-area").count() == 8
+        assert page.locator("path.asih-base").count() == len(bases)
+        assert page.locator(".asih-label").count() == 8
+        assert page.get_by_text("Område 4 – Södermalm / Nacka–Värmdö", exact=True).first.is_visible()
+        assert "Lantmäteriet, SCB, Stockholms stad, GeoNames" in page.locator(".leaflet-control-attribution").inner_text()
+        # Leaflet's own layer control works without Bootstrap: unticking the areas removes their polygons.
+        page.get_by_label("ASIH-områden").uncheck()
+        assert page.locator("path.asih-area").count() == 0
+        page.get_by_label("ASIH-områden").check()
+        assert page.locator("path.asih-area").count() == 8
+        # A base popup opens (plain Leaflet, no jQuery): the last base is Södertälje sjukhus, alone in area 1.
+        page.locator("path.asih-base").last.click()
+        popup = page.locator(".leaflet-popup-content").inner_text()
+        assert "ASIH Södertälje sjukhus" in popup and "Basens precision" in popup and "adress" in popup
+        page.screenshot(path=str(tmp_path / "overview.png"))
+        assert (tmp_path / "overview.png").stat().st_size > 50_000
+        assert refused == []
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_choice_map_renders_offline(browser, deso, areas, land, tmp_path):
+    path = save_html(choice_map(deso, areas, 30, land=land), tmp_path / "choice.html")
+    page, refused, errors = _open_offline(browser, path)
+    try:
+        assert page.locator("path.asih-deso").count() == len(deso)
+        assert "Antal godkända enheter som når inom 30 min" in page.locator(".asih-legend").inner_text()
+        page.screenshot(path=str(tmp_path / "choice.png"))
+        assert refused == [] and errors == []
+    finally:
+        page.close()
