@@ -48,6 +48,20 @@ class Service:
         """The configured geocoder (offline by default), loaded on first use."""
         return get_geocoder(self.settings)
 
+    def auditor(self, limit_s: float | None = None):
+        """A coverage auditor over this state (sample points read from the cache; built on first use)."""
+        from routing.audit import CoverageAuditor
+        from routing.population import load_samples
+
+        key = float(limit_s or self.settings.limit_s)
+        cache = self.__dict__.setdefault("_auditors", {})
+        if key not in cache:
+            samples = load_samples(self.settings, self.network, self.areas)
+            cache[key] = CoverageAuditor(
+                self.settings, self.network, self.areas, self.registry, self.eligibility.trees, samples, key
+            )
+        return cache[key]
+
     def lookup_point(self, lat: float, lon: float) -> dict:
         """Eligibility at WGS84 coordinates, as the lookup JSON contract."""
         match = GeocodeResult(lat=lat, lon=lon, precision="coordinates", matched="coordinates", score=100.0, note=None)
@@ -65,12 +79,10 @@ class Service:
     def _contract(self, match: GeocodeResult, answer: PointAnswer) -> dict:
         loc = answer.location
         warnings = list(answer.warnings)
-        if match.precision in ("postcode", "place"):
-            warnings.insert(0, f"Located by {match.precision} only ({match.matched}); enter the street address for a precise answer.")
-        elif match.precision == "street":
-            warnings.insert(0, f"House number not in the address data; located on the street ({match.matched}).")
         if match.note:
-            warnings.append(match.note)
+            warnings.insert(0, match.note)
+        elif match.precision in ("postcode", "place"):
+            warnings.insert(0, f"Located by {match.precision} only ({match.matched}); give the street address.")
         bw = loc.border_warning
         return {
             "query": {"precision": match.precision, "matched": match.matched, "lat": match.lat, "lon": match.lon},

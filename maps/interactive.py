@@ -338,7 +338,7 @@ def _base_map(areas: gpd.GeoDataFrame, land, settings, fit: bool = True) -> foli
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = offline_map(location=centre, zoom_start=9)
     add_background(m, land=land, settings=settings)
-    folium.map.CustomPane(BASES_PANE, z_index=450).add_to(m)
+    folium.map.CustomPane(BASES_PANE, z_index=450, pointer_events=True).add_to(m)
     if fit:
         m.fit_bounds(bounds)
     return m

@@ -17,8 +17,8 @@ from routing.network import RoadNetwork
 from routing.snapping import Snap, snap_many
 
 PRECISION_WARNINGS = {
-    "place": "its base is known by place only (±1 km)",
-    "unknown": "its base is a guess; confirm with the provider",
+    "place": "base known by place only (about ±1 km)",
+    "unknown": "base location is a guess; confirm with the provider",
 }
 
 
@@ -107,10 +107,10 @@ class Eligibility:
             warnings.append(
                 f"The point is {snap.distance_m:.0f} m from the nearest drivable road; drive times end at that road."
             )
-        for a in eligible:
-            note = PRECISION_WARNINGS.get(a.base.precision)
-            if note:
-                warnings.append(f"{a.unit.unit}: drive time from '{a.base.name}', {note}.")
+        for precision, note in PRECISION_WARNINGS.items():
+            names = [a.unit.unit for a in eligible if a.base.precision == precision]
+            if names:
+                warnings.append(f"Drive times of {', '.join(names)}: {note}.")
         if eligible and not any(a.within_limit for a in eligible):
             warnings.append(f"No approved unit reaches this point within {limit_min:.0f} minutes.")
         if not eligible:

@@ -26,6 +26,7 @@ def prepare(
     """Build the cache: areas, road network, base drive-time trees, geocoder index. Idempotent."""
     from geo.geocode import build_index
     from routing.basetrees import load_base_trees
+    from routing.population import load_samples
     from routing.prepare import load_network, prepare_network
 
     settings = get_settings()
@@ -49,6 +50,8 @@ def prepare(
                 f"Network ({net.source}, {name}): {net.n_nodes:,} nodes, {net.n_edges:,} edges; "
                 f"{len(trees.bases)} base trees" + (f"; bases far from roads: {far}" if far else "")
             )
+        samples = load_samples(settings, net, model)
+        console.print(f"Coverage samples: {len(samples.population):,} population points, {len(samples.land):,} land cells")
         build_index(settings)
         console.print("Geocoder index: ready")
     except (AreaDataError, ProviderDataError, DataFileError) as exc:
