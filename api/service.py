@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import shapely
+
 from geo.areas.locate import AreaLocator
 from geo.areas.model import AreaModel, load_area_model
 from geo.geocode import GeocodeResult, get_geocoder
@@ -41,7 +43,9 @@ class Service:
         network = load_network(settings, profile=profile or settings.profile, rebuild=rebuild)
         trees = load_base_trees(settings, network, registry, rebuild=rebuild)
         eligibility = Eligibility(network, registry, locator, trees, settings.limit_s)
-        return cls(settings, areas, locator, registry, network, eligibility)
+        svc = cls(settings, areas, locator, registry, network, eligibility)
+        svc.geocoder  # load the index now, not on the first referrer's request
+        return svc
 
     @cached_property
     def geocoder(self) -> Geocoder:
@@ -56,9 +60,27 @@ class Service:
         key = float(limit_s or self.settings.limit_s)
         cache = self.__dict__.setdefault("_auditors", {})
         if key not in cache:
+            if len(cache) >= 8:
+                cache.pop(next(iter(cache)))
             samples = load_samples(self.settings, self.network, self.areas)
             cache[key] = CoverageAuditor(
                 self.settings, self.network, self.areas, self.registry, self.eligibility.trees, samples, key
+            )
+        return cache[key]
+
+    def isochrone(self, unit_id: str, limit_s: float):
+        """The union of a unit's per-base isochrones (EPSG:3006), memoised per (unit, limit)."""
+        from routing.isochrones import isochrone
+
+        cache = self.__dict__.setdefault("_isochrones", {})
+        key = (unit_id, float(limit_s))
+        if key not in cache:
+            trees = self.eligibility.trees
+            rows = trees.rows_of(unit_id)
+            if len(cache) >= 64:
+                cache.pop(next(iter(cache)))
+            cache[key] = shapely.union_all(
+                [isochrone(self.network, trees.times[r], limit_s, origin=trees.snaps[int(r)]) for r in rows]
             )
         return cache[key]
 

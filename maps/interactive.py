@@ -13,50 +13,26 @@ import folium
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
-from geo.settings import METRIC_CRS, WGS84, Settings, get_settings
+from geo.settings import METRIC_CRS, Settings, get_settings
 from maps import style
-from maps.background import add_background, bounds_latlon
-from maps.elements import Label, Legend, Markup, Popup, Title, Tooltip, esc, swatch, table_html
-from maps.offline import offline_map, save_html
+from maps.elements import Legend, Popup, Title, Tooltip, swatch, table_html
+from maps.layers import (
+    BASES_PANE,
+    HATCH_SVG,
+    area_layer,
+    base_map,
+    base_marker,
+    bases_layer,
+    flatten_bases,
+    geojson_layer,
+    outline_layer,
+    precision_legend,
+    to_wgs84,
+    verify_metric,
+)
+from maps.offline import save_html
 
 __all__ = ["overview_map", "unit_map", "choice_map", "lookup_map", "flatten_bases", "save_html"]
-
-BASES_PANE = "asih-bases"
-"""Leaflet pane for bases, lines and the looked-up point: above the polygons even after a layer is re-ticked."""
-
-SIMPLIFY_M = 15.0
-"""Geometry simplification before drawing (metres): invisible at county scale, keeps the HTML small."""
-
-_HATCH = (
-    '<svg width="0" height="0" style="position:absolute"><defs>'
-    '<pattern id="asih-hatch" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)">'
-    f'<rect width="8" height="8" fill="{style.GAP_COLOUR}" fill-opacity="0.25"/>'
-    f'<line x1="0" y1="0" x2="0" y2="8" stroke="{style.GAP_COLOUR}" stroke-width="3"/>'
-    "</pattern></defs></svg>"
-)
-
-
-def flatten_bases(units: Sequence[Mapping]) -> list[dict]:
-    """One dict per base from provider units as in ``data/providers.yaml``.
-
-    Returns
-    -------
-    list of dict
-        Keys ``unit, organisation, areas, lat, lon, precision, name, source`` (and ``capacity_note`` if any).
-    """
-    out = []
-    for unit in units:
-        for base in unit.get("bases", []):
-            out.append(
-                {
-                    "unit": unit["unit"],
-                    "organisation": unit.get("organisation", ""),
-                    "areas": list(unit.get("areas", [])),
-                    "capacity_note": unit.get("capacity_note"),
-                    **base,
-                }
-            )
-    return out
 
 
 def overview_map(
@@ -87,14 +63,14 @@ def overview_map(
     -------
     folium.Map
     """
-    _verify_metric(areas=areas, municipalities=municipalities, boroughs=boroughs)
-    m = _base_map(areas, land, settings)
-    _area_layer(areas, name=style.LABELS["areas"]).add_to(m)
+    verify_metric(areas=areas, municipalities=municipalities, boroughs=boroughs)
+    m = base_map(areas, land, settings)
+    area_layer(areas, name=style.LABELS["areas"]).add_to(m)
     borders = folium.FeatureGroup(name=style.LABELS["borders"], show=True)
-    _outline(municipalities, style.MUNICIPALITY_EDGE, 1.2, None).add_to(borders)
-    _outline(boroughs, style.BOROUGH_EDGE, 1.0, "4 3").add_to(borders)
+    outline_layer(municipalities, style.MUNICIPALITY_EDGE, 1.2, None).add_to(borders)
+    outline_layer(boroughs, style.BOROUGH_EDGE, 1.0, "4 3").add_to(borders)
     borders.add_to(m)
-    _bases_layer(bases, style.LABELS["bases"]).add_to(m)
+    bases_layer(bases, style.LABELS["bases"]).add_to(m)
     Title(style.TITLES["overview"]).add_to(m)
     Legend(
         [
@@ -102,7 +78,7 @@ def overview_map(
                                      for i, n in zip(areas["id"], areas["name"])]),
             (style.LABELS["borders"], [(swatch("", style.MUNICIPALITY_EDGE, "line"), "kommun"),
                                        (swatch("", style.BOROUGH_EDGE, "line"), "stadsdelsområde")]),
-            _precision_legend(),
+            precision_legend(),
         ]
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -140,21 +116,21 @@ def unit_map(
     """
     settings = settings or get_settings()
     minutes = settings.limit_minutes if minutes is None else minutes
-    _verify_metric(areas=areas, gaps=gaps)
+    verify_metric(areas=areas, gaps=gaps)
     approved = {int(a) for a in unit.get("areas", [])}
-    m = _base_map(areas, land, settings)
-    m.get_root().html.add_child(folium.Element(_HATCH), name="asih_hatch")
-    context = _area_layer(areas, name="Alla områden", fill_opacity=0.12)
+    m = base_map(areas, land, settings)
+    m.get_root().html.add_child(folium.Element(HATCH_SVG), name="asih_hatch")
+    context = area_layer(areas, name="Alla områden", fill_opacity=0.12)
     context.add_to(m)
     shown = areas[areas["id"].astype(int).isin(approved)]
-    _area_layer(shown, name=style.LABELS["approved"], fill_opacity=0.0, weight=3.5,
+    area_layer(shown, name=style.LABELS["approved"], fill_opacity=0.0, weight=3.5,
                 edge=style.APPROVED_EDGE, labels=False).add_to(m)
     reach = folium.FeatureGroup(name=style.LABELS["isochrone"].format(minutes=minutes))
     pieces = isochrone.items() if isinstance(isochrone, Mapping) else [(unit.get("unit", ""), isochrone)]
     for base_name, geom in pieces:
         if geom is None or geom.is_empty:
             continue
-        layer = _geojson(gpd.GeoDataFrame(geometry=[geom], crs=METRIC_CRS), "isochrone", {
+        layer = geojson_layer(gpd.GeoDataFrame(geometry=[geom], crs=METRIC_CRS), "isochrone", {
             "color": style.ISOCHRONE_COLOUR, "weight": 1.5, "fillColor": style.ISOCHRONE_COLOUR, "fillOpacity": 0.3})
         Tooltip(f"{base_name}: {style.LABELS['isochrone'].format(minutes=minutes).lower()}").add_to(layer)
         layer.add_to(reach)
@@ -162,7 +138,7 @@ def unit_map(
     if gaps is not None and len(gaps):
         gap_group = folium.FeatureGroup(name=style.LABELS["gaps"])
         for _, row in gaps.iterrows():
-            layer = _geojson(gpd.GeoDataFrame(geometry=[row.geometry], crs=METRIC_CRS), "gap", {
+            layer = geojson_layer(gpd.GeoDataFrame(geometry=[row.geometry], crs=METRIC_CRS), "gap", {
                 "color": style.GAP_COLOUR, "weight": 1, "fillColor": "url(#asih-hatch)", "fillOpacity": 1.0})
             rows = [("Område", int(row["area_id"]))]
             if "population" in gaps:
@@ -170,7 +146,7 @@ def unit_map(
             Popup(table_html(rows, style.LABELS["gaps"])).add_to(layer)
             layer.add_to(gap_group)
         gap_group.add_to(m)
-    _bases_layer(flatten_bases([unit]), style.LABELS["bases"]).add_to(m)
+    bases_layer(flatten_bases([unit]), style.LABELS["bases"]).add_to(m)
     Title(style.TITLES["unit"].format(unit=unit.get("unit", ""), minutes=minutes)).add_to(m)
     Legend(
         [
@@ -180,7 +156,7 @@ def unit_map(
                  + ", ".join(str(a) for a in sorted(approved))),
                 (swatch("transparent", style.GAP_COLOUR, hatch=True), style.LABELS["gaps"]),
             ]),
-            _precision_legend(),
+            precision_legend(),
         ]
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -212,9 +188,9 @@ def choice_map(
     """
     settings = settings or get_settings()
     minutes = settings.limit_minutes if minutes is None else minutes
-    _verify_metric(deso=deso, areas=areas)
-    m = _base_map(areas, land, settings)
-    data = _wgs84(deso[["deso", "population", "choices", "geometry"]])
+    verify_metric(deso=deso, areas=areas)
+    m = base_map(areas, land, settings)
+    data = to_wgs84(deso[["deso", "population", "choices", "geometry"]])
     data["choices"] = data["choices"].astype(int)
     data["population"] = [style.population_text(v) for v in data["population"]]
     data["klass"] = [style.choice_class(c)[0] for c in data["choices"]]
@@ -230,7 +206,7 @@ def choice_map(
             aliases=["DeSO", "Godkända enheter inom gränsen", style.LABELS["population"]],
         ),
     ).add_to(m)
-    _area_layer(areas, name=style.LABELS["areas"], fill_opacity=0.0, weight=2.0, edge="#333333").add_to(m)
+    area_layer(areas, name=style.LABELS["areas"], fill_opacity=0.0, weight=2.0, edge="#333333").add_to(m)
     Title(style.TITLES["choice"].format(minutes=minutes)).add_to(m)
     Legend([(style.choice_legend_title(minutes), [(swatch(c), label) for _, label, c in style.CHOICE_CLASSES])]).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -262,14 +238,14 @@ def lookup_map(
     -------
     folium.Map
     """
-    _verify_metric(areas=areas)
+    verify_metric(areas=areas)
     query = result.get("query") or {}
     area = result.get("area") or {}
-    m = _base_map(areas, land, settings, fit=False)
-    _area_layer(areas, name=style.LABELS["areas"], fill_opacity=0.1).add_to(m)
+    m = base_map(areas, land, settings, fit=False)
+    area_layer(areas, name=style.LABELS["areas"], fill_opacity=0.1).add_to(m)
     if area.get("id") is not None:
         hit = areas[areas["id"].astype(int) == int(area["id"])]
-        _area_layer(hit, name=area.get("name") or "Område", fill_opacity=0.35, weight=3,
+        area_layer(hit, name=area.get("name") or "Område", fill_opacity=0.35, weight=3,
                     edge=style.APPROVED_EDGE, labels=False).add_to(m)
     point = (float(query["lat"]), float(query["lon"])) if query.get("lat") is not None else None
     drawn = [point] if point is not None else []
@@ -283,7 +259,8 @@ def lookup_map(
         group.add_to(m)
     if point is not None:
         marker = folium.CircleMarker(point, radius=8, color="#ffffff", weight=3, fill=True,
-                                     fill_color=style.POINT_COLOUR, fill_opacity=1.0, pane=BASES_PANE)
+                                     fill_color=style.POINT_COLOUR, fill_opacity=1.0)
+        marker.options["pane"] = BASES_PANE
         rows = [("Precision", query.get("precision")), ("Område", style.area_label(area["id"], area.get("name", ""))
                 if area.get("id") is not None else "utanför länet")]
         if area.get("border_warning"):
@@ -301,7 +278,7 @@ def lookup_map(
               (swatch("", style.ELIGIBLE_COLOUR, "line"), "Godkänd, inom gränsen"),
               (swatch("", style.NOT_ELIGIBLE_COLOUR, "line"), "Godkänd, utanför gränsen"),
               (swatch("", style.REACH_NOT_APPROVED, "line"), style.LABELS["reachable_not_approved"])]),
-        _precision_legend(),
+        precision_legend(),
     ]).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
@@ -313,13 +290,14 @@ def _lookup_unit(group, item: Mapping, unit_bases: Sequence[Mapping], point, col
     line_colour = colour if (within or colour != style.ELIGIBLE_COLOUR) else style.NOT_ELIGIBLE_COLOUR
     text = f"{item.get('unit')}: {minutes}" + ("" if within is None else (" (inom gränsen)" if within else " (över gränsen)"))
     for base in unit_bases:
-        marker = _base_marker(base)
+        marker = base_marker(base)
         Tooltip(text).add_to(marker)
         marker.add_to(group)
     nearest = _nearest(unit_bases, point, item.get("base"))
     if point is not None and nearest is not None:
         line = folium.PolyLine([(nearest["lat"], nearest["lon"]), point], color=line_colour, weight=3,
-                               opacity=0.8, dash_array=None if within else "6 5", pane=BASES_PANE)
+                               opacity=0.8, dash_array=None if within else "6 5")
+        line.options["pane"] = BASES_PANE  # folium's path options drop `pane`
         Tooltip(text).add_to(line)
         line.add_to(group)
 
@@ -333,94 +311,28 @@ def _nearest(unit_bases: Sequence[Mapping], point, name: str | None) -> Mapping 
     return min(unit_bases, key=lambda b: (b["lat"] - point[0]) ** 2 + ((b["lon"] - point[1]) * 0.5) ** 2)
 
 
-def _base_map(areas: gpd.GeoDataFrame, land, settings, fit: bool = True) -> folium.Map:
-    bounds = bounds_latlon(areas) if len(areas) else [[58.7, 17.2], [60.3, 19.2]]
-    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
-    m = offline_map(location=centre, zoom_start=9)
-    add_background(m, land=land, settings=settings)
-    folium.map.CustomPane(BASES_PANE, z_index=450, pointer_events=True).add_to(m)
-    if fit:
-        m.fit_bounds(bounds)
-    return m
-
-
-def _area_layer(areas: gpd.GeoDataFrame, name: str, fill_opacity: float = 0.55, weight: float = 1.5,
-                edge: str = "#444444", labels: bool = True) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=name)
-    for _, row in areas.iterrows():
-        label = style.area_label(row["id"], row["name"])
-        layer = _geojson(gpd.GeoDataFrame(geometry=[row.geometry], crs=areas.crs), "asih-area", {
-            "color": edge, "weight": weight, "fillColor": style.area_colour(row["id"]), "fillOpacity": fill_opacity})
-        provenance = row["provenance"] if "provenance" in areas else None
-        Tooltip(label + (f" ({provenance})" if provenance else "")).add_to(layer)
-        layer.add_to(group)
-        if labels:
-            spot = gpd.GeoSeries([row.geometry.representative_point()], crs=areas.crs).to_crs(WGS84).iloc[0]
-            Label((spot.y, spot.x), label).add_to(group)
-    return group
-
-
-def _geojson(gdf: gpd.GeoDataFrame, class_name: str, path_style: dict) -> folium.GeoJson:
-    path_style = {**path_style, "className": class_name}
-    return folium.GeoJson(_wgs84(gdf), style_function=lambda _f: path_style)
-
-
-def _outline(gdf: gpd.GeoDataFrame, colour: str, weight: float, dash: str | None) -> folium.GeoJson:
-    lines = gpd.GeoDataFrame(geometry=gdf.geometry.boundary, crs=gdf.crs)
-    return folium.GeoJson(_wgs84(lines), interactive=False, style_function=lambda _f: {
-        "color": colour, "weight": weight, "dashArray": dash, "fill": False})
-
-
-def _bases_layer(bases: Sequence[Mapping], name: str) -> folium.FeatureGroup:
-    group = folium.FeatureGroup(name=name)
-    for base in bases:
-        marker = _base_marker(base)
-        Tooltip(f"{base.get('unit')} – {base.get('name', '')}").add_to(marker)
-        Popup(_base_popup(base)).add_to(marker)
+def _lookup_unit(group, item: Mapping, unit_bases: Sequence[Mapping], point, colour: str) -> None:
+    minutes = style.minutes_text(item.get("drive_time_s"))
+    within = item.get("within_limit")
+    line_colour = colour if (within or colour != style.ELIGIBLE_COLOUR) else style.NOT_ELIGIBLE_COLOUR
+    text = f"{item.get('unit')}: {minutes}" + ("" if within is None else (" (inom gränsen)" if within else " (över gränsen)"))
+    for base in unit_bases:
+        marker = base_marker(base)
+        Tooltip(text).add_to(marker)
         marker.add_to(group)
-    return group
+    nearest = _nearest(unit_bases, point, item.get("base"))
+    if point is not None and nearest is not None:
+        line = folium.PolyLine([(nearest["lat"], nearest["lon"]), point], color=line_colour, weight=3,
+                               opacity=0.8, dash_array=None if within else "6 5")
+        line.options["pane"] = BASES_PANE  # folium's path options drop `pane`
+        Tooltip(text).add_to(line)
+        line.add_to(group)
 
 
-def _base_marker(base: Mapping) -> folium.CircleMarker:
-    look = style.precision_style(base.get("precision"))
-    return folium.CircleMarker(
-        (float(base["lat"]), float(base["lon"])), radius=7, color="#222222", weight=2,
-        dash_array="3 2" if base.get("precision") not in ("address", "place") else None,
-        fill=True, fill_color=look["colour"], fill_opacity=0.95, class_name="asih-base", pane=BASES_PANE,
-    )
-
-
-def _base_popup(base: Mapping) -> str:
-    look = style.precision_style(base.get("precision"))
-    symbol = swatch(look["colour"], "#222", "circle", look["symbol"])
-    rows = [
-        (style.LABELS["organisation"], base.get("organisation")),
-        (style.LABELS["approved_areas"], ", ".join(str(a) for a in base.get("areas", []))),
-        (style.LABELS["base"], base.get("name")),
-        (style.LABELS["base_precision"], Markup(f"{symbol} {esc(look['label'])}")),
-        (style.LABELS["source"], base.get("source")),
-    ]
-    if base.get("capacity_note"):
-        rows.append((style.LABELS["capacity"], base["capacity_note"]))
-    return table_html(rows, base.get("unit"))
-
-
-def _precision_legend() -> tuple[str, list[tuple[str, str]]]:
-    return (style.PRECISION_LEGEND_TITLE, [
-        (swatch(look["colour"], "#222", "circle", look["symbol"]), look["label"])
-        for look in style.PRECISION_STYLE.values()
-    ])
-
-
-def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = gdf.copy()
-    out["geometry"] = out.geometry.simplify(SIMPLIFY_M, preserve_topology=True)
-    return out.to_crs(WGS84)
-
-
-def _verify_metric(**frames: gpd.GeoDataFrame | None) -> None:
-    for name, gdf in frames.items():
-        if gdf is None:
-            continue
-        if gdf.crs is None or gdf.crs.to_epsg() != 3006:
-            raise ValueError(f"`{name}` must be in EPSG:3006 (SWEREF 99 TM), got {gdf.crs}.")
+def _nearest(unit_bases: Sequence[Mapping], point, name: str | None) -> Mapping | None:
+    named = [b for b in unit_bases if name and b.get("name") == name]
+    if named:
+        return named[0]
+    if not unit_bases or point is None:
+        return None
+    return min(unit_bases, key=lambda b: (b["lat"] - point[0]) ** 2 + ((b["lon"] - point[1]) * 0.5) ** 2)

@@ -1,0 +1,152 @@
+"""Leaflet layers shared by the interactive maps: areas with labels, borders, provider bases, the base map.
+
+Polygons are drawn in Leaflet's overlay pane; bases, lines and the looked-up point live in their own pane above it,
+so they stay clickable even after a polygon layer is unticked and ticked again in the layer control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import folium
+import geopandas as gpd
+
+from geo.settings import WGS84
+from maps import style
+from maps.background import add_background, bounds_latlon
+from maps.elements import Label, Markup, Popup, Tooltip, esc, swatch, table_html
+from maps.offline import offline_map
+
+BASES_PANE = "asih-bases"
+"""Leaflet pane for bases, lines and the looked-up point: above the polygons even after a layer is re-ticked."""
+
+SIMPLIFY_M = 15.0
+"""Geometry simplification before drawing (metres): invisible at county scale, keeps the HTML small."""
+
+HATCH_SVG = (
+    '<svg width="0" height="0" style="position:absolute"><defs>'
+    '<pattern id="asih-hatch" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)">'
+    f'<rect width="8" height="8" fill="{style.GAP_COLOUR}" fill-opacity="0.25"/>'
+    f'<line x1="0" y1="0" x2="0" y2="8" stroke="{style.GAP_COLOUR}" stroke-width="3"/>'
+    "</pattern></defs></svg>"
+)
+
+
+def flatten_bases(units: Sequence[Mapping]) -> list[dict]:
+    """One dict per base from provider units as in ``data/providers.yaml``.
+
+    Returns
+    -------
+    list of dict
+        Keys ``unit, organisation, areas, lat, lon, precision, name, source`` (and ``capacity_note`` if any).
+    """
+    out = []
+    for unit in units:
+        for base in unit.get("bases", []):
+            out.append(
+                {
+                    "unit": unit["unit"],
+                    "organisation": unit.get("organisation", ""),
+                    "areas": list(unit.get("areas", [])),
+                    "capacity_note": unit.get("capacity_note"),
+                    **base,
+                }
+            )
+    return out
+
+
+def base_map(areas: gpd.GeoDataFrame, land, settings, fit: bool = True) -> folium.Map:
+    """An offline map with the background, the bases pane, fitted to ``areas`` (EPSG:3006)."""
+    bounds = bounds_latlon(areas) if len(areas) else [[58.7, 17.2], [60.3, 19.2]]
+    centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
+    m = offline_map(location=centre, zoom_start=9)
+    add_background(m, land=land, settings=settings)
+    folium.map.CustomPane(BASES_PANE, z_index=450, pointer_events=True).add_to(m)
+    if fit:
+        m.fit_bounds(bounds)
+    return m
+
+
+def area_layer(areas: gpd.GeoDataFrame, name: str, fill_opacity: float = 0.55, weight: float = 1.5,
+                edge: str = "#444444", labels: bool = True) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=name)
+    for _, row in areas.iterrows():
+        label = style.area_label(row["id"], row["name"])
+        layer = geojson_layer(gpd.GeoDataFrame(geometry=[row.geometry], crs=areas.crs), "asih-area", {
+            "color": edge, "weight": weight, "fillColor": style.area_colour(row["id"]), "fillOpacity": fill_opacity})
+        provenance = row["provenance"] if "provenance" in areas else None
+        Tooltip(label + (f" ({provenance})" if provenance else "")).add_to(layer)
+        layer.add_to(group)
+        if labels:
+            spot = gpd.GeoSeries([row.geometry.representative_point()], crs=areas.crs).to_crs(WGS84).iloc[0]
+            Label((spot.y, spot.x), label).add_to(group)
+    return group
+
+
+def geojson_layer(gdf: gpd.GeoDataFrame, class_name: str, path_style: dict) -> folium.GeoJson:
+    path_style = {**path_style, "className": class_name}
+    return folium.GeoJson(to_wgs84(gdf), style_function=lambda _f: path_style)
+
+
+def outline_layer(gdf: gpd.GeoDataFrame, colour: str, weight: float, dash: str | None) -> folium.GeoJson:
+    lines = gpd.GeoDataFrame(geometry=gdf.geometry.boundary, crs=gdf.crs)
+    return folium.GeoJson(to_wgs84(lines), interactive=False, style_function=lambda _f: {
+        "color": colour, "weight": weight, "dashArray": dash, "fill": False})
+
+
+def bases_layer(bases: Sequence[Mapping], name: str) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=name)
+    for base in bases:
+        marker = base_marker(base)
+        Tooltip(f"{base.get('unit')} – {base.get('name', '')}").add_to(marker)
+        Popup(base_popup(base)).add_to(marker)
+        marker.add_to(group)
+    return group
+
+
+def base_marker(base: Mapping) -> folium.CircleMarker:
+    look = style.precision_style(base.get("precision"))
+    marker = folium.CircleMarker(
+        (float(base["lat"]), float(base["lon"])), radius=7, color="#222222", weight=2,
+        dash_array="3 2" if base.get("precision") not in ("address", "place") else None,
+        fill=True, fill_color=look["colour"], fill_opacity=0.95, class_name="asih-base",
+    )
+    marker.options["pane"] = BASES_PANE  # folium's path options drop `pane`
+    return marker
+
+
+def base_popup(base: Mapping) -> str:
+    look = style.precision_style(base.get("precision"))
+    symbol = swatch(look["colour"], "#222", "circle", look["symbol"])
+    rows = [
+        (style.LABELS["organisation"], base.get("organisation")),
+        (style.LABELS["approved_areas"], ", ".join(str(a) for a in base.get("areas", []))),
+        (style.LABELS["base"], base.get("name")),
+        (style.LABELS["base_precision"], Markup(f"{symbol} {esc(look['label'])}")),
+        (style.LABELS["source"], base.get("source")),
+    ]
+    if base.get("capacity_note"):
+        rows.append((style.LABELS["capacity"], base["capacity_note"]))
+    return table_html(rows, base.get("unit"))
+
+
+def precision_legend() -> tuple[str, list[tuple[str, str]]]:
+    return (style.PRECISION_LEGEND_TITLE, [
+        (swatch(look["colour"], "#222", "circle", look["symbol"]), look["label"])
+        for look in style.PRECISION_STYLE.values()
+    ])
+
+
+def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    out["geometry"] = out.geometry.simplify(SIMPLIFY_M, preserve_topology=True)
+    return out.to_crs(WGS84)
+
+
+def verify_metric(**frames: gpd.GeoDataFrame | None) -> None:
+    """Raise with a clear sentence when an input GeoDataFrame is not in EPSG:3006."""
+    for name, gdf in frames.items():
+        if gdf is None:
+            continue
+        if gdf.crs is None or gdf.crs.to_epsg() != 3006:
+            raise ValueError(f"`{name}` must be in EPSG:3006 (SWEREF 99 TM), got {gdf.crs}.")
