@@ -44,7 +44,8 @@ class Service:
         trees = load_base_trees(settings, network, registry, rebuild=rebuild)
         eligibility = Eligibility(network, registry, locator, trees, settings.limit_s)
         svc = cls(settings, areas, locator, registry, network, eligibility)
-        svc.geocoder  # load the index now, not on the first referrer's request
+        # Load the index now, not on the first referrer's request.
+        svc.__dict__["geocoder"] = get_geocoder(settings, build_if_missing=rebuild)
         return svc
 
     @cached_property

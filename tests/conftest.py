@@ -40,3 +40,16 @@ def locator(area_model, settings):
 @pytest.fixture(scope="session")
 def registry(settings):
     return read_registry(settings.providers_file)
+
+
+@pytest.fixture(scope="session")
+def service(settings):
+    """The whole prepared state (areas, network, base trees, geocoder), as the API loads it."""
+    from api.service import Service
+
+    return Service.load(settings)
+
+
+@pytest.fixture(scope="session")
+def auditor(service):
+    return service.auditor()

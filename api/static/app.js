@@ -186,16 +186,18 @@
       const sr = el("span", { className: "sr", text: within ? " ja" : " nej" });
       const basePrec = BASE_PRECISION[u.base_precision] || u.base_precision;
       const cells = [];
-      if (ranked) cells.push(el("td", { "data-label": "Nr", className: "num", text: String(i + 1) }));
+      if (ranked) cells.push(el("td", { "data-label": "Nr", className: "num rank", text: String(i + 1) }));
+      const name = el("td", { "data-label": "Enhet", className: "unit-name" }, [u.unit]);
+      if (ranked) name.prepend(el("span", { className: "rank-inline", "aria-hidden": "true", text: (i + 1) + ". " }));
       cells.push(
-        el("td", { "data-label": "Enhet", className: "unit-name", text: u.unit }),
+        name,
         el("td", { "data-label": "Vårdgivare", text: u.organisation }),
         el("td", { "data-label": "Körtid", className: "num", text: minutes(u.drive_time_s) }),
         el("td", { "data-label": "Inom " + limitMin + " min", className: "num" }, [mark, sr]),
-        el("td", { "data-label": "Bas" }, [
+        el("td", { "data-label": "Bas" }, [el("span", {}, [
           u.base + " ",
           el("span", { className: u.base_precision === "unknown" ? "prov guess" : "prov", text: basePrec }),
-        ]),
+        ])]),
         el("td", { "data-label": "Kapacitet", text: u.capacity_note || "–" }),
       );
       return el("tr", { "data-unit": u.id }, cells);
@@ -255,13 +257,16 @@
     if (seq !== searchSeq) return;
     map.invalidateSize();
 
+    // Frame the patient and the bases the drive times start from; the area (which may reach far into the
+    // archipelago) is background, framed only when there are no bases.
     const bounds = L.latLngBounds([]);
+    let areaBounds = null;
     if (feature) {
       const layer = L.geoJSON(feature, {
         style: { color: "#0b5cad", weight: 2, fillColor: "#9cc3e6", fillOpacity: 0.25 },
         interactive: false,
       }).addTo(mapLayers);
-      bounds.extend(layer.getBounds());
+      areaBounds = layer.getBounds();
     }
 
     const byId = new Map(units.map((u) => [u.id, u]));
@@ -286,7 +291,8 @@
     point.bindTooltip("Sökt plats (" + (PRECISION[data.query.precision] || data.query.precision) + ")", { permanent: false });
     bounds.extend(point.getLatLng());
 
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [16, 16], maxZoom: 14 });
+    if (data.eligible.length === 0 && areaBounds && areaBounds.isValid()) bounds.extend(areaBounds);
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
     else map.setView([data.query.lat, data.query.lon], 10);
   }
 

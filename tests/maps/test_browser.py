@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from maps.interactive import choice_map, overview_map
+from maps.interactive import choice_map, lookup_map, overview_map, unit_map
 from maps.offline import save_html
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,6 +84,31 @@ def test_choice_map_renders_offline(browser, deso, areas, land, tmp_path):
         assert page.locator("path.asih-deso").count() == len(deso)
         assert "Antal godkända enheter som når inom 30 min" in page.locator(".asih-legend").inner_text()
         page.screenshot(path=str(tmp_path / "choice.png"))
+        assert refused == [] and errors == []
+    finally:
+        page.close()
+
+
+def test_unit_and_lookup_maps_render_offline(browser, units, reach, gaps, lookup_result, bases, areas, land, tmp_path):
+    unit = next(u for u in units if u["id"] == "sodertalje-sjukhus")
+    unit_path = save_html(unit_map(unit, reach, areas, gaps, 30, land=land), tmp_path / "unit.html")
+    page, refused, errors = _open_offline(browser, unit_path)
+    try:
+        gap_fill = page.locator("path.gap").first.get_attribute("fill")
+        assert gap_fill == "url(#asih-hatch)" and page.locator("#asih-hatch").count() == 1
+        assert page.locator("path.isochrone").count() == 1
+        page.screenshot(path=str(tmp_path / "unit.png"))
+        assert refused == [] and errors == []
+    finally:
+        page.close()
+    lookup_path = save_html(lookup_map(lookup_result, bases, areas, land=land), tmp_path / "lookup.html")
+    page, refused, errors = _open_offline(browser, lookup_path)
+    try:
+        # Ersta, Syd Aleris and Rehabhotellet have one base each, plus the looked-up point.
+        assert page.locator("path.asih-base").count() == 3
+        page.locator("path.asih-base").first.hover()
+        assert "ASIH Ersta Diakoni: 5 min (inom gränsen)" in page.locator(".leaflet-tooltip").inner_text()
+        page.screenshot(path=str(tmp_path / "lookup.png"))
         assert refused == [] and errors == []
     finally:
         page.close()

@@ -1,0 +1,59 @@
+"""API fuzzing: schemathesis generates requests from the app's own OpenAPI schema and sends them in-process (ASGI).
+
+Checks on every response: no 5xx, and every 4xx with a JSON body carries a ``detail``. The app is the real one
+(``api.app.create_app``) over the real prepared service, loaded once. The coverage endpoints (audit, choice,
+isochrones) cost 0.5–3 s per new parameter set, so they get fewer examples than the cheap ones.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+
+from api.app import create_app
+from api.service import Service
+from geo.settings import get_settings
+
+SLOW_PATHS = r"^/v1/(audit|choice|isochrones)"
+FAST_EXAMPLES = 25
+SLOW_EXAMPLES = 4
+
+
+def _app():
+    settings_ = get_settings()
+    return create_app(settings_, service=Service.load(settings_))
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
+
+
+def four_xx_has_detail(ctx, response, case) -> bool | None:
+    """A 4xx answer with a JSON body says why, in ``detail``."""
+    if 400 <= response.status_code < 500 and "json" in response.headers.get("content-type", [""])[0]:
+        body = response.json()
+        assert isinstance(body, dict) and body.get("detail"), f"{response.status_code} without 'detail': {body!r}"
+    return True
+
+
+CHECKS = [not_a_server_error, four_xx_has_detail]
+_SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+
+
+@schema.exclude(path_regex=SLOW_PATHS).parametrize()
+@settings(max_examples=FAST_EXAMPLES, **_SETTINGS)
+def test_fast_operations_never_5xx(case):
+    case.call_and_validate(checks=CHECKS)
+
+
+@schema.include(path_regex=SLOW_PATHS).parametrize()
+@settings(max_examples=SLOW_EXAMPLES, **_SETTINGS)
+def test_coverage_operations_never_5xx(case):
+    case.call_and_validate(checks=CHECKS)
+
+
+def test_schema_lists_every_route():
+    """The fuzzer only reaches what the schema declares: every public route must be in it."""
+    paths = set(schema.raw_schema["paths"])
+    assert {"/health", "/v1/lookup", "/v1/lookup/batch", "/v1/areas", "/v1/providers", "/v1/audit"} <= paths
