@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.privacy import install_log_redaction
-from api.routes import areas, coverage, lookup, meta, providers
+from api.routes import areas, coverage, lookup, meta, providers, web
 from api.service import Service
 from geo.settings import Settings, get_settings
 
@@ -72,6 +72,6 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         log.error("Unhandled %s on %s", type(exc).__name__, request.url.path)
         return JSONResponse(status_code=500, content={"detail": "Internal error; the request was not stored."})
 
-    for module in (meta, areas, providers, lookup, coverage):
+    for module in (meta, areas, providers, lookup, coverage, web):
         app.include_router(module.router)
     return app

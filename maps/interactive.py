@@ -19,6 +19,7 @@ from maps.elements import Legend, Popup, Title, Tooltip, swatch, table_html
 from maps.layers import (
     BASES_PANE,
     HATCH_SVG,
+    LINES_PANE,
     area_layer,
     base_map,
     base_marker,
@@ -297,7 +298,7 @@ def _lookup_unit(group, item: Mapping, unit_bases: Sequence[Mapping], point, col
     if point is not None and nearest is not None:
         line = folium.PolyLine([(nearest["lat"], nearest["lon"]), point], color=line_colour, weight=3,
                                opacity=0.8, dash_array=None if within else "6 5")
-        line.options["pane"] = BASES_PANE  # folium's path options drop `pane`
+        line.options["pane"] = LINES_PANE  # folium's path options drop `pane`
         Tooltip(text).add_to(line)
         line.add_to(group)
 
@@ -324,7 +325,7 @@ def _lookup_unit(group, item: Mapping, unit_bases: Sequence[Mapping], point, col
     if point is not None and nearest is not None:
         line = folium.PolyLine([(nearest["lat"], nearest["lon"]), point], color=line_colour, weight=3,
                                opacity=0.8, dash_array=None if within else "6 5")
-        line.options["pane"] = BASES_PANE  # folium's path options drop `pane`
+        line.options["pane"] = LINES_PANE  # folium's path options drop `pane`
         Tooltip(text).add_to(line)
         line.add_to(group)
 

@@ -20,6 +20,9 @@ from maps.offline import offline_map
 BASES_PANE = "asih-bases"
 """Leaflet pane for bases, lines and the looked-up point: above the polygons even after a layer is re-ticked."""
 
+LINES_PANE = "asih-lines"
+"""Pane for lines from bases to a point: above polygons, below the bases so a line never hides a base."""
+
 SIMPLIFY_M = 15.0
 """Geometry simplification before drawing (metres): invisible at county scale, keeps the HTML small."""
 
@@ -61,6 +64,7 @@ def base_map(areas: gpd.GeoDataFrame, land, settings, fit: bool = True) -> foliu
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = offline_map(location=centre, zoom_start=9)
     add_background(m, land=land, settings=settings)
+    folium.map.CustomPane(LINES_PANE, z_index=440, pointer_events=True).add_to(m)
     folium.map.CustomPane(BASES_PANE, z_index=450, pointer_events=True).add_to(m)
     if fit:
         m.fit_bounds(bounds)

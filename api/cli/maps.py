@@ -1,3 +1,142 @@
-"""CLI commands: maps."""
+"""CLI commands: map (interactive HTML or static PNG/PDF) and export (GeoJSON / GeoPackage)."""
 
-COMMANDS: dict = {}
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import geopandas as gpd
+import typer
+
+from api.cli.output import console, fail
+from geo.settings import METRIC_CRS, get_settings
+
+MAP_KINDS = ("overview", "unit", "choice", "lookup")
+EXPORT_LAYERS = ("areas", "isochrones", "gaps", "choice")
+
+
+def _service(profile: str):
+    from api.service import Service
+
+    return Service.load(get_settings(), profile=profile)
+
+
+def _inputs(svc, kind: str, target: str | None, limit_s: float) -> dict:
+    """The keyword inputs of the maps.* builders, from the prepared state."""
+    from geo import boundaries
+    from maps.layers import flatten_bases
+
+    areas = svc.areas.areas
+    bases = flatten_bases([u.to_dict() for u in svc.registry.units])
+    if kind == "overview":
+        return {
+            "areas": areas,
+            "municipalities": boundaries.load_municipalities(svc.settings),
+            "boroughs": boundaries.load_boroughs(svc.settings),
+            "bases": bases,
+        }
+    if kind == "unit":
+        unit = svc.registry.get(target)
+        return {
+            "unit": unit.to_dict(),
+            "isochrone": svc.isochrone(unit.id, limit_s),
+            "areas": areas,
+            "gaps": svc.auditor(limit_s).gap_polygons(unit.id),
+            "minutes": round(limit_s / 60),
+        }
+    if kind == "choice":
+        from routing.choice import choice_layer
+
+        return {"deso": choice_layer(svc.auditor(limit_s)), "areas": areas, "minutes": round(limit_s / 60)}
+    return {"result": svc.lookup_text(target), "bases": bases, "areas": areas}
+
+
+def map_cmd(
+    kind: Annotated[str, typer.Argument(help="overview | unit | choice | lookup")],
+    target: Annotated[Optional[str], typer.Argument(help="The unit (for 'unit') or the address (for 'lookup').")] = None,
+    out: Annotated[Path, typer.Option(help="Output: .html (interactive, offline) or .png / .pdf (static).")] = Path("map.html"),
+    profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+    limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
+) -> None:
+    """A map for planning meetings: the areas and bases, a unit's reach and gaps, patient choice, or a lookup."""
+    from geo.geocode import GeocodeError
+    from geo.providers import UnknownUnit
+    from maps.interactive import choice_map, lookup_map, overview_map, save_html, unit_map
+    from maps.static import render_static
+
+    if kind not in MAP_KINDS:
+        fail(f"Unknown map '{kind}': choose one of {', '.join(MAP_KINDS)}.")
+    if kind in ("unit", "lookup") and not target:
+        fail(f"'asih map {kind}' needs a {'unit' if kind == 'unit' else 'address'}.")
+    suffix = out.suffix.lower()
+    if suffix not in (".html", ".png", ".pdf"):
+        fail(f"Write a map as .html, .png or .pdf, not '{out.suffix or 'no extension'}'.")
+    if kind == "lookup" and suffix != ".html":
+        fail("The lookup map is interactive only: use --out FILE.html.")
+    svc = _service(profile)
+    limit_s = (limit_minutes or svc.settings.limit_minutes) * 60
+    try:
+        inputs = _inputs(svc, kind, target, limit_s)
+    except UnknownUnit as exc:
+        fail(str(exc))
+    except GeocodeError as exc:
+        fail(exc.user_message)
+    if suffix == ".html":
+        builder = {"overview": overview_map, "unit": unit_map, "choice": choice_map, "lookup": lookup_map}[kind]
+        save_html(builder(**inputs, settings=svc.settings), out)
+    else:
+        render_static(kind, out, settings=svc.settings, **inputs)
+    console.print(f"Map ({kind}) → {out}")
+
+
+def export_cmd(
+    layer: Annotated[str, typer.Argument(help="areas | isochrones | gaps | choice")],
+    out: Annotated[Path, typer.Option(help="Output: .geojson (EPSG:4326) or .gpkg (EPSG:3006).")] = Path("layer.gpkg"),
+    profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+    limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
+) -> None:
+    """Export a GIS layer for the region's analysts."""
+    from maps.export import export_layer
+    from routing.choice import choice_layer
+
+    if layer not in EXPORT_LAYERS:
+        fail(f"Unknown layer '{layer}': choose one of {', '.join(EXPORT_LAYERS)}.")
+    if out.suffix.lower() not in (".geojson", ".gpkg"):
+        fail(f"Export as .geojson or .gpkg, not '{out.suffix or 'no extension'}'.")
+    svc = _service(profile)
+    limit_s = (limit_minutes or svc.settings.limit_minutes) * 60
+    if layer == "areas":
+        summary = svc.areas.summary()
+        gdf = gpd.GeoDataFrame(
+            summary.assign(
+                municipalities=summary["municipalities"].map(", ".join),
+                districts=summary["districts"].map(", ".join),
+            ),
+            geometry=svc.areas.areas.geometry.values,
+            crs=METRIC_CRS,
+        )
+    elif layer == "isochrones":
+        units = svc.registry.units
+        gdf = gpd.GeoDataFrame(
+            {
+                "unit_id": [u.id for u in units],
+                "unit": [u.unit for u in units],
+                "minutes": limit_s / 60,
+                "profile": svc.network.profile,
+                "base_precision": [u.precision for u in units],
+            },
+            geometry=[svc.isochrone(u.id, limit_s) for u in units],
+            crs=METRIC_CRS,
+        )
+    elif layer == "gaps":
+        auditor = svc.auditor(limit_s)
+        gdf = gpd.GeoDataFrame(
+            gpd.pd.concat([auditor.gap_polygons(u.id) for u in svc.registry.units], ignore_index=True), crs=METRIC_CRS
+        )
+    else:
+        gdf = choice_layer(svc.auditor(limit_s))
+    export_layer(gdf, out, layer=layer)
+    console.print(f"{layer}: {len(gdf)} features → {out}")
+
+
+COMMANDS = {"map": map_cmd, "export": export_cmd}

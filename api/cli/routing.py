@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Annotated
 
+import shapely
 import typer
 from pyproj import Transformer
 from rich.console import Console
@@ -70,4 +72,39 @@ def prepare_network_cmd(
     typer.echo(f"{net.source}: {net.n_nodes} nodes, {net.n_edges} edges → {network_cache_dir(settings)}")
 
 
-COMMANDS = {"drive-time": drive_time_cmd, "prepare-network": prepare_network_cmd}
+def isochrone_cmd(
+    unit: Annotated[str, typer.Argument(help="Unit id or name from data/providers.yaml.")],
+    minutes: Annotated[float, typer.Option(min=1, max=240, help="Minutes of driving from the unit's bases.")] = 30,
+    out: Annotated[Path, typer.Option(help="GeoJSON file to write (EPSG:4326).")] = Path("isochrone.geojson"),
+    profile: Annotated[str | None, typer.Option(help="Speed profile (free_flow, rush_hour).")] = None,
+) -> None:
+    """Write a unit's reach within MINUTES from all its bases: one feature per base and their union."""
+    from api.service import Service
+    from geo.providers import UnknownUnit
+    from routing.isochrones import isochrone, to_geojson
+
+    settings = get_settings()
+    svc = Service.load(settings, profile=profile)
+    try:
+        u = svc.registry.get(unit)
+    except UnknownUnit as exc:
+        _console.print(f"[red]Error:[/] {exc}")
+        raise typer.Exit(2) from None
+    trees, limit_s = svc.eligibility.trees, minutes * 60.0
+    features, parts = [], []
+    for row in trees.rows_of(u.id):
+        geom = isochrone(svc.network, trees.times[row], limit_s, origin=trees.snaps[int(row)])
+        parts.append(geom)
+        base = trees.bases[int(row)]
+        features.append({"type": "Feature", "geometry": to_geojson(geom), "properties": {
+            "kind": "base", "unit": u.unit, "unit_id": u.id, "base": base.name, "precision": base.precision,
+            "minutes": minutes, "profile": svc.network.profile, "area_km2": round(geom.area / 1e6, 2)}})
+    union = shapely.union_all(parts)
+    features.append({"type": "Feature", "geometry": to_geojson(union), "properties": {
+        "kind": "unit", "unit": u.unit, "unit_id": u.id, "precision": u.precision, "minutes": minutes,
+        "profile": svc.network.profile, "area_km2": round(union.area / 1e6, 2)}})
+    out.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    typer.echo(f"{u.unit}: {minutes:g} min reach, {union.area / 1e6:,.0f} km² from {len(parts)} base(s) → {out}")
+
+
+COMMANDS = {"drive-time": drive_time_cmd, "prepare-network": prepare_network_cmd, "isochrone": isochrone_cmd}

@@ -30,6 +30,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from geo.boundaries import DataFileError
 from geo.settings import METRIC_CRS
 
 MOTORWAY_LANE_CAPACITY = 2000.0
@@ -62,7 +63,30 @@ def read_matsim(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     node_rows: list[tuple[str, str, str]] = []
     link_rows: list[tuple] = []
-    with _open(Path(path)) as fh:
+    try:
+        _parse(Path(path), node_rows, link_rows)
+    except (EOFError, OSError, ET.ParseError, KeyError) as exc:
+        # A truncated download or a non-MATSim file must stop `prepare` with a sentence, not a parser traceback.
+        raise DataFileError(
+            f"Cannot read the MATSim network {Path(path).name} (truncated or not MATSim XML: {exc!r}); "
+            "replace the file or set ASIH_NETWORK_FILE."
+        ) from exc
+    nodes = pd.DataFrame(node_rows, columns=["osmid", "x", "y"])
+    nodes["x"] = nodes["x"].astype(np.float64)
+    nodes["y"] = nodes["y"].astype(np.float64)
+    links = pd.DataFrame(
+        link_rows, columns=["id", "u", "v", "length", "freespeed", "capacity", "permlanes", "origid"]
+    )
+    for col in ("length", "freespeed", "capacity", "permlanes"):
+        links[col] = links[col].astype(np.float64)
+    nodes["osmid"] = _int_ids(nodes["osmid"])
+    links["u"] = _int_ids(links["u"])
+    links["v"] = _int_ids(links["v"])
+    return nodes.set_index("osmid"), links
+
+
+def _parse(path: Path, node_rows: list, link_rows: list) -> None:
+    with _open(path) as fh:
         for _, el in ET.iterparse(fh, events=("end",)):
             tag = el.tag
             if tag == "node":
@@ -77,18 +101,6 @@ def read_matsim(path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                          a.get("permlanes", "1"), a.get("origid", ""))
                     )
                 el.clear()
-    nodes = pd.DataFrame(node_rows, columns=["osmid", "x", "y"])
-    nodes["x"] = nodes["x"].astype(np.float64)
-    nodes["y"] = nodes["y"].astype(np.float64)
-    links = pd.DataFrame(
-        link_rows, columns=["id", "u", "v", "length", "freespeed", "capacity", "permlanes", "origid"]
-    )
-    for col in ("length", "freespeed", "capacity", "permlanes"):
-        links[col] = links[col].astype(np.float64)
-    nodes["osmid"] = _int_ids(nodes["osmid"])
-    links["u"] = _int_ids(links["u"])
-    links["v"] = _int_ids(links["v"])
-    return nodes.set_index("osmid"), links
 
 
 def _int_ids(ids: pd.Series) -> pd.Series:

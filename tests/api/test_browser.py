@@ -68,7 +68,10 @@ class Session:
             route.continue_()
 
     def open(self, url: str) -> None:
-        self.page.goto(url)
+        response = self.page.goto(url)
+        assert response is not None and response.status == 200, (
+            f"GET {url} answered {response and response.status}: is api.routes.web.router included in api/app.py?"
+        )
         self.history_length = self.page.evaluate("history.length")
 
     def search(self, text: str) -> None:
