@@ -23,7 +23,7 @@ from routing.loaders import DEFAULT_MATSIM_FILE
 from routing.prepare import StaleNetworkError, prepare_network
 
 FJALLGATAN = (59.3148, 18.0843)  # area 4, next to Ersta sjukhus (an Ersta Diakoni base)
-MARIEBERGSGATAN = (59.3323, 18.0237)  # area 5, Kungsholmen
+KISTA = (59.4030, 17.9440)  # area 6, a few km from the nearest provider base
 
 
 # --- road network ---------------------------------------------------------------------------------------------
@@ -65,37 +65,37 @@ def _matsim(nodes: dict[str, tuple[float, float]], links: list[tuple[str, str]])
     return "\n".join(out)
 
 
-def test_point_on_an_unreachable_island_is_not_within_the_limit(settings, cache_copy, tmp_path):
-    """A road network with two components: a grid at Södermalm (where Ersta's base snaps) and one road on
-    Kungsholmen that no base can reach. A point there must get "unreachable", never a drive time."""
-    nodes = {}
+def test_point_on_an_unreachable_island_is_not_within_the_limit(settings, registry, cache_copy, tmp_path):
+    """A road network with two components: a star of roads from Södermalm to every provider base, and one road
+    in Kista that connects to nothing. A point whose nearest road is that island must get "unreachable" (no drive
+    time, not within the limit) from every unit, never a number or a crash."""
     cx, cy = to_metric(*FJALLGATAN)
-    for i in range(5):
-        for j in range(5):
-            nodes[f"g{i}{j}"] = (cx + (i - 2) * 200.0, cy + (j - 2) * 200.0)
-    grid = [(f"g{i}{j}", f"g{i + 1}{j}") for i in range(4) for j in range(5)]
-    grid += [(f"g{i}{j}", f"g{i}{j + 1}") for i in range(5) for j in range(4)]
-    ix, iy = to_metric(*MARIEBERGSGATAN)
+    nodes = {"hub": (cx, cy)}
+    for k, (_, base) in enumerate(registry.bases()):
+        nodes[f"b{k}"] = tuple(float(v) for v in to_metric(base.lat, base.lon))
+    star = [("hub", f"b{k}") for k in range(len(registry.bases()))]
+    ix, iy = to_metric(*KISTA)
     nodes |= {"i0": (ix - 100.0, iy), "i1": (ix + 100.0, iy)}
     network = tmp_path / "island.xml"
-    network.write_text(_matsim(nodes, grid + [("i0", "i1")]), encoding="utf-8")
+    network.write_text(_matsim(nodes, star + [("i0", "i1")]), encoding="utf-8")
     shutil.rmtree(cache_copy / "network")
     shutil.rmtree(cache_copy / "trees")
     island = Settings(cache_dir=cache_copy, network_source="matsim", network_file=str(network))
 
     svc = Service.load(island)
-    assert svc.network.n_nodes == 27
+    assert svc.network.n_nodes == len(nodes)
+    assert max(svc.eligibility.trees.snaps.distance_m) < 1.0  # every base is on the star, none on the island
 
-    on_island = svc.lookup_point(*MARIEBERGSGATAN)
-    assert on_island["area"]["id"] == 5
-    assert on_island["eligible"], "units are still listed (approved), with no drive time"
+    on_island = svc.lookup_point(*KISTA)
+    assert on_island["area"]["id"] == 6
+    assert on_island["eligible"], "approved units are still listed, with no drive time"
     assert all(e["drive_time_s"] is None and not e["within_limit"] for e in on_island["eligible"])
     assert on_island["reachable_not_approved"] == []
     assert "No approved unit reaches this point within 30 minutes." in on_island["warnings"]
 
-    on_grid = svc.lookup_point(*FJALLGATAN)
-    ersta = next(e for e in on_grid["eligible"] if e["id"] == "ersta-diakoni")
-    assert ersta["within_limit"] and ersta["drive_time_s"] < 300
+    on_star = svc.lookup_point(*FJALLGATAN)
+    ersta = next(e for e in on_star["eligible"] if e["id"] == "ersta-diakoni")
+    assert ersta["within_limit"] and ersta["drive_time_s"] < 60
 
 
 # --- providers ------------------------------------------------------------------------------------------------
