@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
 
+    app.add_middleware(_StreamedBodyLimit, max_bytes=settings.request_max_bytes)
+
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):
         length = request.headers.get("content-length")
@@ -75,3 +77,28 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     for module in (meta, areas, providers, lookup, coverage, web):
         app.include_router(module.router)
     return app
+
+
+class _StreamedBodyLimit:
+    """Count request-body bytes as they arrive: a chunked upload has no Content-Length for ``limit_body_size``."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise StarletteHTTPException(413, f"Request body larger than {self.max_bytes} bytes.")
+            return message
+
+        await self.app(scope, limited_receive, send)
