@@ -13,8 +13,7 @@ import shapely
 
 from geo.areas.locate import AreaLocator
 from geo.areas.model import AreaModel, load_area_model
-from geo.geocode import GeocodeResult, get_geocoder
-from geo.geocode import Geocoder
+from geo.geocode import Geocoder, GeocodeResult, get_geocoder
 from geo.providers import Registry, read_registry
 from geo.settings import Settings
 from routing.basetrees import load_base_trees

@@ -48,7 +48,7 @@ def _time(geocoder, queries: list[str], expected: list[str]) -> dict:
         try:
             result = geocoder.geocode(query)
             right += result.matched.startswith(name)
-        except Ambiguous as exc:
+        except Ambiguous:
             ambiguous += 1
         except GeocodeError:
             missed += 1

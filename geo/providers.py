@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import yaml
+from geo.datafile import read_yaml_list
 
 PRECISIONS = ("address", "place", "unknown")
 """Base precision, best first."""
@@ -101,14 +101,7 @@ def _fold(text: str) -> str:
 
 def read_registry(path: Path) -> Registry:
     """Read and check the structure of a providers YAML file. Raises :class:`ProviderDataError`."""
-    if not path.exists():
-        raise ProviderDataError([f"Providers file not found: {path}"])
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ProviderDataError([f"{path.name} is not valid YAML: {exc}"]) from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("units"), list):
-        raise ProviderDataError([f"{path.name} must have a top-level 'units' list."])
+    doc = read_yaml_list(path, "units", ProviderDataError, "Providers")
     problems: list[str] = []
     units = []
     for i, raw in enumerate(doc["units"]):

@@ -311,29 +311,3 @@ def _nearest(unit_bases: Sequence[Mapping], point, name: str | None) -> Mapping 
         return None
     return min(unit_bases, key=lambda b: (b["lat"] - point[0]) ** 2 + ((b["lon"] - point[1]) * 0.5) ** 2)
 
-
-def _lookup_unit(group, item: Mapping, unit_bases: Sequence[Mapping], point, colour: str) -> None:
-    minutes = style.minutes_text(item.get("drive_time_s"))
-    within = item.get("within_limit")
-    line_colour = colour if (within or colour != style.ELIGIBLE_COLOUR) else style.NOT_ELIGIBLE_COLOUR
-    text = f"{item.get('unit')}: {minutes}" + ("" if within is None else (" (inom gränsen)" if within else " (över gränsen)"))
-    for base in unit_bases:
-        marker = base_marker(base)
-        Tooltip(text).add_to(marker)
-        marker.add_to(group)
-    nearest = _nearest(unit_bases, point, item.get("base"))
-    if point is not None and nearest is not None:
-        line = folium.PolyLine([(nearest["lat"], nearest["lon"]), point], color=line_colour, weight=3,
-                               opacity=0.8, dash_array=None if within else "6 5")
-        line.options["pane"] = LINES_PANE  # folium's path options drop `pane`
-        Tooltip(text).add_to(line)
-        line.add_to(group)
-
-
-def _nearest(unit_bases: Sequence[Mapping], point, name: str | None) -> Mapping | None:
-    named = [b for b in unit_bases if name and b.get("name") == name]
-    if named:
-        return named[0]
-    if not unit_bases or point is None:
-        return None
-    return min(unit_bases, key=lambda b: (b["lat"] - point[0]) ** 2 + ((b["lon"] - point[1]) * 0.5) ** 2)

@@ -62,8 +62,9 @@ def audit(
         _write_csv(csv_out, rows)
         console.print(f"CSV → {csv_out}")
     if gaps_out:
-        from maps.export import export_layer
         import geopandas as gpd
+
+        from maps.export import export_layer
 
         gaps = gpd.pd.concat([auditor.gap_polygons(ua.unit.id) for ua in audits], ignore_index=True)
         export_layer(gpd.GeoDataFrame(gaps, crs=auditor.model.areas.crs), gaps_out, layer="gaps")

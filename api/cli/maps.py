@@ -61,7 +61,13 @@ def map_cmd(
     """A map for planning meetings: the areas and bases, a unit's reach and gaps, patient choice, or a lookup."""
     from geo.geocode import GeocodeError
     from geo.providers import UnknownUnit
-    from maps.interactive import choice_map, lookup_map, overview_map, save_html, unit_map
+    from maps.interactive import (
+        choice_map,
+        lookup_map,
+        overview_map,
+        save_html,
+        unit_map,
+    )
     from maps.static import render_static
 
     if kind not in MAP_KINDS:

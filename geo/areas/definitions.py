@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from geo.datafile import read_yaml_list
 from geo.settings import STOCKHOLM_CODE
 
 PROVENANCES = ("confirmed", "hypothesis")
@@ -57,14 +56,7 @@ class AreaDefinitions:
 
 def read_area_definitions(path: Path) -> AreaDefinitions:
     """Read an areas YAML file. Raises :class:`AreaDataError` when its structure is wrong."""
-    if not path.exists():
-        raise AreaDataError([f"Areas file not found: {path}"])
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise AreaDataError([f"{path.name} is not valid YAML: {exc}"]) from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("areas"), list):
-        raise AreaDataError([f"{path.name} must have a top-level 'areas' list."])
+    doc = read_yaml_list(path, "areas", AreaDataError, "Areas")
     problems: list[str] = []
     areas = []
     for i, raw in enumerate(doc["areas"]):

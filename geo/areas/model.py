@@ -22,8 +22,18 @@ from geo.areas.build import (
     population_by_area,
     verify_area_geometry,
 )
-from geo.areas.definitions import AreaDefinitions, read_area_definitions, validate_definitions
-from geo.cache import CacheError, entry_is_fresh, inputs_checksum, read_entry, write_entry
+from geo.areas.definitions import (
+    AreaDefinitions,
+    read_area_definitions,
+    validate_definitions,
+)
+from geo.cache import (
+    CacheError,
+    entry_is_fresh,
+    inputs_checksum,
+    read_entry,
+    write_entry,
+)
 from geo.settings import Settings
 
 ENTRY = "areas"

@@ -19,10 +19,21 @@ from scipy.cluster.hierarchy import DisjointSet
 from scipy.spatial import cKDTree
 
 from geo import boundaries
-from geo.cache import CacheError, entry_is_fresh, inputs_checksum, read_entry, write_entry
+from geo.cache import (
+    CacheError,
+    entry_is_fresh,
+    inputs_checksum,
+    read_entry,
+    write_entry,
+)
 from geo.crs import to_wgs84
 from geo.geocode import sources
-from geo.geocode.normalize import expand_housenumbers, fold, postcode_key, postcode_label
+from geo.geocode.normalize import (
+    expand_housenumbers,
+    fold,
+    postcode_key,
+    postcode_label,
+)
 from geo.settings import COUNTY_CODE, STOCKHOLM_CODE, Settings
 
 INDEX_VERSION = 1

@@ -8,7 +8,12 @@ required dependency (``pip install 'asih[geocode-online]'``).
 from __future__ import annotations
 
 from geo.geocode.parse import clean_query
-from geo.geocode.result import GeocodeError, GeocodeResult, GeocoderUnavailable, NotFound
+from geo.geocode.result import (
+    GeocodeError,
+    GeocodeResult,
+    GeocoderUnavailable,
+    NotFound,
+)
 from geo.settings import Settings
 
 TIMEOUT_S = 5.0

@@ -11,7 +11,11 @@ import yaml
 
 from geo import boundaries
 from geo.areas.build import check_area_geometry, verify_area_geometry
-from geo.areas.definitions import AreaDataError, read_area_definitions, validate_definitions
+from geo.areas.definitions import (
+    AreaDataError,
+    read_area_definitions,
+    validate_definitions,
+)
 from geo.areas.model import build_area_model
 
 

@@ -12,7 +12,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from geo.boundaries import load_boroughs
 from geo.cache import CacheError
@@ -22,8 +24,8 @@ from geo.geocode import (
     Ambiguous,
     EmptyQuery,
     GeocodeError,
-    GeocoderUnavailable,
     GeocodeResult,
+    GeocoderUnavailable,
     InvalidQuery,
     NotFound,
     QueryTooLong,

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from geo.crs import to_wgs84
-from geo.geocode import GeocodeError, InvalidQuery, QueryTooLong, clean_query, parse_query
-from geo.geocode.normalize import expand_housenumbers, fold, lower, normalize_housenumber, postcode_key
+from geo.geocode import (
+    GeocodeError,
+    InvalidQuery,
+    QueryTooLong,
+    clean_query,
+    parse_query,
+)
+from geo.geocode.normalize import (
+    expand_housenumbers,
+    fold,
+    lower,
+    normalize_housenumber,
+    postcode_key,
+)
 from geo.geocode.sources import read_osm
 
 MAX = 300

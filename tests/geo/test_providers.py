@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from geo.providers import ProviderDataError, UnknownUnit, read_registry, validate_registry
+from geo.providers import (
+    ProviderDataError,
+    UnknownUnit,
+    read_registry,
+    validate_registry,
+)
 
 APPROVALS = {  # From "Områdesindelning ASIH" (../shared/seeds/001_*.txt).
     "ASIH Familjeläkarna": (3, 4, 5, 6, 7),

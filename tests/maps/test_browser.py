@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from maps.interactive import choice_map, lookup_map, overview_map, unit_map
 from maps import style
+from maps.interactive import choice_map, lookup_map, overview_map, unit_map
 from maps.offline import save_html
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -7,7 +7,6 @@ isochrones) cost 0.5–3 s per new parameter set, so they get fewer examples tha
 
 from __future__ import annotations
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error

@@ -5,7 +5,12 @@ import pytest
 
 from geo.settings import Settings
 from routing.network import RoadNetwork
-from routing.prepare import StaleNetworkError, cache_status, load_network, network_cache_dir
+from routing.prepare import (
+    StaleNetworkError,
+    cache_status,
+    load_network,
+    network_cache_dir,
+)
 
 
 def test_arrays(county_net):

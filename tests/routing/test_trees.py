@@ -3,7 +3,13 @@ import numpy as np
 import pytest
 
 from routing.snapping import nearest_node, snap, snap_many
-from routing.trees import drive_time, drive_time_tree, drive_time_trees, node_tree, times_to_snaps
+from routing.trees import (
+    drive_time,
+    drive_time_tree,
+    drive_time_trees,
+    node_tree,
+    times_to_snaps,
+)
 from tests.routing.conftest import metric
 
 BASE = (59.3070, 18.1600)  # Nacka
