@@ -137,7 +137,9 @@ def _unit(raw: dict) -> Unit:
     )
 
 
-def validate_registry(registry: Registry, area_ids: list[int], locate) -> None:
+def validate_registry(
+    registry: Registry, area_ids: list[int], locate, to_land=None, max_from_land_m: float = 200.0
+) -> None:
     """Check ids, approvals and bases against the area model.
 
     Parameters
@@ -148,11 +150,14 @@ def validate_registry(registry: Registry, area_ids: list[int], locate) -> None:
         Known area ids.
     locate
         ``callable(lat, lon) -> Location`` (``AreaLocator.locate``); a base must lie in Stockholm County.
+    to_land
+        ``callable(lat, lon) -> metres`` (``AreaLocator.distance_to_land_m``); when given, a base farther than
+        ``max_from_land_m`` from land is rejected (the municipality polygons include territorial waters).
 
     Raises
     ------
     ProviderDataError
-        Naming duplicate units, unknown area ids, bases outside the county and units approved for no area.
+        Naming duplicate units, unknown area ids, bases outside the county or at sea, units approved for no area.
     """
     problems: list[str] = []
     seen: dict[str, int] = {}
@@ -172,6 +177,11 @@ def validate_registry(registry: Registry, area_ids: list[int], locate) -> None:
                 continue
             if not loc.inside:
                 problems.append(f"Unit {u.id}, base '{b.name}' ({b.lat}, {b.lon}) is outside the county: {loc.message}")
+            elif to_land is not None and (d := to_land(b.lat, b.lon)) > max_from_land_m:
+                problems.append(
+                    f"Unit {u.id}, base '{b.name}' ({b.lat}, {b.lon}) is at sea: "
+                    + (f"{d:,.0f} m from land." if d != float("inf") else "far from any land.")
+                )
     for key, n in seen.items():
         if n > 1:
             problems.append(f"Unit '{key}' is listed {n} times.")

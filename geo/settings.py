@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     limit_minutes: float = Field(default=30.0, gt=0, le=240, description="Drive-time limit of the ASIH rule (minutes).")
     border_warning_m: float = Field(default=200.0, ge=0, description="Warn when a point is this close to another area (m).")
     snap_warning_m: float = Field(default=500.0, ge=0, description="Flag a point this far from any drivable road (m).")
+    base_max_from_land_m: float = Field(default=200.0, ge=0, description="A provider base farther from land is at sea (m).")
     area_overlap_tolerance_km2: float = 0.01
     area_min_land_coverage: float = 0.999
 

@@ -82,7 +82,7 @@ class Eligibility:
                 UnitAnswer(
                     unit=unit,
                     drive_time_s=round(float(t), 1) if reachable else None,
-                    within_limit=reachable and t <= self.limit_s,
+                    within_limit=bool(reachable and t <= self.limit_s),
                     base=self.trees.bases[int(row)],
                     approved=location.area_id in unit.areas,
                 )

@@ -90,7 +90,9 @@ def providers(
     try:
         registry = read_registry(providers_file or settings.providers_file)
         model = load_area_model(settings)
-        validate_registry(registry, [a.id for a in model.defs.areas], AreaLocator(model, 0).locate)
+        locator = AreaLocator(model, 0)
+        validate_registry(registry, [a.id for a in model.defs.areas], locator.locate, locator.distance_to_land_m,
+                          settings.base_max_from_land_m)
     except (ProviderDataError, AreaDataError, DataFileError) as exc:
         fail(str(exc))
     if json_out:

@@ -38,7 +38,9 @@ def prepare(
         model = prepare_area_model(settings, force=force)
         console.print(f"Areas: {len(model.areas)} areas, land covered {model.report.land_coverage:.4%}")
         registry = read_registry(settings.providers_file)
-        validate_registry(registry, [a.id for a in model.defs.areas], AreaLocator(model, 0).locate)
+        locator = AreaLocator(model, 0)
+        validate_registry(registry, [a.id for a in model.defs.areas], locator.locate, locator.distance_to_land_m,
+                          settings.base_max_from_land_m)
         console.print(f"Providers: {len(registry.units)} units, {len(registry.bases())} bases")
         if force:
             prepare_network(settings, source=settings.network_source)

@@ -70,6 +70,8 @@ class AreaLocator:
         self._district_tree = shapely.STRtree(self._districts.geometry.values)
         self._segments, self._segment_area = _border_segments(model)
         self._segment_tree = shapely.STRtree(self._segments)
+        self._land = model.land.geometry.values
+        self._land_tree = shapely.STRtree(self._land)
         self._sweden = model.all_municipalities.reset_index(drop=True)
         self._sweden_tree = shapely.STRtree(self._sweden.geometry.values)
 
@@ -106,6 +108,14 @@ class AreaLocator:
             border_warning=self._border_warning(point, area_id),
             message=note,
         )
+
+    def distance_to_land_m(self, lat: float, lon: float, search_m: float = 5000.0) -> float:
+        """Distance (m) from a WGS84 point to the county's land (0 on land; ``inf`` beyond ``search_m``)."""
+        verify_lat_lon(lat, lon)
+        x, y = to_metric(lat, lon)
+        point = shapely.Point(float(x), float(y))
+        idx, dist = self._land_tree.query_nearest(point, max_distance=search_m, return_distance=True)
+        return float(dist.min()) if idx.size else float("inf")
 
     def _off_coast(self, point: shapely.Point) -> tuple[int | None, str | None]:
         if self._sweden_tree.query(point, predicate="intersects").size:

@@ -122,3 +122,11 @@ def test_audit_and_choice_endpoints(client):
     assert one["gaps"]["features"]
     choice = client.get("/v1/choice").json()
     assert choice["county"]["population"] == 2_430_658
+
+
+def test_lookup_bodies_follow_the_schema(client):
+    """The lookup routes skip response validation for speed; the contract is checked here instead."""
+    from api.schemas import LookupOut
+
+    for params in ({"address": "Fjällgatan 44, Stockholm"}, {"lat": 59.7580, "lon": 18.7040}, {"address": "Uppsala"}):
+        LookupOut.model_validate(client.get("/v1/lookup", params=params).json())

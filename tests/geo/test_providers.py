@@ -35,8 +35,9 @@ def test_registry_matches_the_approvals_list(registry):
     assert {u.unit: u.areas for u in registry.units} == APPROVALS
 
 
-def test_every_base_is_in_the_county_and_has_a_precision(registry, area_model, locator):
-    validate_registry(registry, [a.id for a in area_model.defs.areas], locator.locate)
+def test_every_base_is_in_the_county_and_has_a_precision(registry, area_model, locator, settings):
+    validate_registry(registry, [a.id for a in area_model.defs.areas], locator.locate, locator.distance_to_land_m,
+                      settings.base_max_from_land_m)
     assert {b.precision for _, b in registry.bases()} == {"address", "place", "unknown"}
     assert registry.get("sodertalje-sjukhus").precision == "address"
     assert registry.get("ASIH Stockholms sjukhem").precision == "place"  # worst of its two bases

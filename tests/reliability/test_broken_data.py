@@ -120,18 +120,18 @@ def test_base_at_sea_or_outside_the_county_is_rejected(settings, area_model, loc
     assert doc["units"][0]["id"] in problem and where in problem
 
 
-def test_base_in_territorial_waters_is_flagged_far_from_roads(settings, service, area_model, locator):
+def test_base_in_territorial_waters_is_rejected_as_at_sea(settings, service, area_model, locator):
     """Municipality polygons (1:1M) include the territorial sea, so a base 30 km out in Norrtälje's waters is
-    "inside the county" and passes ``validate_registry``. What catches it is the snap distance of its tree, which
-    ``asih prepare`` prints as "bases far from roads" (it does not stop the build)."""
+    "inside the county"; the land check (DeSO land) rejects it, naming the unit and the distance."""
     from geo.providers import Base, Registry, Unit
-    from routing.basetrees import compute_base_trees
 
     base = Base("Open sea off Norrtälje", 59.35, 19.60, "place", "test")
     unit = Unit("sea", "ASIH Sea", "Test", (2,), (base,))
-    validate_registry(Registry((unit,)), [a.id for a in area_model.defs.areas], locator.locate)  # passes
-    trees = compute_base_trees(service.network, [(unit, base)], limit_s=60.0)
-    assert trees.snaps.distance_m[0] > 10 * settings.snap_warning_m
+    ids = [a.id for a in area_model.defs.areas]
+    validate_registry(Registry((unit,)), ids, locator.locate)  # without the land check it passes
+    with pytest.raises(ProviderDataError, match="Unit sea, base 'Open sea off Norrtälje' .* is at sea"):
+        validate_registry(Registry((unit,)), ids, locator.locate, locator.distance_to_land_m,
+                          settings.base_max_from_land_m)
 
 
 # --- the prepared cache ---------------------------------------------------------------------------------------
