@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,30 +15,13 @@ import pytest
 expect = pytest.importorskip("playwright.sync_api").expect
 
 from maps.vendor_assets import vendored
+from tests.conftest import BROWSER_MARKS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 360, "height": 740}
 RESULT_TIMEOUT_MS = 15_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+pytestmark = BROWSER_MARKS
 
 
 class Session:
