@@ -26,12 +26,16 @@ from routing.network import RoadNetwork
 from routing.snapping import SnapArray, snap_candidates, snap_many
 
 
+SAMPLES_VERSION = 2
+"""Bump when the way samples are built changes, so cached samples are rebuilt."""
+
+
 @dataclass
 class SamplePoints:
     """Parallel arrays, one row per point (EPSG:3006 metres).
 
     ``weight`` is persons (population points) or km² of land (land cells); ``place`` names where the point is:
-    the Stockholm stadsdel, else the municipality.
+    'stadsdelsområde / stadsdel' in Stockholm city, else the municipality.
     """
 
     area_id: np.ndarray
@@ -56,7 +60,7 @@ class Samples:
 
 
 def _place_names(model: AreaModel, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Stockholm stadsdel or municipality name of each point (nearest unit for points on a border)."""
+    """'Stadsdelsområde / stadsdel' in Stockholm, else the municipality, of each point (nearest unit on a border)."""
     pts = shapely.points(x, y)
     names = np.empty(len(x), dtype=object)
     units = model.units.reset_index(drop=True)
@@ -68,7 +72,8 @@ def _place_names(model: AreaModel, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     in_sthlm = np.zeros(len(x), dtype=bool)
     in_sthlm[idx[0][stockholm]] = True
     keep = in_sthlm[in_pt]
-    names[in_pt[keep]] = districts["name"].to_numpy()[in_d[keep]]
+    labels = (districts["borough"].astype(str) + " / " + districts["name"].astype(str)).to_numpy()
+    names[in_pt[keep]] = labels[in_d[keep]]
     return names
 
 
@@ -135,7 +140,9 @@ def build_land_cells(net: RoadNetwork, model: AreaModel, cell_m: float) -> Sampl
 def load_samples(settings: Settings, net: RoadNetwork, model: AreaModel) -> Samples:
     """Population points and land cells for ``net`` from the cache (built when missing or stale)."""
     entry = settings.cache_dir / "samples"
-    checksum = f"{net.checksum}:{manifest_checksum(settings.cache_dir / 'areas')}:{settings.audit_land_cell_m}"
+    checksum = (
+        f"{SAMPLES_VERSION}:{net.checksum}:{manifest_checksum(settings.cache_dir / 'areas')}:{settings.audit_land_cell_m}"
+    )
     if entry_is_fresh(entry, checksum):
         return read_entry(entry, ["samples"])["samples"]
     samples = Samples(
