@@ -26,7 +26,7 @@ from geo.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
 from maps import style  # noqa: E402
 from maps.background import load_land  # noqa: E402
 
-Kind = Literal["overview", "unit", "choice"]
+Kind = Literal["overview", "unit", "choice", "lookup"]
 FORMATS = (".png", ".pdf")
 _HALO = [pe.withStroke(linewidth=3, foreground="white")]
 
@@ -38,8 +38,9 @@ def render_static(kind: Kind, out: str | Path, *, settings: Settings | None = No
     ----------
     kind
         ``overview`` (inputs: ``areas, municipalities, boroughs, bases``), ``unit`` (``unit, isochrone, areas,
-        gaps, minutes``) or ``choice`` (``deso, areas, minutes``); the inputs are those of the same-named
-        functions of ``maps.interactive`` (GeoDataFrames in EPSG:3006). ``land`` is optional for all.
+        gaps, minutes``), ``choice`` (``deso, areas, minutes``) or ``lookup`` (``result, bases, areas``; see
+        ``maps.static_lookup``); the inputs are those of the same-named functions of ``maps.interactive``
+        (GeoDataFrames in EPSG:3006). ``land`` is optional for all.
     out
         Output file; its extension chooses the format.
     settings
@@ -53,8 +54,10 @@ def render_static(kind: Kind, out: str | Path, *, settings: Settings | None = No
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise ValueError(f"A static map is written as {' or '.join(FORMATS)}, not {out.suffix or 'no extension'}.")
+    from maps.static_lookup import lookup_figure  # it builds on this module's helpers
+
     builders: dict[str, Callable[..., plt.Figure]] = {
-        "overview": overview_figure, "unit": unit_figure, "choice": choice_figure,
+        "overview": overview_figure, "unit": unit_figure, "choice": choice_figure, "lookup": lookup_figure,
     }
     if kind not in builders:
         raise ValueError(f"Unknown static map {kind!r}: choose one of {', '.join(builders)}.")

@@ -77,8 +77,6 @@ def map_cmd(
     suffix = out.suffix.lower()
     if suffix not in (".html", ".png", ".pdf"):
         fail(f"Write a map as .html, .png or .pdf, not '{out.suffix or 'no extension'}'.")
-    if kind == "lookup" and suffix != ".html":
-        fail("The lookup map is interactive only: use --out FILE.html.")
     svc = _service(profile)
     limit_s = (limit_minutes or svc.settings.limit_minutes) * 60
     try:
