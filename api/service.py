@@ -41,7 +41,7 @@ class Service:
         registry = read_registry(settings.providers_file)
         network = load_network(settings, profile=profile or settings.profile, rebuild=rebuild)
         trees = load_base_trees(settings, network, registry, rebuild=rebuild)
-        eligibility = Eligibility(network, registry, locator, trees, settings.limit_s)
+        eligibility = Eligibility(network, registry, locator, trees, settings.limit_s, settings.snap_warning_m)
         svc = cls(settings, areas, locator, registry, network, eligibility)
         # Load the index now, not on the first referrer's request.
         svc.__dict__["geocoder"] = get_geocoder(settings, build_if_missing=rebuild)

@@ -31,6 +31,7 @@ class UnitAnswer:
     within_limit: bool
     base: Base
     approved: bool
+    base_snap_m: float = 0.0
 
 
 @dataclass
@@ -54,14 +55,24 @@ class Eligibility:
     locator : point → area.
     trees : drive-time trees of every base, on ``net``.
     limit_s : the ASIH drive-time limit (s).
+    snap_warning_m : a point or base farther than this from the network (m) is flagged.
     """
 
-    def __init__(self, net: RoadNetwork, registry: Registry, locator: AreaLocator, trees: BaseTrees, limit_s: float):
+    def __init__(
+        self,
+        net: RoadNetwork,
+        registry: Registry,
+        locator: AreaLocator,
+        trees: BaseTrees,
+        limit_s: float,
+        snap_warning_m: float = 500.0,
+    ):
         self.net = net
         self.registry = registry
         self.locator = locator
         self.trees = trees
         self.limit_s = float(limit_s)
+        self.snap_warning_m = float(snap_warning_m)
         self._unit_order = [u.id for u in registry.units]
 
     def at(self, lat: float, lon: float) -> PointAnswer:
@@ -85,6 +96,7 @@ class Eligibility:
                     within_limit=bool(reachable and t <= self.limit_s),
                     base=self.trees.bases[int(row)],
                     approved=location.area_id in unit.areas,
+                    base_snap_m=float(self.trees.snaps.distance_m[int(row)]),
                 )
             )
         order = sorted(answers, key=lambda a: (a.drive_time_s is None, a.drive_time_s or 0.0))
@@ -111,6 +123,12 @@ class Eligibility:
             names = [a.unit.unit for a in eligible if a.base.precision == precision]
             if names:
                 warnings.append(f"Drive times of {', '.join(names)}: {note}.")
+        for a in eligible:
+            if a.base_snap_m > self.snap_warning_m:
+                warnings.append(
+                    f"{a.unit.unit}: its base '{a.base.name}' is {a.base_snap_m:,.0f} m from the nearest road of the "
+                    "network; its drive time starts at that road."
+                )
         if eligible and not any(a.within_limit for a in eligible):
             warnings.append(f"No approved unit reaches this point within {limit_min:.0f} minutes.")
         if not eligible:

@@ -12,6 +12,7 @@ from geo.areas.definitions import AreaDataError
 from geo.areas.locate import AreaLocator
 from geo.areas.model import prepare_area_model
 from geo.boundaries import DataFileError
+from geo.geocode.sources import SourceError
 from geo.providers import ProviderDataError, read_registry, validate_registry
 from geo.settings import get_settings
 
@@ -58,6 +59,9 @@ def prepare(
         console.print("Geocoder index: ready")
     except (AreaDataError, ProviderDataError, DataFileError) as exc:
         fail(str(exc))
+    except SourceError as exc:
+        fail(f"{exc} The geocoder reads street names from ASIH_STREET_NETWORK_FILE (an OSMnx-saved network, or an "
+             ".osm/.osm.pbf file) and house numbers from ASIH_ADDRESS_OSM_FILE (';'-separated).")
     console.print(f"[green]Prepared[/] in {time.perf_counter() - t0:.1f} s → {settings.cache_dir}")
 
 

@@ -67,3 +67,13 @@ def test_precision_of_bases_is_in_the_warnings(service):
 
 def test_every_base_snaps_close_to_a_road(service):
     assert np.all(service.eligibility.trees.snaps.distance_m < service.settings.snap_warning_m)
+
+
+def test_a_base_far_from_the_network_is_flagged(service):
+    from routing.eligibility import Eligibility
+
+    strict = Eligibility(service.network, service.registry, service.locator, service.eligibility.trees,
+                         service.settings.limit_s, snap_warning_m=0.0)  # every base is "far" at 0 m
+    answer = strict.at(59.1955, 17.6253)
+    assert any("ASIH Södertälje sjukhus: its base" in w and "from the nearest road" in w for w in answer.warnings)
+    assert not any("its base" in w for w in service.eligibility.at(59.1955, 17.6253).warnings)
