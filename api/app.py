@@ -20,6 +20,7 @@ from api.service import Service
 from geo.settings import Settings, get_settings
 
 log = logging.getLogger("asih")
+UNEXPECTED_DETAIL = "Internal error; the request was not stored."
 
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
@@ -51,13 +52,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     app.add_middleware(_StreamedBodyLimit, max_bytes=settings.request_max_bytes)
 
     @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
+    async def guard(request: Request, call_next):
+        """Reject oversized bodies; answer unexpected errors with a sentence and log their type only."""
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > settings.request_max_bytes):
             return JSONResponse(
                 status_code=413, content={"detail": f"Request body larger than {settings.request_max_bytes} bytes."}
             )
-        return await call_next(request)
+        try:
+            return await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - answered here so no traceback (with request data) is logged upstream
+            log.error("Unhandled %s on %s", type(exc).__name__, request.url.path)
+            return JSONResponse(status_code=500, content={"detail": UNEXPECTED_DETAIL})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -68,11 +74,6 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        log.error("Unhandled %s on %s", type(exc).__name__, request.url.path)
-        return JSONResponse(status_code=500, content={"detail": "Internal error; the request was not stored."})
 
     for module in (meta, areas, providers, lookup, coverage, web):
         app.include_router(module.router)

@@ -18,7 +18,7 @@ def redact(text: str) -> str:
 
 
 class RedactQueryFilter(logging.Filter):
-    """A logging filter that strips query strings from a record's message and arguments."""
+    """A logging filter that strips query strings from a record's message and arguments, and tracebacks."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -27,6 +27,13 @@ class RedactQueryFilter(logging.Filter):
             record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
+        if record.exc_info:
+            # A traceback's messages can quote request data (an address in an exception text): log the type only.
+            exc_type = record.exc_info[0]
+            record.msg = f"{record.msg} [{exc_type.__name__ if exc_type else 'exception'}; traceback withheld]"
+            record.exc_info = None
+            record.exc_text = None
+        record.stack_info = None
         return True
 
 

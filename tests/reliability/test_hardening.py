@@ -117,3 +117,19 @@ def test_constraints_pin_every_installed_package():
     unpinned = sorted(set(installed) - set(pins) - {"asih", "pip", "setuptools", "wheel"})
     assert unpinned == [], "run `make lock`"
     assert {k: (pins[k], v) for k, v in installed.items() if k in pins and pins[k] != v} == {}
+
+
+def test_log_filter_withholds_tracebacks():
+    """uvicorn logs 'Exception in ASGI application' with exc_info; the traceback could quote an address."""
+    import logging
+
+    from api.privacy import RedactQueryFilter
+
+    try:
+        raise ValueError("no match for Fjällgatan 44")
+    except ValueError:
+        record = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1, "Exception in ASGI application",
+                                   None, __import__("sys").exc_info())
+    assert RedactQueryFilter().filter(record)
+    text = logging.Formatter().format(record)
+    assert "Fjällgatan" not in text and "Traceback" not in text and "ValueError" in text
