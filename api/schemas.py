@@ -60,6 +60,7 @@ class LookupIn(BaseModel):
     address: str | None = Field(None, description="Address, postcode, place or 'lat, lon'.")
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
+    lang: Literal["en", "sv"] = Field("en", description="Language of warnings and error sentences.")
 
 
 class BatchItemOut(BaseModel):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.batch import BatchInputError, BatchRow, rows_from_csv, run_batch
 from api.deps import service
+from api.i18n import localize_lookup, translate
 from api.schemas import BatchOut, LookupIn, LookupOut
 from api.service import Service
 from geo.geocode import Ambiguous, GeocodeError
@@ -15,22 +18,22 @@ from geo.geocode import Ambiguous, GeocodeError
 router = APIRouter(prefix="/v1/lookup", tags=["lookup"])
 
 
-def _lookup(svc: Service, address: str | None, lat: float | None, lon: float | None) -> dict:
+def _lookup(svc: Service, address: str | None, lat: float | None, lon: float | None, lang: str = "en") -> dict:
     if address is not None and (lat is not None or lon is not None):
         raise HTTPException(422, "Give either an address or lat and lon, not both.")
     try:
         if address is not None:
-            return svc.lookup_text(address)
+            return localize_lookup(svc.lookup_text(address), lang)
         if lat is None or lon is None:
             raise HTTPException(422, "Give an address, or both lat and lon (WGS84 degrees).")
-        return svc.lookup_point(lat, lon)
+        return localize_lookup(svc.lookup_point(lat, lon), lang)
     except Ambiguous as exc:
         candidates = [{"matched": c.matched, "precision": c.precision, "lat": c.lat, "lon": c.lon} for c in exc.candidates]
-        raise HTTPException(422, {"message": exc.user_message, "candidates": candidates}) from None
+        raise HTTPException(422, {"message": translate(exc.user_message, lang), "candidates": candidates}) from None
     except GeocodeError as exc:
-        raise HTTPException(422, exc.user_message) from None
+        raise HTTPException(422, translate(exc.user_message, lang)) from None
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(422, translate(str(exc), lang)) from None
 
 
 def _respond(body: dict) -> JSONResponse:
@@ -44,16 +47,17 @@ async def lookup(
     address: str | None = Query(None, max_length=300, description="Address, postcode, place or 'lat, lon'."),
     lat: float | None = Query(None, ge=-90, le=90),
     lon: float | None = Query(None, ge=-180, le=180),
+    lang: Literal["en", "sv"] = Query("en", description="Language of warnings and error sentences."),
     svc: Service = Depends(service),
 ) -> JSONResponse:
     """Area and eligible units for an address or a point. Prefer POST: a query string may end up in proxies' logs."""
-    return _respond(_lookup(svc, address, lat, lon))
+    return _respond(_lookup(svc, address, lat, lon, lang))
 
 
 @router.post("", response_model=LookupOut)
 async def lookup_post(body: LookupIn, svc: Service = Depends(service)) -> JSONResponse:
     """As GET, with the address in the body (kept out of URLs and their logs)."""
-    return _respond(_lookup(svc, body.address, body.lat, body.lon))
+    return _respond(_lookup(svc, body.address, body.lat, body.lon, body.lang))
 
 
 @router.post(

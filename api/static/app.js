@@ -46,7 +46,7 @@
     const resp = await fetch("/v1/lookup", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ address }),
+      body: JSON.stringify({ address, lang: "sv" }),
       cache: "no-store",
       credentials: "same-origin",
       referrerPolicy: "no-referrer",

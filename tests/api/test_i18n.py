@@ -1,0 +1,78 @@
+"""Every sentence a real lookup can produce has a Swedish version (the referrer page asks for lang=sv)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.i18n import localize_lookup, translate
+from geo.geocode import Ambiguous, GeocodeError
+from routing.eligibility import Eligibility
+
+ENGLISH = re.compile(r"\b(the|is|not|only|from|with|and|area|drive|base|point|query|postcode)\b", re.IGNORECASE)
+"""Words of the English templates that no Swedish sentence (or unit/place name) here contains."""
+
+QUERIES = [
+    "Fjällgatan 44, Stockholm", "Fjalgatan 44", "Linnégatan 18, Stockholm", "Linnégatan 18B, Stockholm", "11628",
+    "116 28", "12345", "Täby", "Kista", "Uppsala", "Göteborg", "Norrtälje", "59.3335, 17.9960", "59.3, 19.5",
+    "Fjällgatan 44, 186 00 Vallentuna",
+]
+BAD = ["", "   ", "x" * 400, "abc\x00def", "qqqxxzz", "Storgatan", "91.5, 18.0", "59,3157,18,0867"]
+
+
+def _assert_swedish(text: str) -> None:
+    found = ENGLISH.findall(translate(text, "sv"))
+    assert not found, f"untranslated: {translate(text, 'sv')!r}"
+
+
+def _sentences(service) -> list[str]:
+    out = []
+    for q in QUERIES:
+        try:
+            body = service.lookup_text(q)
+        except GeocodeError:
+            continue
+        out += body["warnings"]
+        if body["area"]["border_warning"]:
+            out.append(body["area"]["border_warning"]["message"])
+    rng = random.Random(7)
+    for _ in range(150):
+        out += service.lookup_point(rng.uniform(58.7, 60.3), rng.uniform(17.2, 19.6))["warnings"]
+    strict = Eligibility(service.network, service.registry, service.locator, service.eligibility.trees,
+                         service.settings.limit_s, snap_warning_m=0.0)
+    out += strict.at(59.7580, 18.7040).warnings
+    return out
+
+
+def test_every_warning_has_a_swedish_version(service):
+    sentences = _sentences(service)
+    assert len(set(sentences)) > 15  # the corpus really exercises the templates
+    for text in set(sentences):
+        _assert_swedish(text)
+
+
+@pytest.mark.parametrize("query", BAD)
+def test_every_error_sentence_has_a_swedish_version(service, query):
+    try:
+        service.lookup_text(query)
+    except Ambiguous as exc:
+        _assert_swedish(exc.user_message)
+    except GeocodeError as exc:
+        _assert_swedish(exc.user_message)
+    else:
+        pytest.fail(f"{query!r} should not geocode")
+
+
+def test_lang_sv_over_http(service, settings):
+    with TestClient(create_app(settings, service)) as c:
+        sv = c.post("/v1/lookup", json={"address": "Täby", "lang": "sv"}).json()
+        en = c.post("/v1/lookup", json={"address": "Täby"}).json()
+        err = c.post("/v1/lookup", json={"address": "qqqxxzz", "lang": "sv"}).json()
+    assert en["warnings"] != sv["warnings"] and len(en["warnings"]) == len(sv["warnings"])
+    assert any("hypotes" in w for w in sv["warnings"])
+    assert err["detail"].startswith("Ingen gata")
+    assert localize_lookup(en, "sv")["warnings"] == sv["warnings"]
