@@ -16,19 +16,114 @@ LANGS = ("en", "sv")
 _PRECISION_SV = {"postcode": "postnummer", "place": "ort", "street": "gata", "address": "adress"}
 _NUM = r"[\d,.\u00a0]+"
 
+_HOW_SV = {"a house number": "ett husnummer", "the street address": "gatuadressen", "the district": "stadsdelen",
+           "a point on the map": "en punkt på kartan", "the official register": "det officiella registret",
+           "a confirmation": "en bekräftelse", "the town or postcode": "orten eller postnumret"}
+_WHAT_SV = {"the postcode's postal town": "postnumrets postort", "the postal town": "postorten",
+            "the district": "stadsdelen", "the municipality": "kommunen", "the place": "orten"}
+_PROFILE_SV = {"free-flow": "fritt flöde", "rush-hour": "rusningstrafik"}
+_BASE_SV = {"address": "adress", "place": "plats", "unknown": "gissning"}
+_NETWORK_SV = {
+    "county road network from OpenStreetMap (≈2013, MATSim 2014)": "länets vägnät från OpenStreetMap (≈2013, MATSim 2014)",
+    "OpenStreetMap road network (OSMnx files)": "vägnät från OpenStreetMap (OSMnx-filer)",
+    "OpenStreetMap road network (OSM XML)": "vägnät från OpenStreetMap (OSM XML)",
+    "OpenStreetMap road network (.osm.pbf extract)": "vägnät från OpenStreetMap (.osm.pbf-utdrag)",
+    "OpenStreetMap road network (Overpass download)": "vägnät från OpenStreetMap (Overpass-hämtning)",
+}
+
+
+def _deciders(text: str) -> str:
+    return " eller ".join(_HOW_SV.get(part, part) for part in text.split(" or "))
+
+
 _TEMPLATES: list[tuple[str, str | Callable[[re.Match], str]]] = [
-    # Geocoder notes.
+    # Geocoder notes (geo.geocode.offline, geo.geocode.context).
+    (r"House number not in the offline data; the answer covers the whole street\.",
+     "Husnumret finns inte i adressdatat; svaret gäller hela gatan."),
     (r"House number not in the offline data; the point is on the street\.",
      "Husnumret finns inte i adressdatat; punkten ligger på gatan."),
     (r"Entrance letter not in the offline data; the house number's point is used\.",
      "Uppgångsbokstaven finns inte i adressdatat; husnumrets punkt används."),
-    (r"The spelling was corrected to the closest name\.", "Stavningen rättades till närmaste namn."),
-    (r"Postcode not in the data; centre of the postcodes (?P<p>\d{3}) xx used\.",
-     "Postnumret finns inte i datat; mitten av postnumren {p} xx används."),
-    (r"The data gives this postcode only its postal town's centre \(shared by (?P<n>\d+) postcodes\), "
-     r"not the postcode area\.",
-     "Datat ger detta postnummer bara postortens mittpunkt (delad av {n} postnummer), inte postnummerområdet."),
-    (r"The postcode belongs to another municipality than the street\.", "Postnumret hör till en annan kommun än gatan."),
+    (r"The street name was corrected to the closest name in the data; check that it is the right street\.",
+     "Gatunamnet rättades till det närmaste namnet i datat; kontrollera att det är rätt gata."),
+    (r"The street is not in the offline data for the place given; the answer rests on the postcode or town only\.",
+     "Gatan finns inte i adressdatat för den angivna orten; svaret bygger bara på postnummer eller ort."),
+    (r"The town is known only from postcode data; its municipality was taken from there\.",
+     "Orten är bara känd från postnummerdata; kommunen har hämtats därifrån."),
+    (r"Outside Stockholm County: the place is in (?P<m>.+?) municipality \(county (?P<c>\d+)\)\. "
+     r"ASIH areas cover Stockholm County only\.",
+     "Utanför Stockholms län: orten ligger i {m} kommun (län {c}). ASIH-områdena gäller bara Stockholms län."),
+    (r"Outside Stockholm County: the place is not in the county\. ASIH areas cover Stockholm County only\.",
+     "Utanför Stockholms län: orten ligger inte i länet. ASIH-områdena gäller bara Stockholms län."),
+    (r"Outside Stockholm County: the postcode is not a Stockholm County postcode\. "
+     r"ASIH areas cover Stockholm County only\.",
+     "Utanför Stockholms län: postnumret hör inte till Stockholms län. ASIH-områdena gäller bara Stockholms län."),
+    (r"Outside Stockholm County\. ASIH areas cover Stockholm County only\.",
+     "Utanför Stockholms län. ASIH-områdena gäller bara Stockholms län."),
+    (r"The postcode's point in the data is a town centre or lies outside its own postal town; "
+     r"the postal town's area is used instead\.",
+     "Postnumrets punkt i datat är en ortsmitt eller ligger utanför den egna postorten; postortens område används i "
+     "stället."),
+    (r"The postcode is not in the data; the postal towns of the postcodes (?P<p>\d{3}) xx are used\.",
+     "Postnumret finns inte i datat; postorterna för postnumren {p} xx används."),
+    (r"The postcode and the town given do not agree; the Stockholm County one is used\.",
+     "Postnumret och den angivna orten stämmer inte överens; den i Stockholms län används."),
+    (r"The postcode and the town given lie in different places; both are kept as possible\.",
+     "Postnumret och den angivna orten ligger på olika platser; båda behålls som möjliga."),
+    # Region bases.
+    (r"Coordinates as given\.", "Koordinaterna som de angavs."),
+    (r"The address point of the house number in the address register\.",
+     "Husnumrets adresspunkt i adressregistret."),
+    (r"The same address exists in several places in the register\.",
+     "Samma adress finns på flera platser i registret."),
+    (r"The street's known pieces in (?P<w>.+?) in the offline data; the patient may be anywhere along them\.",
+     "Gatans kända delar i {w} i adressdatat; patienten kan vara var som helst längs dem."),
+    (r"The street's known pieces in the offline data; the patient may be anywhere along them\.",
+     "Gatans kända delar i adressdatat; patienten kan vara var som helst längs dem."),
+    (r"The (?P<n>\d+) addresses of the register carrying this postcode; the postcode's area may reach beyond them\.",
+     "De {n} adresserna i registret med detta postnummer; postnummerområdet kan sträcka sig utanför dem."),
+    (r"Only (?P<w>the postcode's postal town|the postal town|the district|the municipality|the place) is known "
+     r"\((?P<n>.*)\); the patient may be anywhere in it\.",
+     lambda m: f"Bara {_WHAT_SV[m['w']]} är känd ({m['n']}); patienten kan vara var som helst där."),
+    (r"The place given is outside Stockholm County\.", "Den angivna orten ligger utanför Stockholms län."),
+    (r"Narrowed to (?P<u>.+?) as chosen\.", "Avgränsat till {u} enligt valet."),
+    (r"\((?P<n>\d+) places\)", "({n} platser)"),
+    # api.service: the area decision and the basis line.
+    (r"The area cannot be decided from this location: it may be in areas (?P<a>[\d, ]+)\. "
+     r"Choose below, or give (?P<d>.+?)\.$",
+     lambda m: f"Området kan inte avgöras från den här platsen: den kan ligga i område {m['a']}. "
+               f"Välj nedan, eller ange {_deciders(m['d'])}."),
+    (r"The street was not found as written; the closest name in the data is (?P<m>.+?)\. Confirm it, or give the "
+     r"postcode and town\.",
+     "Gatan hittades inte som den skrevs; närmaste namn i datat är {m}. Bekräfta det, eller ange postnummer och ort."),
+    (r"Without a town or postcode the street may also exist elsewhere than in the offline data \((?P<m>.+?)\)\. "
+     r"Confirm it, or give the postcode or town\.",
+     "Utan ort eller postnummer kan gatan finnas på fler ställen än i adressdatat ({m}). Bekräfta den, eller ange "
+     "postnummer eller ort."),
+    (r"Area (?P<a>\d+) was chosen by the user; the data could not decide it here\.",
+     "Område {a} valdes av användaren; datat kunde inte avgöra det här."),
+    (r"The location is known only to within (?P<k>[\d.]+) km; drive times are from its most likely point\.",
+     "Platsen är bara känd inom {k} km; körtiderna räknas från den mest sannolika punkten."),
+    (r"'Within (?P<m>\d+) min' rests on (?P<p>free-flow|rush-hour) drive times on the (?P<n>.+?)"
+     r"(?:; the least certain base is known by (?P<b>address|place|unknown))?\.$",
+     lambda m: f"'Inom {m['m']} min' bygger på körtider vid {_PROFILE_SV[m['p']]} på "
+               f"{_NETWORK_SV.get(m['n'], m['n'])}"
+               + (f"; den osäkraste basen är känd som {_BASE_SV[m['b']]}." if m['b'] else ".")),
+    (r"The chosen area is not one of the areas possible for this location\.",
+     "Det valda området är inte ett av de möjliga områdena för platsen."),
+    (r"The choice is not valid\.", "Valet är inte giltigt."),
+    (r"The choice is not a part of this location\.", "Valet är inte en del av platsen."),
+    (r"Give either an address or lat and lon, not both\.", "Ange antingen en adress eller lat och lon, inte båda."),
+    (r"Give an address, or both lat and lon \(WGS84 degrees\)\.",
+     "Ange en adress, eller både lat och lon (WGS84-grader)."),
+    (r"The street is not in the offline data\. Add the postcode or the town, or give the point on the map\.",
+     "Gatan finns inte i adressdatat. Lägg till postnummer eller ort, eller ange punkten på kartan."),
+    (r"Several streets are spelt almost like this; choose one or check the spelling\.",
+     "Flera gator stavas nästan så här; välj en eller kontrollera stavningen."),
+    (r"The town is not in the data\.", "Orten finns inte i datat."),
+    (r"Geocoded online \(Nominatim\)\.", "Adressökt online (Nominatim)."),
+    (r"The online geocoder gave a point for a larger place; the area is that point's area\.",
+     "Onlinetjänsten gav en punkt för en större plats; området är den punktens område."),
     # api.service
     (r"Located by (?P<prec>postcode|place) only \((?P<m>[^)]*)\); give the street address\.",
      lambda m: f"Lokaliserad bara på {_PRECISION_SV[m['prec']]} ({m['m']}); ange gatuadressen."),
@@ -92,11 +187,26 @@ def translate(text: str, lang: Lang) -> str:
 
 
 def localize_lookup(body: dict, lang: Lang) -> dict:
-    """A lookup answer with its warnings and border message in ``lang``."""
+    """A lookup answer with every sentence (warnings, border message, region basis, basis line, labels) in
+    ``lang``."""
     if lang == "en":
         return body
-    body = {**body, "warnings": [translate(w, lang) for w in body["warnings"]]}
+    body = {**body, "warnings": [_localize_warning(w, lang) for w in body["warnings"]]}
+    query = body.get("query") or {}
+    if query.get("region"):
+        region = {**query["region"], "basis": translate(query["region"]["basis"], lang),
+                  "label": translate(query["region"]["label"], lang)}
+        body["query"] = {**query, "region": region, "matched": translate(query["matched"], lang)}
+    if body.get("basis"):
+        body["basis"] = {**body["basis"], "summary": translate(body["basis"]["summary"], lang),
+                         "network": _NETWORK_SV.get(body["basis"]["network"], body["basis"]["network"])}
     border = body["area"].get("border_warning")
     if border:
         body["area"] = {**body["area"], "border_warning": {**border, "message": translate(border["message"], lang)}}
     return body
+
+
+def _localize_warning(warning, lang: Lang):
+    if isinstance(warning, dict):
+        return {**warning, "message": translate(warning["message"], lang)}
+    return translate(warning, lang)

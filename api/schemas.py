@@ -14,16 +14,48 @@ class BorderWarningOut(BaseModel):
     message: str
 
 
+PrecisionOut = Literal[
+    "address", "street", "postcode", "postal_town", "district", "municipality", "place", "coordinates"
+]
+
+
+class RegionOut(BaseModel):
+    kind: PrecisionOut = Field(description="What the region is: an address point, a street's pieces, a postcode's "
+                                           "addresses, a postal town, a district, a municipality, coordinates.")
+    label: str
+    width_m: float = Field(description="How far from the answer's point the patient may be (m).")
+    basis: str = Field(description="What the location rests on, in one sentence.")
+
+
 class QueryOut(BaseModel):
-    precision: Literal["address", "street", "postcode", "place", "coordinates"] = Field(
-        description="How precisely the input was located."
-    )
+    precision: PrecisionOut = Field(description="How precisely the input was located.")
     matched: str = Field(description="What the input matched (never the raw input).")
+    lat: float | None = Field(description="The most likely point (WGS84); drive times are from here.")
+    lon: float | None
+    corrected_from: str | None = Field(None, description="The street as typed, when its spelling was corrected "
+                                                         "to `matched` (show 'did you mean …?').")
+    region: RegionOut
+
+
+class AreaBrief(BaseModel):
+    id: int
+    name: str
+    provenance: str
+
+
+class ChoiceOut(BaseModel):
+    token: str = Field(description="Send back as `choice` with the same query to settle the area.")
+    label: str
+    area_id: int
+    area_name: str
     lat: float
     lon: float
 
 
 class AreaRef(BaseModel):
+    status: Literal["certain", "uncertain", "outside"] = Field(
+        description="certain: the whole region lies in one area; uncertain: several are possible (see choices); "
+                    "outside: not in Stockholm County.")
     id: int | None
     name: str | None
     provenance: str | None = Field(None, description="'confirmed' or 'hypothesis' (see data/areas.yaml).")
@@ -31,6 +63,16 @@ class AreaRef(BaseModel):
     district: str | None = Field(None, description="Stockholm stadsdelsområde, when in Stockholm city.")
     stadsdel: str | None = None
     border_warning: BorderWarningOut | None = None
+    possible: list[AreaBrief] = Field(description="Areas the location may be in.")
+    choices: list[ChoiceOut] = Field(description="Ways to settle an uncertain area (empty otherwise).")
+    decide_by: list[Literal["house_number", "street_address", "district", "map_point", "official_register",
+                            "confirm", "town_or_postcode"]]
+
+
+class ContactOut(BaseModel):
+    phone: str | None = None
+    referral: str | None = None
+    hours: str | None = None
 
 
 class UnitOption(BaseModel):
@@ -42,16 +84,34 @@ class UnitOption(BaseModel):
     base: str = Field(description="The base the drive time is from.")
     base_precision: Literal["address", "place", "unknown"]
     capacity_note: str | None = None
+    contact: ContactOut | None = Field(None, description="Referral contact, when known.")
+
+
+class WarningOut(BaseModel):
+    code: str = Field(description="Machine-readable, e.g. area_uncertain, outside_county, street_not_found.")
+    severity: Literal["decisive", "caution", "info"] = Field(
+        description="decisive: changes the answer; caution: check it; info: routine caveat.")
+    message: str
+
+
+class BasisOut(BaseModel):
+    profile: str
+    network: str
+    limit_s: float
+    worst_base_precision: str | None
+    summary: str = Field(description="What 'within the limit' rests on, in one sentence.")
 
 
 class LookupOut(BaseModel):
     query: QueryOut
     area: AreaRef
-    eligible: list[UnitOption] = Field(description="Units approved for the area, ranked by drive time.")
+    eligible: list[UnitOption] = Field(
+        description="Units approved for the area, ranked by drive time; empty unless area.status is 'certain'.")
     reachable_not_approved: list[UnitOption] = Field(
         description="Units that reach the point within the limit but are NOT approved for its area (not eligible)."
     )
-    warnings: list[str]
+    warnings: list[WarningOut] = Field(description="Most important first.")
+    basis: BasisOut
     limit_s: float
     profile: str
 
@@ -61,6 +121,7 @@ class LookupIn(BaseModel):
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     lang: Literal["en", "sv"] = Field("en", description="Language of warnings and error sentences.")
+    choice: str | None = Field(None, max_length=100, description="A token from a previous answer's area.choices.")
 
 
 class BatchItemOut(BaseModel):

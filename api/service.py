@@ -6,14 +6,18 @@ and a snap. Nothing here logs or stores the query.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 
 import shapely
 
 from geo.areas.locate import AreaLocator
 from geo.areas.model import AreaModel, load_area_model
-from geo.geocode import Geocoder, GeocodeResult, get_geocoder
+from geo.areas.region import AreaDecision, Choice, ChoiceError, RegionResolver
+from geo.areas.units import AdminUnits
+from geo.crs import to_metric, to_wgs84, verify_lat_lon
+from geo.geocode import SEVERITIES, Geocoder, GeocodeResult, Note, Region, get_geocoder
 from geo.providers import Registry, read_registry
 from geo.settings import Settings
 from routing.basetrees import load_base_trees
@@ -44,13 +48,13 @@ class Service:
         eligibility = Eligibility(network, registry, locator, trees, settings.limit_s, settings.snap_warning_m)
         svc = cls(settings, areas, locator, registry, network, eligibility)
         # Load the index now, not on the first referrer's request.
-        svc.__dict__["geocoder"] = get_geocoder(settings, build_if_missing=rebuild)
+        svc.__dict__["geocoder"] = get_geocoder(settings, build_if_missing=rebuild, units=svc.units)
         return svc
 
     @cached_property
     def geocoder(self) -> Geocoder:
         """The configured geocoder (offline by default), loaded on first use."""
-        return get_geocoder(self.settings)
+        return get_geocoder(self.settings, units=self.units)
 
     def auditor(self, limit_s: float | None = None):
         """A coverage auditor over this state (sample points read from the cache; built on first use)."""
@@ -84,31 +88,136 @@ class Service:
             )
         return cache[key]
 
-    def lookup_point(self, lat: float, lon: float) -> dict:
-        """Eligibility at WGS84 coordinates, as the lookup JSON contract."""
-        match = GeocodeResult(lat=lat, lon=lon, precision="coordinates", matched="coordinates", score=100.0, note=None)
-        return self._contract(match, self.eligibility.at(lat, lon))
+    @cached_property
+    def units(self) -> AdminUnits:
+        """The county's municipalities, boroughs and districts with their areas and likely points."""
+        return AdminUnits(self.areas)
 
-    def lookup_text(self, text: str) -> dict:
-        """Geocode free text (address, postcode, place or 'lat, lon'), then eligibility there.
+    @cached_property
+    def resolver(self) -> RegionResolver:
+        """Region → areas (certain / uncertain with choices / outside)."""
+        return RegionResolver(self.units, self.locator)
 
-        Raises the geocoder's ``GeocodeError`` subclasses for empty, malformed, unknown or ambiguous input.
+    def lookup(self, address: str | None = None, lat: float | None = None, lon: float | None = None,
+               choice: str | None = None, lang: str = "en") -> dict:
+        """The lookup contract (README, "A lookup answers") for an address or a WGS84 point, in ``lang``.
+
+        ``choice`` is a token from a previous answer's ``area.choices`` and narrows an uncertain area. Raises the
+        geocoder's ``GeocodeError`` subclasses for empty, malformed, unknown or ambiguous input, and ``ValueError``
+        (with a sentence that never quotes the input) for a choice that does not fit or bad coordinates.
         """
-        match = self.geocoder.geocode(text)
-        answer = self.eligibility.at(match.lat, match.lon)
-        return self._contract(match, answer)
+        from api.i18n import localize_lookup
 
-    def _contract(self, match: GeocodeResult, answer: PointAnswer) -> dict:
-        loc = answer.location
-        warnings = list(answer.warnings)
-        if match.note:
-            warnings.insert(0, match.note)
-        elif match.precision in ("postcode", "place"):
-            warnings.insert(0, f"Located by {match.precision} only ({match.matched}); give the street address.")
-        bw = loc.border_warning
+        if address is not None and (lat is not None or lon is not None):
+            raise ValueError("Give either an address or lat and lon, not both.")
+        if address is not None:
+            match = self.geocoder.geocode(address)
+        elif lat is not None and lon is not None:
+            verify_lat_lon(lat, lon)
+            match = _coordinates(lat, lon)
+        else:
+            raise ValueError("Give an address, or both lat and lon (WGS84 degrees).")
+        return localize_lookup(self._answer(match, choice), lang)
+
+    def lookup_point(self, lat: float, lon: float) -> dict:
+        """The lookup contract at WGS84 coordinates (English)."""
+        return self.lookup(lat=lat, lon=lon)
+
+    def lookup_text(self, text: str, choice: str | None = None) -> dict:
+        """The lookup contract for free text: address, postcode, place or 'lat, lon' (English)."""
+        return self.lookup(address=text, choice=choice)
+
+    def _answer(self, match: GeocodeResult, choice: str | None) -> dict:
+        notes = list(match.notes)
+        region = match.region or _coordinates(match.lat, match.lon).region
+        if match.outside:
+            return self._outside(match, region, notes, match.outside)
+        x, y = (float(v) for v in to_metric(match.lat, match.lon))
+        forced = None
+        if choice == CONFIRM_TOKEN:
+            choice = None
+            confirmed = True
+        else:
+            confirmed = choice is not None
+        if choice:
+            try:
+                region, x, y, forced = self.resolver.narrow(region, x, y, choice)
+            except ChoiceError as exc:
+                raise ValueError(str(exc)) from None
+        try:
+            decision = self.resolver.decide(region, x, y, forced)
+        except ChoiceError as exc:
+            raise ValueError(str(exc)) from None
+        lat, lon = (float(v) for v in to_wgs84(x, y))
+        if not confirmed and decision.status != "outside":
+            ask = self._needs_confirmation(match, decision)
+            if ask is not None:
+                return self._uncertain(match, region, notes, ask, lat, lon)
+        if decision.status == "outside":
+            loc = self.locator.locate(lat, lon)
+            return self._outside(match, region, notes, loc.message or OUTSIDE_SENTENCE, lat, lon)
+        if decision.status == "uncertain":
+            return self._uncertain(match, region, notes, decision, lat, lon)
+        answer = self.eligibility.at(lat, lon, area_id=decision.area_ids[0])
+        if forced is not None:
+            notes.insert(0, Note("area_chosen", "caution",
+                                 f"Area {forced} was chosen by the user; the data could not decide it here."))
+        return self._contract(match, region, notes, answer, lat, lon)
+
+    def _needs_confirmation(self, match: GeocodeResult, decision: AreaDecision) -> AreaDecision | None:
+        """A street answer that rests on a guess asks first: a corrected spelling (unless the town given decides the
+        area anyway), or a street typed without town or postcode while the register is partial (a same-named street
+        may exist elsewhere). Returns the uncertain decision to show, or None."""
+        if match.precision not in ("street", "address"):
+            return None
+        corrected = match.corrected_from is not None
+        untowned = match.context is None and not self.settings.street_names_complete
+        if not corrected and not untowned:
+            return None
+        if match.context is not None:
+            cx, cy = (float(v) for v in to_metric(match.lat, match.lon))
+            given = self.resolver.decide(match.context, cx, cy)
+            if given.status == "certain" and given.area_ids == decision.area_ids:
+                return None  # the town given decides the area whatever the street
+            possible = tuple(sorted(set(given.area_ids) | set(decision.area_ids)))
+            why = "spelling"
+        else:
+            possible = tuple(sorted(self.units.area_names))
+            why = "spelling" if corrected else "town"
+        if decision.status == "uncertain":
+            choices = decision.choices
+        else:
+            area = decision.area_ids[0]
+            lat, lon = to_wgs84(decision.x, decision.y)
+            choices = (Choice(CONFIRM_TOKEN, match.matched, area, self.units.area_names[area], round(float(lat), 6),
+                              round(float(lon), 6)),)
+        decide_by = ("confirm", "street_address") if why == "spelling" else ("confirm", "town_or_postcode")
+        return replace(decision, status="uncertain", area_ids=possible, choices=choices, decide_by=decide_by,
+                       reason=why)
+
+    # -- answer shapes ----------------------------------------------------------------------------------------------
+    def _query(self, match: GeocodeResult, region: Region, lat: float, lon: float) -> dict:
         return {
-            "query": {"precision": match.precision, "matched": match.matched, "lat": match.lat, "lon": match.lon},
+            "precision": match.precision if region.kind == match.precision else region.kind,
+            "matched": region.label if region.kind != match.precision else match.matched,
+            "lat": round(lat, 6), "lon": round(lon, 6),
+            "corrected_from": match.corrected_from,
+            "region": {"kind": region.kind, "label": region.label, "width_m": float(region.width_m),
+                       "basis": region.basis},
+        }
+
+    def _contract(self, match, region, notes, answer: PointAnswer, lat, lon) -> dict:
+        loc = answer.location
+        bw = loc.border_warning
+        notes = notes + [_note(w) for w in answer.warnings]
+        if region.width_m >= WIDE_REGION_M:
+            notes.append(Note("wide_region", "caution",
+                              f"The location is known only to within {region.width_m / 1000:.1f} km; drive times are "
+                              "from its most likely point."))
+        return {
+            "query": self._query(match, region, lat, lon),
             "area": {
+                "status": "certain",
                 "id": loc.area_id,
                 "name": loc.area_name,
                 "provenance": loc.area_provenance,
@@ -121,13 +230,146 @@ class Service:
                     "neighbour_area_name": bw.neighbour_area_name,
                     "message": bw.message,
                 },
+                "possible": [self._area_ref(loc.area_id)],
+                "choices": [],
+                "decide_by": [],
             },
             "eligible": [_option(a) for a in answer.eligible],
             "reachable_not_approved": [_option(a) for a in answer.reachable_not_approved],
-            "warnings": warnings,
+            "warnings": _ordered(notes),
+            "basis": self._basis(answer.eligible),
             "limit_s": self.settings.limit_s,
             "profile": self.network.profile,
         }
+
+    def _uncertain(self, match, region, notes, decision: AreaDecision, lat, lon) -> dict:
+        areas = ", ".join(str(a) for a in decision.area_ids)
+        how = {"house_number": "a house number", "street_address": "the street address", "district": "the district",
+               "map_point": "a point on the map", "official_register": "the official register",
+               "confirm": "a confirmation", "town_or_postcode": "the town or postcode"}
+        deciders = " or ".join(how[d] for d in decision.decide_by)
+        if decision.reason == "spelling":
+            notes.insert(0, Note("area_uncertain", "decisive",
+                                 f"The street was not found as written; the closest name in the data is "
+                                 f"{match.matched}. Confirm it, or give the postcode and town."))
+        elif decision.reason == "town":
+            notes.insert(0, Note("area_uncertain", "decisive",
+                                 f"Without a town or postcode the street may also exist elsewhere than in the offline "
+                                 f"data ({match.matched}). Confirm it, or give the postcode or town."))
+        else:
+            notes.insert(0, Note("area_uncertain", "decisive",
+                                 f"The area cannot be decided from this location: it may be in areas {areas}. "
+                                 f"Choose below, or give {deciders}."))
+        return {
+            "query": self._query(match, region, lat, lon),
+            "area": {
+                "status": "uncertain", "id": None, "name": None, "provenance": None, "municipality": None,
+                "district": None, "stadsdel": None, "border_warning": None,
+                "possible": [self._area_ref(a) for a in decision.area_ids],
+                "choices": [asdict(c) for c in decision.choices],
+                "decide_by": list(decision.decide_by),
+            },
+            "eligible": [],
+            "reachable_not_approved": [],
+            "warnings": _ordered(notes),
+            "basis": self._basis([]),
+            "limit_s": self.settings.limit_s,
+            "profile": self.network.profile,
+        }
+
+    def _outside(self, match, region, notes, sentence: str, lat: float | None = None, lon: float | None = None):
+        lat = match.lat if lat is None else lat
+        lon = match.lon if lon is None else lon
+        notes.insert(0, Note("outside_county", "decisive", sentence))
+        query = self._query(match, region, lat if math.isfinite(lat) else 0.0, lon if math.isfinite(lon) else 0.0)
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            query["lat"] = query["lon"] = None
+        return {
+            "query": query,
+            "area": {
+                "status": "outside", "id": None, "name": None, "provenance": None, "municipality": None,
+                "district": None, "stadsdel": None, "border_warning": None, "possible": [], "choices": [],
+                "decide_by": [],
+            },
+            "eligible": [],
+            "reachable_not_approved": [],
+            "warnings": _ordered(notes),
+            "basis": self._basis([]),
+            "limit_s": self.settings.limit_s,
+            "profile": self.network.profile,
+        }
+
+    def _area_ref(self, area_id: int) -> dict:
+        return {"id": int(area_id), "name": self.units.area_names[int(area_id)],
+                "provenance": self.units.area_provenance[int(area_id)]}
+
+    def _basis(self, eligible: list[UnitAnswer]) -> dict:
+        profile = self.network.profile
+        network = NETWORK_LABELS.get(self.settings.network_source, self.settings.network_source)
+        order = {"address": 0, "place": 1, "unknown": 2}
+        worst = max((a.base.precision for a in eligible), key=order.get, default=None)
+        minutes = self.settings.limit_s / 60
+        summary = (f"'Within {minutes:.0f} min' rests on {PROFILE_LABELS.get(profile, profile)} drive times on "
+                   f"the {network}")
+        summary += f"; the least certain base is known by {worst}." if worst else "."
+        return {"profile": profile, "network": network, "limit_s": self.settings.limit_s,
+                "worst_base_precision": worst, "summary": summary}
+
+
+NETWORK_LABELS = {
+    "matsim": "county road network from OpenStreetMap (≈2013, MATSim 2014)",
+    "osmnx-files": "OpenStreetMap road network (OSMnx files)",
+    "osm-xml": "OpenStreetMap road network (OSM XML)",
+    "pbf": "OpenStreetMap road network (.osm.pbf extract)",
+    "overpass": "OpenStreetMap road network (Overpass download)",
+}
+"""What each network source is, for the answer's basis line."""
+PROFILE_LABELS = {"free_flow": "free-flow", "rush_hour": "rush-hour"}
+WIDE_REGION_M = 1000.0
+"""A certain area whose location is wider than this (m) says that drive times are from its most likely point."""
+OUTSIDE_SENTENCE = "Outside Stockholm County. ASIH areas cover Stockholm County only."
+CONFIRM_TOKEN = "confirm"
+"""The choice that accepts a street answer resting on a guess (a corrected spelling, no town given)."""
+
+# Eligibility's sentences, by their opening words → (code, severity). Routine caveats are "info".
+_ELIGIBILITY_CODES = [
+    ("Near an area border", "near_border", "caution"),
+    ("Outside Stockholm County", "outside_county", "decisive"),
+    ("The point is", "far_from_road", "decisive"),
+    ("No approved unit reaches", "none_within_limit", "decisive"),
+    ("No unit is approved", "none_approved", "decisive"),
+    ("Area ", "area_hypothesis", "info"),
+    ("Drive times of", "base_precision", "info"),
+]
+
+
+def _note(text: str) -> Note:
+    if " m off the generalised coastline" in text:
+        return Note("off_coastline", "caution", text)
+    if ": its base '" in text:
+        return Note("base_far_from_road", "info", text)
+    for prefix, code, severity in _ELIGIBILITY_CODES:
+        if text.startswith(prefix):
+            return Note(code, severity, text)
+    return Note("note", "caution", text)
+
+
+def _ordered(notes: list[Note]) -> list[dict]:
+    """Decisive first, then caution, then info; each code once."""
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    seen, out = set(), []
+    for n in sorted(notes, key=lambda n: rank.get(n.severity, 1)):
+        if (n.code, n.message) in seen:
+            continue
+        seen.add((n.code, n.message))
+        out.append({"code": n.code, "severity": n.severity, "message": n.message})
+    return out
+
+
+def _coordinates(lat: float, lon: float) -> GeocodeResult:
+    x, y = to_metric(lat, lon)
+    region = Region("coordinates", "coordinates", points=((float(x), float(y)),), basis="Coordinates as given.")
+    return GeocodeResult(lat, lon, "coordinates", "coordinates", 100.0, (), region)
 
 
 def _option(a: UnitAnswer) -> dict:
@@ -140,4 +382,5 @@ def _option(a: UnitAnswer) -> dict:
         "base": a.base.name,
         "base_precision": a.base.precision,
         "capacity_note": a.unit.capacity_note,
+        "contact": getattr(a.unit, "contact", None),
     }

@@ -57,6 +57,24 @@ class Settings(BaseSettings):
     postcodes_file: str = "geonames-postcodes-SE.txt"
     street_network_file: str = "stockholm-inner-osmnx-drive-2020.tar.gz"
     address_osm_file: str = "stockholm-ostermalm-sample-2020.osm"
+    # The address register: ';'-separated files in data_dir, each read by its suffix (.gpkg/.zip Lantmäteriet
+    # belägenhetsadresser, .osm/.osm.pbf OSM addr:*, .csv plain or Skolverket-style CSV); see geo/geocode/registers.
+    address_files: str = (
+        "stockholm-ostermalm-sample-2020.osm;stockholm-sodermalm-sample-2020.osm.pbf;"
+        "stockholm-county-address-points-2025.csv"
+    )
+    address_exclude_file: Path | None = Field(
+        default=PROJECT_ROOT / "bench" / "data" / "geocode_benchmark.csv",
+        description="Register rows whose source_id is listed in this CSV's source_id column are left out "
+        "(the geocoding benchmark's labelled rows must not be in the register it measures).",
+    )
+    postal_towns_file: Path = PROJECT_ROOT / "data" / "postal_towns.yaml"
+    street_names_complete: bool = Field(
+        default=False,
+        description="True when the address register lists every street of the county (e.g. Lantmäteriet's files "
+        "for all 26 municipalities). Only then is a street typed without town or postcode answered without asking "
+        "the user to confirm it: with partial data a same-named street may exist elsewhere.",
+    )
 
     # Road network used for routing.
     network_source: NetworkSource = "matsim"
@@ -95,9 +113,14 @@ class Settings(BaseSettings):
     tile_url: str | None = Field(default=None, description="XYZ tile URL template; none = local background only.")
     tile_attribution: str | None = None
 
-    @field_validator("data_dir", "cache_dir", "areas_file", "providers_file", "speeds_file", mode="after")
+    @field_validator(
+        "data_dir", "cache_dir", "areas_file", "providers_file", "speeds_file", "postal_towns_file",
+        "address_exclude_file", mode="after",
+    )
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
         return value if value.is_absolute() else (PROJECT_ROOT / value)
 
     @property

@@ -267,7 +267,7 @@ def lookup_map(
         if area.get("border_warning"):
             rows.append((style.LABELS["border_warning"], "ja"))
         for warning in result.get("warnings") or []:
-            rows.append((style.LABELS["warnings"], warning))
+            rows.append((style.LABELS["warnings"], style.warning_text(warning)))
         Popup(table_html(rows, style.LABELS["point"])).add_to(marker)
         marker.add_to(m)
     if drawn:

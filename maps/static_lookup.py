@@ -205,7 +205,7 @@ def _place_labels(ax, labels) -> None:
                     {"arrowstyle": "-", "color": colour, "linewidth": 0.6, "shrinkA": 0, "shrinkB": 3})
 
 
-def _warnings_box(fig, warnings: Sequence[str], border_warning) -> None:
+def _warnings_box(fig, warnings: Sequence, border_warning) -> None:
     notes = list(warnings)
     if border_warning:
         notes.insert(0, f"{style.LABELS['border_warning']}: kontrollera området.")
@@ -213,7 +213,7 @@ def _warnings_box(fig, warnings: Sequence[str], border_warning) -> None:
         return
     lines = []
     for note in notes:
-        lines += textwrap.wrap(str(note), WARNING_WIDTH, initial_indent="• ", subsequent_indent="  ")
+        lines += textwrap.wrap(style.warning_text(note), WARNING_WIDTH, initial_indent="• ", subsequent_indent="  ")
     if len(lines) > WARNING_LINES:
         lines = lines[: WARNING_LINES - 1] + [lines[WARNING_LINES - 1].rstrip(" .") + " …"]
     fig.text(0.71, 0.07, style.LABELS["warnings"] + "\n" + "\n".join(lines), fontsize=7.5, va="bottom", ha="left",

@@ -136,3 +136,8 @@ LABELS = {
     "warnings": "Varningar",
     "border_warning": "Nära områdesgräns",
 }
+
+
+def warning_text(warning) -> str:
+    """A lookup warning's sentence: warnings are ``{code, severity, message}`` objects (plain strings accepted)."""
+    return str(warning.get("message", "")) if isinstance(warning, dict) else str(warning)

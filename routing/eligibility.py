@@ -5,7 +5,7 @@ Reads the precomputed base trees only (a snap and a few array lookups per reques
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -75,9 +75,18 @@ class Eligibility:
         self.snap_warning_m = float(snap_warning_m)
         self._unit_order = [u.id for u in registry.units]
 
-    def at(self, lat: float, lon: float) -> PointAnswer:
-        """Eligibility at a WGS84 point (degrees). Raises ``ValueError`` only for invalid coordinates."""
+    def at(self, lat: float, lon: float, area_id: int | None = None) -> PointAnswer:
+        """Eligibility at a WGS84 point (degrees). Raises ``ValueError`` only for invalid coordinates.
+
+        ``area_id`` overrides the point's own area, when the area was decided for a region around the point (or
+        chosen by the user where the data cannot decide); the border warning is then dropped, as it was weighed.
+        """
         location = self.locator.locate(lat, lon)
+        if area_id is not None and location.area_id != area_id:
+            location = replace(
+                location, area_id=area_id, area_name=self.locator._area_names[area_id],
+                area_provenance=self.locator._area_prov[area_id], border_warning=None, message=None,
+            )
         if not location.inside:
             return PointAnswer(location, None, warnings=[location.message])
         x, y = to_metric(lat, lon)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import (
@@ -28,34 +28,68 @@ def _service(profile: str | None = None):
 
 def lookup(
     query: Annotated[str, typer.Argument(help="Address, postcode, place or 'lat, lon'.")],
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (errors too, as {\"error\": …}).")] = False,
     profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+    choice: Annotated[str | None, typer.Option(help="Settle an uncertain area: a token the answer listed, "
+                                                     "e.g. borough:Bromma.")] = None,
+    lang: Annotated[str, typer.Option(help="en | sv")] = "en",
 ) -> None:
-    """Which ASIH units may take a patient at this address, ranked by drive time. Nothing is logged or stored."""
+    """Which ASIH units may take a patient at this address, ranked by drive time. Nothing is logged or stored.
+
+    Exit 0 with a certain area, 3 when the area is uncertain (the answer lists the choices), 1 out of county,
+    2 on an error (with --json the error is JSON on stdout)."""
+    from api.i18n import translate
     from geo.geocode import Ambiguous, GeocodeError
 
     svc = _service(profile)
+    lang = lang if lang in ("en", "sv") else "en"
     try:
-        result = svc.lookup_text(query)
+        result = svc.lookup(address=query, choice=choice, lang=lang)
     except Ambiguous as exc:
-        fail(exc.user_message + " Candidates: " + "; ".join(c.matched for c in exc.candidates[:5]))
+        _error(json_out, translate(exc.user_message, lang), [c.matched for c in exc.candidates[:5]])
     except GeocodeError as exc:
-        fail(exc.user_message)
+        _error(json_out, translate(exc.user_message, lang))
     except ValueError as exc:
-        fail(str(exc))
+        _error(json_out, translate(str(exc), lang))
     if json_out:
         print_json(result)
     else:
         _print_result(result)
-    if result["area"]["id"] is None:
+    status = result["area"]["status"]
+    if status == "outside":
         raise typer.Exit(1)
+    if status == "uncertain":
+        raise typer.Exit(3)
+
+
+def _error(json_out: bool, message: str, candidates: list[str] | None = None) -> NoReturn:
+    if json_out:
+        print_json({"error": message, "candidates": candidates or []})
+        raise typer.Exit(2)
+    fail(message + (" Candidates: " + "; ".join(candidates) if candidates else ""))
 
 
 def _print_result(result: dict) -> None:
     q, area = result["query"], result["area"]
-    console.print(f"[bold]{q['matched']}[/] (precision: {q['precision']}; {q['lat']:.5f}, {q['lon']:.5f})")
-    if area["id"] is None:
-        console.print(result["warnings"][0])
+    where_pt = f"{q['lat']:.5f}, {q['lon']:.5f}" if q["lat"] is not None else "no point"
+    console.print(f"[bold]{q['matched']}[/] (precision: {q['precision']}; {where_pt})", highlight=False)
+    if q.get("corrected_from"):
+        console.print(f"Did you mean [bold]{q['matched']}[/]? (typed: {q['corrected_from']})", highlight=False)
+    region = q.get("region") or {}
+    if region.get("basis"):
+        console.print(f"Location: {region['basis']} (±{region.get('width_m', 0):,.0f} m)", highlight=False)
+    for w in result["warnings"]:
+        if w["severity"] == "decisive":
+            console.print(f"[bold red]![/] {w['message']}", highlight=False)
+    if area["status"] == "outside":
+        return
+    if area["status"] == "uncertain":
+        table = Table(title="Choose where the patient is (then run again with --choice TOKEN)")
+        for col in ("choice", "area", "token"):
+            table.add_column(col)
+        for c in area["choices"]:
+            table.add_row(c["label"], f"{c['area_id']} {c['area_name']}", c["token"])
+        console.print(table)
         return
     where = ", ".join(x for x in (area["municipality"], area["district"], area["stadsdel"]) if x)
     console.print(f"Area [bold]{area['id']} {area['name']}[/] ({area['provenance']}) — {where}")
@@ -71,7 +105,9 @@ def _print_result(result: dict) -> None:
         names = ", ".join(f"{e['unit']} ({e['drive_time_s'] / 60:.0f} min)" for e in result["reachable_not_approved"])
         console.print(f"Reach it but are NOT approved here (not eligible): {names}")
     for w in result["warnings"]:
-        console.print(f"[yellow]![/] {w}", highlight=False)
+        if w["severity"] != "decisive":
+            console.print(f"[yellow]![/] {w['message']}", highlight=False)
+    console.print(result["basis"]["summary"], highlight=False)
 
 
 def batch(
@@ -90,7 +126,7 @@ def batch(
         fail(f"Cannot read {infile.name}: {exc}")
     svc = _service(profile)
     columns = ["row", "status", "error", "precision", "matched", "lat", "lon", "area_id", "area_name",
-               "border_warning", "eligible_within_limit", "eligible_units", "warnings"]
+               "border_warning", "possible_areas", "eligible_within_limit", "eligible_units", "warnings"]
     failed = 0
     with outfile.open("w", newline="", encoding="utf-8") as fh, Progress(
         TextColumn("Lookups"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
@@ -111,17 +147,18 @@ def _flat(i: int, r: dict) -> dict:
     q, area = r["query"], r["area"]
     return {
         "row": i,
-        "status": "ok" if area["id"] is not None else "outside_county",
+        "status": {"certain": "ok", "uncertain": "area_uncertain", "outside": "outside_county"}[area["status"]],
         "precision": q["precision"],
         "matched": q["matched"],
-        "lat": round(q["lat"], 6),
-        "lon": round(q["lon"], 6),
+        "lat": "" if q["lat"] is None else round(q["lat"], 6),
+        "lon": "" if q["lon"] is None else round(q["lon"], 6),
         "area_id": area["id"],
         "area_name": area["name"],
         "border_warning": (area["border_warning"] or {}).get("message", ""),
         "eligible_within_limit": "; ".join(_unit_time(e) for e in r["eligible"] if e["within_limit"]),
         "eligible_units": "; ".join(_unit_time(e) for e in r["eligible"]),
-        "warnings": " | ".join(r["warnings"]),
+        "possible_areas": "; ".join(str(a["id"]) for a in area["possible"]),
+        "warnings": " | ".join(w["message"] for w in r["warnings"]),
     }
 
 

@@ -18,15 +18,10 @@ from geo.geocode import Ambiguous, GeocodeError
 router = APIRouter(prefix="/v1/lookup", tags=["lookup"])
 
 
-def _lookup(svc: Service, address: str | None, lat: float | None, lon: float | None, lang: str = "en") -> dict:
-    if address is not None and (lat is not None or lon is not None):
-        raise HTTPException(422, "Give either an address or lat and lon, not both.")
+def _lookup(svc: Service, address: str | None, lat: float | None, lon: float | None, lang: str = "en",
+            choice: str | None = None) -> dict:
     try:
-        if address is not None:
-            return localize_lookup(svc.lookup_text(address), lang)
-        if lat is None or lon is None:
-            raise HTTPException(422, "Give an address, or both lat and lon (WGS84 degrees).")
-        return localize_lookup(svc.lookup_point(lat, lon), lang)
+        return svc.lookup(address=address, lat=lat, lon=lon, choice=choice, lang=lang)
     except Ambiguous as exc:
         candidates = [{"matched": c.matched, "precision": c.precision, "lat": c.lat, "lon": c.lon} for c in exc.candidates]
         raise HTTPException(422, {"message": translate(exc.user_message, lang), "candidates": candidates}) from None
@@ -37,9 +32,10 @@ def _lookup(svc: Service, address: str | None, lat: float | None, lon: float | N
 
 
 def _respond(body: dict) -> JSONResponse:
-    # The body is built by Service._contract with the LookupOut fields (checked in tests/api/test_api.py);
-    # returning it directly skips a second pydantic pass per request on the referrer's hot path.
-    return JSONResponse(body)
+    # The body is built by Service with the LookupOut fields (checked in tests/api/test_api.py); returning it
+    # directly skips a second pydantic pass per request on the referrer's hot path. An answer about a patient's
+    # address must not be kept by a browser or a proxy.
+    return JSONResponse(body, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("", response_model=LookupOut)
@@ -48,16 +44,17 @@ async def lookup(
     lat: float | None = Query(None, ge=-90, le=90),
     lon: float | None = Query(None, ge=-180, le=180),
     lang: Literal["en", "sv"] = Query("en", description="Language of warnings and error sentences."),
+    choice: str | None = Query(None, max_length=100, description="A token from a previous answer's area.choices."),
     svc: Service = Depends(service),
 ) -> JSONResponse:
     """Area and eligible units for an address or a point. Prefer POST: a query string may end up in proxies' logs."""
-    return _respond(_lookup(svc, address, lat, lon, lang))
+    return _respond(_lookup(svc, address, lat, lon, lang, choice))
 
 
 @router.post("", response_model=LookupOut)
 async def lookup_post(body: LookupIn, svc: Service = Depends(service)) -> JSONResponse:
     """As GET, with the address in the body (kept out of URLs and their logs)."""
-    return _respond(_lookup(svc, body.address, body.lat, body.lon, body.lang))
+    return _respond(_lookup(svc, body.address, body.lat, body.lon, body.lang, body.choice))
 
 
 @router.post(

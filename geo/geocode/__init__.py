@@ -20,6 +20,9 @@ from geo.geocode.parse import ParsedQuery, clean_query, parse_query
 from geo.geocode.result import (
     MAX_CANDIDATES,
     PRECISIONS,
+    SEVERITIES,
+    Note,
+    Region,
     Ambiguous,
     EmptyQuery,
     GeocodeError,
@@ -39,22 +42,32 @@ class Geocoder(Protocol):
     def geocode(self, query: str) -> GeocodeResult: ...
 
 
-def load_geocoder(settings: Settings, build_if_missing: bool = False) -> OfflineGeocoder:
-    """The offline geocoder over the index in ``settings.cache_dir / "geocoder"``.
+def load_geocoder(settings: Settings, build_if_missing: bool = False, units=None) -> OfflineGeocoder:
+    """The offline geocoder over the index in ``settings.cache_dir / "geocoder"``, the postal towns
+    (``settings.postal_towns_file``) and the county's units (:class:`geo.areas.units.AdminUnits`; loaded from the
+    area cache when not given).
 
     Raises :class:`~geo.cache.CacheError` when the index is missing or stale, unless ``build_if_missing``.
     """
-    return OfflineGeocoder(load_index(settings, build_if_missing=build_if_missing), settings.query_max_chars)
+    from geo.geocode.postal_towns import load_postal_towns
+
+    if units is None:
+        from geo.areas.model import load_area_model
+        from geo.areas.units import AdminUnits
+
+        units = AdminUnits(load_area_model(settings, rebuild=build_if_missing))
+    index = load_index(settings, build_if_missing=build_if_missing)
+    return OfflineGeocoder(index, settings.query_max_chars, load_postal_towns(settings.postal_towns_file), units)
 
 
-def get_geocoder(settings: Settings, build_if_missing: bool = False) -> Geocoder:
+def get_geocoder(settings: Settings, build_if_missing: bool = False, units=None) -> Geocoder:
     """The geocoder selected by ``settings.geocoder``: "offline" (default) or "nominatim" (needs
     ``settings.nominatim_url`` and the optional package geopy; raises :class:`GeocoderUnavailable` otherwise)."""
     if settings.geocoder == "nominatim":
         from geo.geocode.online import NominatimGeocoder
 
         return NominatimGeocoder(settings)
-    return load_geocoder(settings, build_if_missing=build_if_missing)
+    return load_geocoder(settings, build_if_missing=build_if_missing, units=units)
 
 
 __all__ = [
@@ -68,7 +81,10 @@ __all__ = [
     "Geocoder",
     "GeocoderUnavailable",
     "InvalidQuery",
+    "Note",
     "NotFound",
+    "Region",
+    "SEVERITIES",
     "OfflineGeocoder",
     "ParsedQuery",
     "QueryTooLong",

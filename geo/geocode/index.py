@@ -36,7 +36,7 @@ from geo.geocode.normalize import (
 )
 from geo.settings import COUNTY_CODE, STOCKHOLM_CODE, Settings
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 """Bump when the index layout changes, so old indexes are rebuilt."""
 ENTRY_NAME = "geocoder"
 STREET_CLUSTER_M = 1000.0
@@ -71,6 +71,8 @@ class Street:
     postcodes: tuple[str, ...]
     context: frozenset[str]
     houses: dict[str, tuple[float, float]]
+    xy: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    """Every known point of the street (piece midpoints and address points), (n, 2) EPSG:3006 metres."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,10 @@ class Postcode:
     in_county: bool
     shared: int
     addresses: int
+    town: str = ""
+    """The postal town GeoNames gives the postcode ("Järfälla", "Stockholm")."""
+    xy: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    """The register's address points carrying this postcode, (n, 2) EPSG:3006 metres (empty without a register)."""
 
     @property
     def coarse(self) -> bool:
@@ -154,7 +160,8 @@ def build_index(settings: Settings, progress: bool = True) -> Path:
     postcode_df = sources.read_postcodes(settings.raw(settings.postcodes_file))
     postcode_df = _fill_municipality_codes(postcode_df, municipalities)
     lines = sources.read_street_network(settings.raw(settings.street_network_file))
-    more_lines, addresses = sources.read_addresses(sources.address_files(settings))
+    exclude = sources.load_exclude_ids(settings.address_exclude_file)
+    more_lines, addresses = sources.read_addresses(sources.address_files(settings), exclude_ids=exclude)
     postcodes = _postcodes(postcode_df, addresses)
     _say(progress, f"postcodes: {len(postcodes)}")
     _say(progress, f"street pieces: {len(lines)} + {len(more_lines)}, addresses: {len(addresses)}")
@@ -193,8 +200,12 @@ def _checksum(settings: Settings) -> str:
         settings.raw(settings.boroughs_file),
         *sources.address_files(settings),
     ]
+    if settings.address_exclude_file is not None:
+        paths.append(settings.address_exclude_file)
     # The builder's own source is an input too: a code change must not leave an index built the old way.
-    code = [Path(__file__), Path(sources.__file__), Path(__file__).with_name("normalize.py")]
+    registers = Path(__file__).with_name("registers")
+    code = [Path(__file__), Path(sources.__file__), Path(__file__).with_name("normalize.py"),
+            *sorted(registers.glob("*.py"))]
     return inputs_checksum(paths + code, {"index_version": INDEX_VERSION, "files": [p.name for p in paths]})
 
 
@@ -222,8 +233,11 @@ def _postcodes(df, addresses) -> dict[str, Postcode]:
     x, y = to_metric(df["lat"].to_numpy(), df["lon"].to_numpy())
     shared = df.groupby(["lat", "lon"])["key"].transform("size").to_numpy()
     from_addresses: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    towns: dict[str, str] = {}
     for address in addresses:
         key = postcode_key(address.postcode or "")
+        if key and address.city:
+            towns.setdefault(key, address.city)
         if key:
             from_addresses[key].append((address.x, address.y))
     out = {}
@@ -235,8 +249,25 @@ def _postcodes(df, addresses) -> dict[str, Postcode]:
             px, py = np.mean(points, axis=0)
             lat, lon = to_wgs84(px, py)
         out[row.key] = Postcode(row.key, label, float(lat), float(lon), float(px), float(py), code,
-                                code[:2] == COUNTY_CODE, int(n), len(points))
+                                code[:2] == COUNTY_CODE, int(n), len(points), str(row.place),
+                                np.asarray(points, dtype=float).reshape(-1, 2))
+    # Postcodes the register knows but GeoNames does not.
+    for key, points in from_addresses.items():
+        if key in out:
+            continue
+        xy = np.asarray(points, dtype=float).reshape(-1, 2)
+        px, py = xy.mean(axis=0)
+        lat, lon = to_wgs84(px, py)
+        town = towns.get(key, "")
+        out[key] = Postcode(key, f"{postcode_label(key)} {town}".strip(), float(lat), float(lon), float(px), float(py),
+                            "", key[:3].isdigit() and _county_prefix(key), 1, len(xy), town, xy)
     return out
+
+
+def _county_prefix(key: str) -> bool:
+    """Stockholm County's postcodes start with 100–199 or 760–764."""
+    head = int(key[:3])
+    return 100 <= head <= 199 or 760 <= head <= 764
 
 
 def _streets(lines, addresses, postcodes, municipalities, districts) -> list[Street]:
@@ -292,7 +323,7 @@ def _streets(lines, addresses, postcodes, municipalities, districts) -> list[Str
             lat, lon = to_wgs84(x, y)
             raw.append(dict(name=name, lat=float(lat), lon=float(lon), x=float(x), y=float(y), municipality_code=code,
                             municipality=mun_name, district=district, postcodes=tuple(codes),
-                            context=frozenset(c for c in context if c), houses=houses))
+                            context=frozenset(c for c in context if c), houses=houses, xy=sub.copy()))
     return _label_streets(raw)
 
 

@@ -1,46 +1,74 @@
-"""The offline geocoder: query → point with a precision, from the prebuilt index only (no network, no raw files).
+"""The offline geocoder: query → the most likely point *and the region the patient may be in*, from the prebuilt
+index, the postal towns and the county's units (no network, no raw files).
 
-Matching: names are compared in folded form (case and diacritics removed) with rapidfuzz's ``ratio``; an exact
-spelling scores 100, the same letters with other diacritics (Fjallgatan → Fjällgatan) 99, a typo less. The best
-candidate wins when it beats every other distinct candidate by :data:`MARGIN` points (exact spellings win outright);
-a postcode or a town in the query narrows same-named streets to the matching municipality or district. Otherwise
-:class:`Ambiguous` lists the candidates. Typical lookup time is well under a millisecond (see
-``bench/bench_geocode.py``).
+How a query is read:
 
-Privacy: nothing here logs, stores or echoes a query; errors carry fixed messages.
+1. The postcode and the towns it names make a :class:`~geo.geocode.context.Context` (units such as
+   ``borough:Bromma`` or ``municipality:0123``, or a postcode's known addresses). A place outside the county makes
+   the answer out of county, never a Stockholm street.
+2. The street is looked up by its folded name *inside that context only*: the Bromma part of Drottningholmsvägen for
+   "…, 168 73 Bromma", never another town's street. A misspelling is corrected only by a few letters (at most
+   :func:`max_edits`), only inside the context, and the answer says so ("did you mean …?").
+3. The region is what the data can tell: the address point; else the street's known pieces in the context; else the
+   postcode's addresses or the postal town's units, with a note that the street is not in the data. Whether that
+   region lies in one ASIH area is decided by :mod:`geo.areas.region`, not here.
+
+Typical lookup time is well under a millisecond (``bench/bench_geocode.py``).
+Privacy: nothing here logs, stores or echoes a query; notes are fixed sentences.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
-from rapidfuzz import fuzz, process
-
-from geo.geocode.index import GeocoderIndex, Place, Street
-from geo.geocode.normalize import fold, lower
+from geo.crs import to_metric, to_wgs84
+from geo.geocode.context import Context, ContextReader
+from geo.geocode.index import GeocoderIndex, Street
+from geo.geocode.normalize import fold
 from geo.geocode.parse import ParsedQuery, clean_query, parse_query
-from geo.geocode.result import MAX_CANDIDATES, Ambiguous, GeocodeResult, NotFound
+from geo.geocode.result import Ambiguous, GeocodeResult, Note, NotFound, Region
 
-FUZZY_CUTOFF = 82.0
-"""Lowest rapidfuzz ratio (0–100) for a name to count as a match ("Mariebergsgtan" → Mariebergsgatan scores 97)."""
-MIN_FUZZY_CHARS = 4
-"""Shorter names are only matched exactly (a fuzzy match of 3 letters is noise)."""
-SHORT_NAME_CHARS, SHORT_FUZZY_CUTOFF = 8, 88.0
-"""Queries shorter than this need a higher ratio: "gatan" must not become "Algatan" (83)."""
-SAME_PLACE_M = 2000.0
-MARGIN = 3.0
-"""The best fuzzy candidate must beat the next distinct one by this many points to win alone."""
-EXACT_SPELLING, FOLDED_EXACT = 100.0, 99.0
-NOTE_NO_NUMBER = "House number not in the offline data; the point is on the street."
-NOTE_NO_LETTER = "Entrance letter not in the offline data; the house number's point is used."
-NOTE_FUZZY = "The spelling was corrected to the closest name."
+CONTEXT_NEAR_M = 1500.0
+"""Without a town, a street counts as in a postcode's place when this close (m) to one of its known addresses."""
+MAX_EDITS = 2
+"""Most letters any correction may change (see :func:`max_edits`)."""
+MIN_FUZZY_CHARS = 5
+"""Shorter queries are matched exactly only."""
+NOTE_NO_NUMBER = Note("house_number_not_found", "caution",
+                      "House number not in the offline data; the answer covers the whole street.")
+NOTE_NO_LETTER = Note("entrance_letter_not_found", "info",
+                      "Entrance letter not in the offline data; the house number's point is used.")
+NOTE_SPELLING = Note("spelling_corrected", "caution",
+                     "The street name was corrected to the closest name in the data; check that it is the right street.")
+NOTE_STREET_NOT_FOUND = Note(
+    "street_not_found", "caution",
+    "The street is not in the offline data for the place given; the answer rests on the postcode or town only.",
+)
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    score: float
-    kind: str  # "street" or "place"
-    entry: Street | Place
+GENERIC_SUFFIXES = (
+    "vagen", "gatan", "grand", "backe", "backen", "stigen", "slingan", "torg", "torget", "plan", "alle", "leden",
+    "gangen", "kaj", "kajen", "strand", "stranden", "hojden", "vag", "gata", "parken", "platsen", "sparet", "bron",
+)
+"""Folded endings that say what kind of street a name is; a correction is judged on the part before them."""
+
+
+def max_edits(name: str) -> int:
+    """Letters (Levenshtein) a query may differ from the street ``name`` (folded) by, from the length of the name's
+    distinctive part (without :data:`GENERIC_SUFFIXES`): none under 4 letters, 1 up to 9, else 2.
+    "Fjalgatan" → Fjällgatan (1 edit on "fjall") and "Mariebergsgtan" → Mariebergsgatan (1 edit on "mariebergs") are
+    corrected; "Skärholmsvägen" → Kanholmsvägen (2 edits on "kanholms") and "Västerlånggatan" → Västeråsgatan are
+    not."""
+    compact = name.replace(" ", "")
+    stem = compact
+    for suffix in sorted(GENERIC_SUFFIXES, key=len, reverse=True):
+        if compact.endswith(suffix) and len(compact) > len(suffix):
+            stem = compact[: -len(suffix)]
+            break
+    n = len(stem)
+    return 0 if n < 4 else 1 if n < 10 else 2
 
 
 class OfflineGeocoder:
@@ -52,236 +80,245 @@ class OfflineGeocoder:
         From :func:`geo.geocode.index.load_index`.
     max_chars : int
         Longest accepted query (``settings.query_max_chars``).
+    postal_towns : PostalTowns or None
+        From :func:`geo.geocode.postal_towns.load_postal_towns`.
+    units : AdminUnits
+        The county's municipalities, boroughs and districts (:class:`geo.areas.units.AdminUnits`).
     """
 
-    def __init__(self, index: GeocoderIndex, max_chars: int = 300):
+    def __init__(self, index: GeocoderIndex, max_chars: int = 300, postal_towns=None, units=None):
+        if units is None:
+            raise ValueError("The offline geocoder needs the county's units (geo.areas.units.AdminUnits).")
         self.index = index
         self.max_chars = max_chars
+        self.units = units
+        self.context = ContextReader(index, postal_towns, units)
         self._street_pos = {name: i for i, name in enumerate(index.street_names)}
-        self._place_pos = {name: i for i, name in enumerate(index.place_names)}
 
     def geocode(self, query: str) -> GeocodeResult:
-        """Return the best point for ``query`` or raise a :class:`~geo.geocode.result.GeocodeError` subclass."""
+        """The most likely point and region for ``query``; raises a :class:`~geo.geocode.result.GeocodeError`
+        subclass for empty, malformed or unknown input, or :class:`Ambiguous` when two spellings fit equally."""
         parsed = parse_query(clean_query(query, self.max_chars))
         if parsed.kind == "coordinates":
-            return GeocodeResult(parsed.lat, parsed.lon, "coordinates", "coordinates", 100.0)
-        if parsed.kind == "postcode":
-            if parsed.postcode is None:
-                raise NotFound()
-            return self._postcode(parsed.postcode)
-        return self._text(parsed)
-
-    # -- postcodes -------------------------------------------------------------------------------------------------
-    def _postcode(self, key: str, note: str | None = None) -> GeocodeResult:
-        postcode = self.index.postcodes.get(key)
-        if postcode is None:
-            same_area = [p for k, p in self.index.postcodes.items() if k[:3] == key[:3]]
-            if not same_area:
+            x, y = to_metric(parsed.lat, parsed.lon)
+            region = Region("coordinates", "coordinates", points=((float(x), float(y)),),
+                            basis="Coordinates as given.")
+            return GeocodeResult(parsed.lat, parsed.lon, "coordinates", "coordinates", region=region)
+        towns = [self.context.town(p) for p in parsed.places]
+        postcode = self.context.postcode(parsed.postcode) if parsed.postcode else None
+        ctx = self.context.combine(postcode, [t for t in towns if t is not None])
+        if parsed.kind == "postcode" or not parsed.street:
+            if ctx is None:
                 raise NotFound("The postcode is not in the data.")
-            lat = sum(p.lat for p in same_area) / len(same_area)
-            lon = sum(p.lon for p in same_area) / len(same_area)
-            extra = f"Postcode not in the data; centre of the postcodes {key[:3]} xx used."
-            return GeocodeResult(lat, lon, "postcode", f"{key[:3]} xx", 50.0, _join(note, extra))
-        if postcode.coarse:
-            note = _join(note, f"The data gives this postcode only its postal town's centre "
-                               f"(shared by {postcode.shared} postcodes), not the postcode area.")
-        return GeocodeResult(postcode.lat, postcode.lon, "postcode", postcode.label, 100.0, note)
+            return self._from_context(ctx)
+        return self._text(parsed, ctx)
 
-    # -- addresses and places --------------------------------------------------------------------------------------
-    def _text(self, parsed: ParsedQuery) -> GeocodeResult:
+    # -- text queries ---------------------------------------------------------------------------------------------
+    def _text(self, parsed: ParsedQuery, ctx: Context | None) -> GeocodeResult:
         street_text = parsed.street or ""
-        places = list(parsed.places)
-        candidates = self._streets(street_text)
-        if parsed.number is None:
-            candidates += self._places(street_text)
-        if not _has_exact(candidates) and parsed.number is None and not places:
-            # "fjällgatan stockholm": try the last one or two words as the town.
-            words = street_text.split(" ")
-            for cut in (1, 2):
-                if len(words) > cut:
-                    head, tail = " ".join(words[:-cut]), " ".join(words[-cut:])
-                    more = self._streets(head) + self._places(head)
-                    more = self._in_context(more, None, [tail])
-                    if more and _has_exact(more) and not _has_exact(candidates):
-                        candidates, places = more, [tail]
-                        break
-        candidates = self._in_context(candidates, parsed.postcode, places)
-        if not candidates:
-            return self._fallback(parsed, places)
-        self._check_town(candidates, places, parsed.number)
-        winner = self._choose(candidates, parsed.number)
-        if winner.kind == "place":
-            note = NOTE_FUZZY if winner.score < FOLDED_EXACT else None
-            return _place_result(winner.entry, winner.score, note)
-        result = _street_result(winner.entry, parsed.number, winner.score)
-        postcode = self.index.postcodes.get(parsed.postcode or "")
-        if postcode and postcode.municipality_code and postcode.municipality_code != winner.entry.municipality_code:
-            result = _with_note(result, "The postcode belongs to another municipality than the street.")
-        return result
+        if parsed.number is None and ctx is None:
+            as_town = self.context.town(street_text)
+            if as_town is not None and not self._exact_ids(street_text):
+                return self._from_context(as_town)
+            if as_town is None and not self._exact_ids(street_text):
+                split = self._split_town(street_text)
+                if split is not None:
+                    street_text, ctx = split
+        if ctx is not None and ctx.outside:
+            return self._outside(ctx)
+        streets, corrected = self._find_streets(street_text, ctx)
+        if not streets:
+            if ctx is not None:
+                return self._from_context(ctx, NOTE_STREET_NOT_FOUND)
+            raise NotFound(
+                "The street is not in the offline data. Add the postcode or the town, or give the point on the map."
+            )
+        return self._street_answer(streets, parsed.number, ctx, street_text if corrected else None)
 
-    def _choose(self, candidates: list[_Candidate], number: str | None) -> _Candidate:
-        candidates = sorted(candidates, key=lambda c: (-c.score, c.kind != "street"))
-        best = candidates[0].score
-        floor = best if best >= FOLDED_EXACT else best - MARGIN
-        group = [c for c in candidates if c.score >= floor]
-        if len(group) > 1 and number:
-            with_number = [c for c in group if c.kind == "street" and _has_house(c.entry, number)]
-            group = with_number or group
-        if len(group) > 1:
-            in_county = [c for c in group if c.kind == "street" or c.entry.in_county]
-            group = _collapse_places(in_county or group)
-        if len(group) == 1:
-            return group[0]
-        results = [
-            _place_result(c.entry, c.score, None) if c.kind == "place" else _street_result(c.entry, number, c.score)
-            for c in group[:MAX_CANDIDATES]
-        ]
-        raise Ambiguous(results)
+    def _split_town(self, text: str) -> tuple[str, Context] | None:
+        """'fjällgatan stockholm' (no comma): the last one or two words as the town, when the rest is a street."""
+        words = text.split(" ")
+        for cut in (1, 2):
+            if len(words) > cut:
+                head, tail = " ".join(words[:-cut]), " ".join(words[-cut:])
+                town = self.context.town(tail)
+                if town is not None and (self._exact_ids(head) or town.outside):
+                    return head, town
+        return None
 
-    def _check_town(self, candidates: list[_Candidate], places: list[str], number: str | None) -> None:
-        """A street found elsewhere than the town given must not be answered silently: the patient could be placed
-        in the wrong area. Offer both instead."""
-        if not places or any(c.kind == "place" for c in candidates):
-            return
-        for place in places:
-            folded = fold(place)
-            towns = [self.index.places[i] for i in self._place_ids(folded)]
-            codes = {t.municipality_code for t in towns}
-            if towns and not any(_agrees_place(c, folded, codes) for c in candidates):
-                best = sorted(candidates, key=lambda c: -c.score)[: MAX_CANDIDATES - 1]
-                town = sorted(towns, key=lambda t: (not t.in_county, -t.size))[0]
-                raise Ambiguous(
-                    [_street_result(c.entry, number, c.score) for c in best] + [_place_result(town, 100.0, None)],
-                    "The street was not found in the town given; choose one of the candidates or check the address.",
-                )
+    def _exact_ids(self, text: str) -> list[int]:
+        pos = self._street_pos.get(fold(text))
+        return list(self.index.street_ids[pos]) if pos is not None else []
 
-    def _fallback(self, parsed: ParsedQuery, places: list[str]) -> GeocodeResult:
-        """Street not found: the postcode, else the town, is the best we have."""
-        if parsed.postcode:
-            return self._postcode(parsed.postcode, "Street not found; the postcode's point is used.")
-        for place in places:
-            found = self._places(place)
+    def _find_streets(self, text: str, ctx: Context | None) -> tuple[list[tuple[Street, np.ndarray]], bool]:
+        """Streets named ``text`` (exactly, else by a small correction) with their points inside the context."""
+        exact = self._in_context(self._exact_ids(text), ctx)
+        if exact:
+            return exact, False
+        folded = fold(text)
+        if len(folded.replace(" ", "")) < MIN_FUZZY_CHARS:
+            return [], False
+        hits = process.extract(folded, self.index.street_names, scorer=Levenshtein.distance,
+                               score_cutoff=MAX_EDITS, limit=25)
+        hits = [h for h in hits if h[1] <= max_edits(h[0])]
+        by_name: dict[int, list[tuple[Street, np.ndarray]]] = {}
+        best = None
+        for _, dist, pos in sorted(hits, key=lambda h: h[1]):
+            if best is not None and dist > best:
+                break
+            found = self._in_context(list(self.index.street_ids[pos]), ctx)
             if found:
-                winner = self._choose(found, None)
-                return _place_result(winner.entry, winner.score, "Street not found; the place's point is used.")
-        raise NotFound()
+                best = dist
+                by_name[pos] = found
+        if len(by_name) > 1:
+            candidates = [self._result_for([s], None, ctx, True) for found in by_name.values() for s in found[:1]]
+            raise Ambiguous(candidates, "Several streets are spelt almost like this; choose one or check the spelling.")
+        return (next(iter(by_name.values())), True) if by_name else ([], False)
 
-    def _in_context(self, candidates: list[_Candidate], postcode: str | None, places: list[str]) -> list[_Candidate]:
-        """Keep the candidates agreeing with the postcode's municipality and the towns given, when any agree."""
-        pc = self.index.postcodes.get(postcode or "")
-        if pc is not None:
-            agree = [c for c in candidates if _agrees_postcode(c, pc)]
-            candidates = agree or candidates
-        for place in places:
-            folded = fold(place)
-            codes = {self.index.places[i].municipality_code for i in self._place_ids(folded)}
-            agree = [c for c in candidates if _agrees_place(c, folded, codes)]
-            candidates = agree or candidates
-        return candidates
+    def _in_context(self, ids: list[int], ctx: Context | None) -> list[tuple[Street, np.ndarray]]:
+        found = self._in_units(ids, ctx)
+        if ctx is not None and ctx.postcode is not None and len(found) > 1:
+            # Several same-named streets in the postcode's postal town ("Stockholm" also reaches Solna): the ones
+            # the postcode is known on, else the ones near its known addresses, when any.
+            key = ctx.postcode.key
+            known = [(s, xy) for s, xy in found if key in s.postcodes]
+            if not known and ctx.points is not None and len(ctx.points):
+                known = [(s, xy) for s, xy in found if _near(xy, ctx.points, CONTEXT_NEAR_M)]
+            found = known or found
+        return found
 
-    def _streets(self, text: str) -> list[_Candidate]:
-        streets = self.index.streets
-        return [_Candidate(s, "street", streets[i]) for s, i in self._match(text, self.index.street_names,
-                                                                           self._street_pos, self.index.street_ids,
-                                                                           [x.name for x in streets])]
-
-    def _places(self, text: str) -> list[_Candidate]:
-        places = self.index.places
-        return [_Candidate(s, "place", places[i]) for s, i in self._match(text, self.index.place_names,
-                                                                         self._place_pos, self.index.place_ids,
-                                                                         [x.name for x in places])]
-
-    def _place_ids(self, folded: str) -> list[int]:
-        pos = self._place_pos.get(folded)
-        return self.index.place_ids[pos] if pos is not None else []
-
-    @staticmethod
-    def _match(text, names, positions, ids, entry_names) -> list[tuple[float, int]]:
-        folded, spelled = fold(text), lower(text)
-        if not folded:
-            return []
-        pos = positions.get(folded)
-        if pos is not None:
-            hits = [(100.0, pos)]
-        elif len(folded) >= MIN_FUZZY_CHARS:
-            hits = [(score, i) for _, score, i in process.extract(
-                folded, names, scorer=fuzz.ratio, limit=MAX_CANDIDATES * 2,
-                score_cutoff=FUZZY_CUTOFF if len(folded) >= SHORT_NAME_CHARS else SHORT_FUZZY_CUTOFF)]
-        else:
-            hits = []
+    def _in_units(self, ids: list[int], ctx: Context | None) -> list[tuple[Street, np.ndarray]]:
         out = []
-        for score, pos in hits:
-            for i in ids[pos]:
-                exact = lower(entry_names[i]) == spelled
-                out.append((EXACT_SPELLING if exact else min(score, FOLDED_EXACT) if score >= 100 else score, i))
+        for i in ids:
+            street = self.index.streets[i]
+            xy = street.xy if len(street.xy) else np.array([[street.x, street.y]])
+            if ctx is not None and not ctx.empty:
+                xy = xy[self.context.point_in_context(ctx, xy[:, 0], xy[:, 1], CONTEXT_NEAR_M)]
+            if len(xy):
+                out.append((street, xy))
         return out
 
+    def _street_answer(self, streets, number: str | None, ctx: Context | None, corrected_from: str | None):
+        notes: list[Note] = [NOTE_SPELLING] if corrected_from else []
+        if number:
+            houses = []
+            for street, _ in streets:
+                found = _house(street, number)
+                if found is None:
+                    continue
+                lat, lon = street.houses[found]
+                x, y = to_metric(lat, lon)
+                if ctx is None or ctx.empty or self.context.point_in_context(
+                        ctx, np.array([x]), np.array([y]), CONTEXT_NEAR_M)[0]:
+                    houses.append((street, found, float(x), float(y), lat, lon))
+            if houses:
+                street, found, x, y, lat, lon = houses[0]
+                if found != number:
+                    notes.append(NOTE_NO_LETTER)
+                label = _with_number(street, found)
+                points = tuple((h[2], h[3]) for h in houses)
+                basis = "The address point of the house number in the address register."
+                if len(houses) > 1:
+                    label = f"{street.name} {found} ({len(houses)} places)"
+                    basis = "The same address exists in several places in the register."
+                region = Region("address", label, points=points, width_m=_width(points, x, y), basis=basis)
+                return GeocodeResult(float(lat), float(lon), "address", label, 100.0 if not corrected_from else 90.0,
+                                     tuple(notes), region, corrected_from, context=self._given(ctx))
+            notes.append(NOTE_NO_NUMBER)
+        return self._result_for([s for s, _ in streets], [xy for _, xy in streets], ctx, bool(corrected_from),
+                                tuple(notes), corrected_from)
 
-def _collapse_places(group: list[_Candidate]) -> list[_Candidate]:
-    """Same-named places within :data:`SAME_PLACE_M` of each other are one place (GeoNames repeats a town under
-    neighbouring municipalities); keep the one with most postcodes."""
-    kept: list[_Candidate] = []
-    for cand in sorted(group, key=lambda c: -c.entry.size if c.kind == "place" else 0):
-        if cand.kind == "place" and any(
-            k.kind == "place" and fold(k.entry.name) == fold(cand.entry.name)
-            and (k.entry.x - cand.entry.x) ** 2 + (k.entry.y - cand.entry.y) ** 2 < SAME_PLACE_M**2
-            for k in kept
-        ):
-            continue
-        kept.append(cand)
-    return sorted(kept, key=lambda c: (-c.score, c.kind != "street"))
+    def _result_for(self, streets: list[Street], xys, ctx, corrected: bool, notes=(), corrected_from=None):
+        pts = np.vstack(xys) if xys else np.vstack([s.xy if len(s.xy) else [[s.x, s.y]] for s in streets])
+        k = int(np.argmin(((pts - pts.mean(axis=0)) ** 2).sum(axis=1)))
+        x, y = float(pts[k, 0]), float(pts[k, 1])
+        lat, lon = to_wgs84(x, y)
+        label = streets[0].label if len(streets) == 1 else f"{streets[0].name} ({len(streets)} places)"
+        if (ctx is not None and not ctx.empty and ctx.kind != "postcode" and len(streets) == 1
+                and fold(ctx.label) not in fold(label)):
+            label = f"{streets[0].name}, {ctx.label}"
+        where = f" in {ctx.label}" if ctx is not None and not ctx.empty else ""
+        basis = f"The street's known pieces{where} in the offline data; the patient may be anywhere along them."
+        points = tuple(map(tuple, pts))
+        region = Region("street", label, points=points, width_m=_width(points, x, y), basis=basis)
+        return GeocodeResult(float(lat), float(lon), "street", label, 90.0 if corrected else 100.0, tuple(notes),
+                             region, corrected_from, context=self._given(ctx))
+
+    def _given(self, ctx: Context | None) -> Region | None:
+        """The region of the town or postcode the query gave, or None."""
+        if ctx is None or ctx.empty or ctx.outside:
+            return None
+        try:
+            return self._context_region(ctx)[0]
+        except NotFound:
+            return None
+
+    # -- context answers ------------------------------------------------------------------------------------------
+    def _from_context(self, ctx: Context, note: Note | None = None) -> GeocodeResult:
+        notes = ([note] if note else []) + list(ctx.notes)
+        if ctx.outside:
+            return self._outside(ctx)
+        region, x, y = self._context_region(ctx)
+        lat, lon = to_wgs84(x, y)
+        return GeocodeResult(float(lat), float(lon), region.kind, ctx.label, 100.0, tuple(notes), region,
+                             context=region)
+
+    def _context_region(self, ctx: Context) -> tuple[Region, float, float]:
+        """The region a town or postcode stands for, and its likely point (EPSG:3006 m)."""
+        if ctx.points is not None and len(ctx.points):
+            pts = ctx.points
+            k = int(np.argmin(((pts - pts.mean(axis=0)) ** 2).sum(axis=1)))
+            x, y = float(pts[k, 0]), float(pts[k, 1])
+            points = tuple(map(tuple, pts))
+            region = Region("postcode", ctx.label, points=points, width_m=_width(points, x, y),
+                            basis=f"The {len(points)} addresses of the register carrying this postcode; "
+                                  "the postcode's area may reach beyond them.")
+            return region, x, y
+        units = [self.units.get(t) for t in ctx.units]
+        units = [u for u in units if u is not None]
+        if not units:
+            raise NotFound()
+        x, y = ctx.point if ctx.point is not None else (units[0].x, units[0].y)
+        width = max(float(np.hypot(u.x - x, u.y - y)) + u.width_m for u in units)
+        names = ", ".join(u.label for u in units[:4]) + (" …" if len(units) > 4 else "")
+        what = {"postcode": "the postcode's postal town", "postal_town": "the postal town",
+                "district": "the district", "municipality": "the municipality", "place": "the place"}[ctx.kind]
+        region = Region(ctx.kind, ctx.label, units=tuple(u.token for u in units), width_m=round(width, -1),
+                        basis=f"Only {what} is known ({names}); the patient may be anywhere in it.")
+        return region, float(x), float(y)
+
+    def _outside(self, ctx: Context) -> GeocodeResult:
+        if ctx.point is not None:
+            lat, lon = to_wgs84(*ctx.point)
+        elif ctx.postcode is not None:
+            lat, lon = ctx.postcode.lat, ctx.postcode.lon
+        else:
+            lat, lon = float("nan"), float("nan")
+        region = Region(ctx.kind, ctx.label, basis="The place given is outside Stockholm County.")
+        return GeocodeResult(float(lat), float(lon), ctx.kind, ctx.label, 100.0, tuple(ctx.notes), region,
+                             outside=ctx.outside)
 
 
-def _has_exact(candidates: list[_Candidate]) -> bool:
-    return any(c.score >= FOLDED_EXACT for c in candidates)
+def _near(xy: np.ndarray, points: np.ndarray, within_m: float) -> bool:
+    d2 = ((xy[:, None, 0] - points[None, :, 0]) ** 2 + (xy[:, None, 1] - points[None, :, 1]) ** 2).min()
+    return bool(d2 <= within_m**2)
 
 
-def _has_house(street: Street, number: str) -> bool:
-    return number in street.houses or number.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") in street.houses
+def _house(street: Street, number: str) -> str | None:
+    if number in street.houses:
+        return number
+    base = number.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return base if base in street.houses else None
 
 
-def _agrees_postcode(candidate: _Candidate, postcode) -> bool:
-    entry = candidate.entry
-    if candidate.kind == "street" and postcode.key in entry.postcodes:
-        return True
-    return bool(postcode.municipality_code) and entry.municipality_code == postcode.municipality_code
+def _with_number(street: Street, number: str) -> str:
+    return street.label.replace(street.name, f"{street.name} {number}", 1)
 
 
-def _agrees_place(candidate: _Candidate, folded: str, codes: set[str]) -> bool:
-    entry = candidate.entry
-    if candidate.kind == "street":
-        if folded in entry.context:
-            return True
-        return entry.municipality_code in codes
-    return entry.municipality_code in codes
+def _width(points, x: float, y: float) -> float:
+    """Farthest distance (m, rounded to 10 m) from the answer's point to the region's points."""
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    return round(float(np.sqrt(((pts - (x, y)) ** 2).sum(axis=1)).max()), -1) if len(pts) else 0.0
 
 
-def _street_result(street: Street, number: str | None, score: float) -> GeocodeResult:
-    note = NOTE_FUZZY if score < FOLDED_EXACT else None
-    if number:
-        base = number.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-        found = number if number in street.houses else base if base in street.houses else None
-        if found:
-            lat, lon = street.houses[found]
-            label = street.label.replace(street.name, f"{street.name} {found}", 1)
-            return GeocodeResult(lat, lon, "address", label, score,
-                                 _join(note, NOTE_NO_LETTER if found != number else None))
-        note = _join(note, NOTE_NO_NUMBER)
-    return GeocodeResult(street.lat, street.lon, "street", street.label, score, note)
-
-
-def _place_result(place: Place, score: float, note: str | None) -> GeocodeResult:
-    return GeocodeResult(place.lat, place.lon, "place", place.label, score, note)
-
-
-def _with_note(result: GeocodeResult, note: str) -> GeocodeResult:
-    return GeocodeResult(result.lat, result.lon, result.precision, result.matched, result.score,
-                         _join(result.note, note))
-
-
-def _join(*notes: str | None) -> str | None:
-    kept = [n for n in notes if n]
-    return " ".join(kept) if kept else None
-
-
-__all__ = ["OfflineGeocoder"]
+__all__ = ["OfflineGeocoder", "max_edits"]

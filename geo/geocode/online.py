@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from geo.geocode.parse import clean_query
 from geo.geocode.result import (
+    Note,
     GeocodeError,
     GeocodeResult,
     GeocoderUnavailable,
@@ -52,8 +53,14 @@ class NominatimGeocoder:
         raw = location.raw or {}
         kind = raw.get("addresstype") or raw.get("type") or ""
         precision = _PRECISION.get(kind, "place")
+        # Nominatim gives a point, not the region it stands for: anything coarser than an address is a point of
+        # a larger place, so the region is that point only for addresses, and the answer must say so otherwise.
+        notes = (Note("geocoded_online", "info", "Geocoded online (Nominatim)."),)
+        if precision != "address":
+            notes += (Note("online_coarse", "caution",
+                           "The online geocoder gave a point for a larger place; the area is that point's area."),)
         return GeocodeResult(float(location.latitude), float(location.longitude), precision,
-                             str(raw.get("display_name", ""))[:200], 100.0, "Geocoded online (Nominatim).")
+                             str(raw.get("display_name", ""))[:200], 100.0, notes)
 
 
 __all__ = ["GeocodeError", "NominatimGeocoder"]

@@ -34,19 +34,26 @@ def test_fjallgatan_lookup(client):
 def test_postcode_only_query(client):
     body = client.get("/v1/lookup", params={"address": "11628"}).json()
     assert body["query"]["precision"] == "postcode"
-    assert body["warnings"]  # says the point is only the postcode's centre
+    assert body["query"]["region"]["basis"] and body["query"]["region"]["width_m"] > 0
 
 
-def test_typo_still_finds_the_street(client):
-    body = client.post("/v1/lookup", json={"address": "Mariebergsgtan 22, Stockholm"}).json()
-    assert body["query"]["matched"].startswith("Mariebergsgatan")
-    assert body["area"]["id"] == 5
+def test_typo_finds_the_street_and_asks_to_confirm_it(client):
+    asked = client.post("/v1/lookup", json={"address": "Mariebergsgtan 22, Stockholm"}).json()
+    assert asked["query"]["matched"].startswith("Mariebergsgatan")
+    assert asked["area"]["status"] == "uncertain" and asked["eligible"] == []
+    assert [c["token"] for c in asked["area"]["choices"]] == ["confirm"]
+    assert asked["area"]["choices"][0]["area_id"] == 5
+    body = client.post("/v1/lookup", json={"address": "Mariebergsgtan 22, Stockholm", "choice": "confirm"}).json()
+    assert body["area"]["status"] == "certain" and body["area"]["id"] == 5
 
 
-def test_uppsala_is_outside_the_county(client):
-    body = client.post("/v1/lookup", json={"address": "Uppsala"}).json()
-    assert body["area"]["id"] is None and body["eligible"] == []
-    assert any("Outside Stockholm County" in w for w in body["warnings"])
+@pytest.mark.parametrize("address", ["Uppsala", "Kungsgatan 5, 753 21 Uppsala", "Fjällgatan 44, Uppsala"])
+def test_uppsala_is_outside_the_county(client, address):
+    body = client.post("/v1/lookup", json={"address": address}).json()
+    assert body["area"]["status"] == "outside" and body["area"]["id"] is None and body["eligible"] == []
+    first = body["warnings"][0]
+    assert first["code"] == "outside_county" and first["severity"] == "decisive"
+    assert "Uppsala" in first["message"]
 
 
 def test_coordinates_lookup(client):
@@ -68,10 +75,66 @@ def test_binary_body_is_4xx(client):
     assert 400 <= r.status_code < 500 and r.json()["detail"]
 
 
-def test_ambiguous_query_lists_candidates(client):
-    r = client.get("/v1/lookup", params={"address": "Storgatan"})
-    assert r.status_code == 422
-    assert len(r.json()["detail"]["candidates"]) >= 2
+def test_street_in_two_areas_asks_and_one_click_answers(client):
+    # Storgatan is on Östermalm (area 5) and in Solna (area 6), both in the postal town Stockholm: no area's units
+    # are presented as the answer.
+    body = client.post("/v1/lookup", json={"address": "Storgatan, Stockholm"}).json()
+    area = body["area"]
+    assert area["status"] == "uncertain" and {a["id"] for a in area["possible"]} == {5, 6}
+    assert body["eligible"] == [] and body["reachable_not_approved"] == []
+    assert body["warnings"][0]["code"] == "area_uncertain" and body["warnings"][0]["severity"] == "decisive"
+    assert "house_number" in area["decide_by"]
+    choice = next(c for c in area["choices"] if c["area_id"] == 6)
+    chosen = client.post("/v1/lookup", json={"address": "Storgatan, Stockholm", "choice": choice["token"]}).json()
+    assert chosen["area"]["status"] == "certain" and chosen["area"]["id"] == 6
+    assert chosen["area"]["municipality"] == "Solna" and chosen["eligible"]
+    bad = client.post("/v1/lookup", json={"address": "Storgatan, Stockholm", "choice": "borough:Farsta"})
+    assert bad.status_code == 422 and "choice" in bad.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("address", "area"),
+    [("Riddarplatsen 7, 177 30 Järfälla", 7), ("Hässelby torg 10, 165 55 Hässelby", 6),
+     ("Drottningholmsvägen 200, 168 73 Bromma", 6), ("Storgatan 10, 151 72 Södertälje", 1),
+     ("Allévägen 10, 186 30 Vallentuna", 8), ("Sjödalsvägen 4, 141 47 Huddinge", 3), ("Jakobsberg", 7)],
+)
+def test_issue_addresses_get_their_area(client, service, address, area):
+    body = client.post("/v1/lookup", json={"address": address}).json()
+    assert body["area"]["status"] == "certain" and body["area"]["id"] == area, body["query"]
+    approved = {u.id for u in service.registry.units if area in u.areas}
+    assert {e["id"] for e in body["eligible"]} == approved
+    assert body["basis"]["summary"].startswith("'Within 30 min' rests on")
+
+
+@pytest.mark.parametrize("address", ["Sickla kaj 5, 120 67 Stockholm", "Stockholm", "Johanneshov", "118 20"])
+def test_issue_addresses_never_get_a_wrong_area(client, address):
+    # Each is in area 4 or 3 (Sickla kaj, 118 20: Södermalm; Johanneshov: Enskede-Årsta-Vantör and Södermalm's edge);
+    # the answer is that area or an honest choice containing it — never area 5 with certainty.
+    body = client.post("/v1/lookup", json={"address": address}).json()
+    if body["area"]["status"] == "certain":
+        assert body["area"]["id"] in (3, 4)
+    else:
+        assert body["area"]["status"] == "uncertain" and body["area"]["choices"]
+
+
+def test_street_without_town_is_confirmed_first(client):
+    asked = client.post("/v1/lookup", json={"address": "Fjällgatan 44"}).json()
+    assert asked["area"]["status"] == "uncertain" and len(asked["area"]["possible"]) == 8
+    assert asked["area"]["decide_by"] == ["confirm", "town_or_postcode"]
+    confirmed = client.post("/v1/lookup", json={"address": "Fjällgatan 44", "choice": "confirm"}).json()
+    assert confirmed["area"]["id"] == 4 and confirmed["eligible"]
+
+
+def test_spelling_correction_is_said(client):
+    body = client.post("/v1/lookup", json={"address": "Mariebergsgtan 22", "lang": "sv"}).json()
+    assert body["query"]["corrected_from"] == "Mariebergsgtan"
+    assert body["query"]["matched"].startswith("Mariebergsgatan")
+    assert any(w["code"] == "spelling_corrected" for w in body["warnings"])
+
+
+def test_lookup_answers_are_not_cached(client):
+    r = client.post("/v1/lookup", json={"address": "Täby"})
+    assert r.headers["cache-control"] == "no-store" and r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_unknown_ids_are_404(client):
@@ -128,5 +191,6 @@ def test_lookup_bodies_follow_the_schema(client):
     """The lookup routes skip response validation for speed; the contract is checked here instead."""
     from api.schemas import LookupOut
 
-    for params in ({"address": "Fjällgatan 44, Stockholm"}, {"lat": 59.7580, "lon": 18.7040}, {"address": "Uppsala"}):
+    for params in ({"address": "Fjällgatan 44, Stockholm"}, {"lat": 59.7580, "lon": 18.7040}, {"address": "Uppsala"},
+                   {"address": "Stockholm"}, {"address": "Mariebergsgtan 22", "lang": "sv"}, {"address": "177 30"}):
         LookupOut.model_validate(client.get("/v1/lookup", params=params).json())

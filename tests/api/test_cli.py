@@ -60,9 +60,26 @@ def test_lookup_json_and_errors():
     assert bad.exit_code != 0 and "Error" in bad.stderr
 
 
+def test_lookup_json_errors_are_json_on_stdout():
+    for query in ("", "Zqxwvgatan 3"):
+        result, body = _json(["lookup", query, "--json"])
+        assert result.exit_code == 2 and body["error"]
+
+
+def test_lookup_uncertain_area_exits_3_and_a_choice_settles_it():
+    result, body = _json(["lookup", "Stockholm", "--json"])
+    assert result.exit_code == 3 and body["area"]["status"] == "uncertain"
+    assert "borough:Bromma" in [c["token"] for c in body["area"]["choices"]]
+    result, body = _json(["lookup", "Stockholm", "--choice", "borough:Bromma", "--json"])
+    assert result.exit_code == 0 and body["area"]["id"] == 6
+    result, body = _json(["lookup", "Kungsgatan 5, 753 21 Uppsala", "--json", "--lang", "sv"])
+    assert result.exit_code == 1 and body["area"]["status"] == "outside"
+    assert body["warnings"][0]["message"].startswith("Utanför Stockholms län")
+
+
 def test_batch_goes_on_after_a_bad_row(tmp_path):
     src = tmp_path / "in.csv"
-    src.write_text("address\nFjällgatan 44, Stockholm\nqqqxxzz\n59.1955, 17.6253\n", encoding="utf-8")
+    src.write_text('address\n"Fjällgatan 44, Stockholm"\nqqqxxzz\n"59.1955, 17.6253"\n', encoding="utf-8")
     out = tmp_path / "out.csv"
     result = runner.invoke(app, ["batch", str(src), str(out)])
     assert result.exit_code == 0

@@ -19,9 +19,13 @@ ENGLISH = re.compile(r"\b(the|is|not|only|from|with|and|area|drive|base|point|qu
 QUERIES = [
     "Fjällgatan 44, Stockholm", "Fjalgatan 44", "Linnégatan 18, Stockholm", "Linnégatan 18B, Stockholm", "11628",
     "116 28", "12345", "Täby", "Kista", "Uppsala", "Göteborg", "Norrtälje", "59.3335, 17.9960", "59.3, 19.5",
-    "Fjällgatan 44, 186 00 Vallentuna",
+    "Fjällgatan 44, 186 00 Vallentuna", "Stockholm", "Storgatan", "Mariebergsgtan 22", "177 30", "Jakobsberg",
+    "Kungsgatan 5, 753 21 Uppsala", "Zqxwvgatan 12, 186 00 Vallentuna", "Drottningholmsvägen 200, 168 73 Bromma",
+    "Fjällgatan 44, Uppsala", "19999",
 ]
-BAD = ["", "   ", "x" * 400, "abc\x00def", "qqqxxzz", "Storgatan", "91.5, 18.0", "59,3157,18,0867"]
+CHOICES = [("Stockholm", "borough:Bromma"), ("Storgatan", "municipality:0184"), ("59.3335, 17.9960", "area:6"),
+           ("Fjällgatan 44", "confirm")]
+BAD = ["", "   ", "x" * 400, "abc\x00def", "qqqxxzz", "Zqxwvgatan 3", "91.5, 18.0", "59,3157,18,0867"]
 
 
 def _assert_swedish(text: str) -> None:
@@ -29,19 +33,27 @@ def _assert_swedish(text: str) -> None:
     assert not found, f"untranslated: {translate(text, 'sv')!r}"
 
 
+def _texts(body: dict) -> list[str]:
+    """Every sentence of an answer a user reads."""
+    out = [w["message"] for w in body["warnings"]]
+    if body["area"]["border_warning"]:
+        out.append(body["area"]["border_warning"]["message"])
+    out += [body["query"]["region"]["basis"], body["query"]["region"]["label"], body["basis"]["summary"]]
+    return out
+
+
 def _sentences(service) -> list[str]:
     out = []
     for q in QUERIES:
         try:
-            body = service.lookup_text(q)
+            out += _texts(service.lookup_text(q))
         except GeocodeError:
             continue
-        out += body["warnings"]
-        if body["area"]["border_warning"]:
-            out.append(body["area"]["border_warning"]["message"])
+    for q, choice in CHOICES:
+        out += _texts(service.lookup_text(q, choice=choice))
     rng = random.Random(7)
     for _ in range(150):
-        out += service.lookup_point(rng.uniform(58.7, 60.3), rng.uniform(17.2, 19.6))["warnings"]
+        out += _texts(service.lookup_point(rng.uniform(58.7, 60.3), rng.uniform(17.2, 19.6)))
     strict = Eligibility(service.network, service.registry, service.locator, service.eligibility.trees,
                          service.settings.limit_s, snap_warning_m=0.0)
     out += strict.at(59.7580, 18.7040).warnings
@@ -73,6 +85,7 @@ def test_lang_sv_over_http(service, settings):
         en = c.post("/v1/lookup", json={"address": "Täby"}).json()
         err = c.post("/v1/lookup", json={"address": "qqqxxzz", "lang": "sv"}).json()
     assert en["warnings"] != sv["warnings"] and len(en["warnings"]) == len(sv["warnings"])
-    assert any("hypotes" in w for w in sv["warnings"])
-    assert err["detail"].startswith("Ingen gata")
+    assert [w["code"] for w in en["warnings"]] == [w["code"] for w in sv["warnings"]]
+    assert any("hypotes" in w["message"] for w in sv["warnings"])
+    assert err["detail"].startswith("Gatan finns inte")
     assert localize_lookup(en, "sv")["warnings"] == sv["warnings"]

@@ -91,7 +91,7 @@ def test_point_on_an_unreachable_island_is_not_within_the_limit(settings, regist
     assert on_island["eligible"], "approved units are still listed, with no drive time"
     assert all(e["drive_time_s"] is None and not e["within_limit"] for e in on_island["eligible"])
     assert on_island["reachable_not_approved"] == []
-    assert "No approved unit reaches this point within 30 minutes." in on_island["warnings"]
+    assert "No approved unit reaches this point within 30 minutes." in [w["message"] for w in on_island["warnings"]]
 
     on_star = svc.lookup_point(*FJALLGATAN)
     ersta = next(e for e in on_star["eligible"] if e["id"] == "ersta-diakoni")

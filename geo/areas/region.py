@@ -1,0 +1,202 @@
+"""Region → areas: is the patient's ASIH area certain, and if not, which areas are possible and what decides it.
+
+The rule: an area is *certain* only when the whole region the patient may be in lies in that one area. A region is
+a set of administrative units (a municipality, a borough, a district) or a set of known points (a street's pieces,
+a postcode's addresses, one address); a point within ``margin_m`` of another area's border makes that area possible
+too, because the borders we have are generalised (1:1M, ±100 m) and a postcode spans more than its known points.
+
+When several areas are possible, the answer lists *choices*: the units (boroughs, municipalities) or, for one point
+near a border, the areas themselves, each with a likely point. A choice's token, sent back with the same query, narrows
+the region (:func:`narrow`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import shapely
+
+from geo.areas.locate import AreaLocator
+from geo.areas.units import AdminUnits
+from geo.crs import to_wgs84
+from geo.geocode.result import Region
+
+POSTCODE_MARGIN_M = 500.0
+"""A postcode's known addresses are a sample of its area: areas this close (m) to any of them are possible too."""
+
+
+class ChoiceError(ValueError):
+    """A choice token that does not narrow this query's region."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One way to settle an uncertain area: ``token`` narrows the region to ``label`` in area ``area_id``."""
+
+    token: str
+    label: str
+    area_id: int
+    area_name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class AreaDecision:
+    """What the region says about the area.
+
+    ``status``: "certain" (``area_ids`` has one id), "uncertain" (several; ``choices`` and ``decide_by`` say how to
+    settle it) or "outside" (the region is outside Stockholm County). ``x``/``y`` (EPSG:3006 m) is the likely point.
+    """
+
+    status: str
+    area_ids: tuple[int, ...]
+    choices: tuple[Choice, ...] = ()
+    decide_by: tuple[str, ...] = ()
+    x: float | None = None
+    y: float | None = None
+    forced_area: int | None = None
+    reason: str = "region"
+    """Why it is uncertain: "region" (the region spans areas), "spelling" or "town" (a street answer to confirm)."""
+
+
+class RegionResolver:
+    """Decides areas for regions, over the prepared units and border segments."""
+
+    def __init__(self, units: AdminUnits, locator: AreaLocator):
+        self.units = units
+        self.locator = locator
+        self.border_m = locator.border_warning_m
+
+    def decide(self, region: Region, x: float, y: float, forced_area: int | None = None) -> AreaDecision:
+        """The area decision for ``region`` whose likely point is (``x``, ``y``) in EPSG:3006 metres."""
+        if region.units:
+            decision = self._from_units(region, x, y)
+        else:
+            points = np.array(region.points or ((x, y),), dtype=float)
+            margin = POSTCODE_MARGIN_M if region.kind == "postcode" else self.border_m
+            decision = self._from_points(region, points, x, y, margin)
+        if forced_area is not None:
+            if forced_area not in decision.area_ids:
+                raise ChoiceError("The chosen area is not one of the areas possible for this location.")
+            return replace(decision, status="certain", area_ids=(forced_area,), choices=(), decide_by=(),
+                           forced_area=forced_area)
+        return decision
+
+    # -- units ---------------------------------------------------------------------------------------------------
+    def _from_units(self, region: Region, x: float, y: float) -> AreaDecision:
+        units = [self.units.get(t) for t in region.units]
+        units = [u for u in units if u is not None]
+        if not units:
+            return AreaDecision("outside", ())
+        areas = tuple(sorted({a for u in units for a in u.area_ids}))
+        if len(areas) == 1:
+            return AreaDecision("certain", areas, x=x, y=y)
+        parts = []
+        for u in units:
+            if len(u.area_ids) > 1:
+                parts += self.units.boroughs_of(u.municipality_code)
+            else:
+                parts.append(u)
+        choices = tuple(sorted(
+            {p.token: self._choice(p.token, p.label, p.area_ids[0], p.x, p.y) for p in parts}.values(),
+            key=lambda c: (c.area_id, c.label),
+        ))
+        return AreaDecision("uncertain", areas, choices, ("street_address", "district", "map_point"), x, y)
+
+    # -- points --------------------------------------------------------------------------------------------------
+    def _from_points(self, region: Region, points: np.ndarray, x: float, y: float, margin: float) -> AreaDecision:
+        mun, borough, area = self.units.at(points[:, 0], points[:, 1])
+        inside = area >= 0
+        if not inside.any():
+            return AreaDecision("outside", (), x=x, y=y)
+        near = self._near_areas(points, margin)
+        possible = set(int(a) for a in area[inside]) | {a for s in near for a in s}
+        if not inside.all():
+            possible.add(-1)  # part of the region lies outside the county
+        areas = tuple(sorted(a for a in possible if a >= 0))
+        if len(possible) == 1:
+            return AreaDecision("certain", areas, x=x, y=y)
+        # Several areas: one choice per unit the points fall in; if that does not separate them (one point near a
+        # border, or every point in one unit), one choice per area at the likely point.
+        groups: dict[str, list[int]] = {}
+        for i in np.flatnonzero(inside):
+            token = f"borough:{borough[i]}" if borough[i] is not None else f"municipality:{mun[i]}"
+            groups.setdefault(token, []).append(int(i))
+        choices = []
+        separable = len(groups) > 1 and all(len({int(area[i]) for i in idx}) == 1 for idx in groups.values())
+        separable = separable and len({int(area[idx[0]]) for idx in groups.values()}) == len(areas)
+        if separable and not any(near):
+            for token, idx in groups.items():
+                sub = points[idx]
+                k = int(np.argmin(((sub - sub.mean(axis=0)) ** 2).sum(axis=1)))
+                unit = self.units.get(token)
+                label = unit.label if unit is not None else token
+                choices.append(self._choice(token, label, int(area[idx[0]]), sub[k, 0], sub[k, 1]))
+            decide_by = ("house_number", "district", "map_point") if region.kind == "street" else (
+                "street_address", "district", "map_point")
+        else:
+            for a in areas:
+                choices.append(self._choice(f"area:{a}", f"{a} {self.units.area_names[a]}", a, x, y))
+            decide_by = ("official_register", "map_point")
+        choices.sort(key=lambda c: (c.area_id, c.label))
+        return AreaDecision("uncertain", areas, tuple(choices), decide_by, x, y)
+
+    def _near_areas(self, points: np.ndarray, margin: float) -> list[set[int]]:
+        """Per point, the other areas whose border lies within ``margin`` metres."""
+        if margin <= 0:
+            return [set() for _ in range(len(points))]
+        loc = self.locator
+        geoms = shapely.points(points)
+        src, dst = loc._segment_tree.query(geoms, predicate="dwithin", distance=margin)
+        out: list[set[int]] = [set() for _ in range(len(points))]
+        _, _, own = self.units.at(points[:, 0], points[:, 1])
+        for s, d in zip(src, dst):
+            other = int(loc._segment_area[d])
+            if other != own[s]:
+                out[s].add(other)
+        return out
+
+    def _choice(self, token: str, label: str, area_id: int, x: float, y: float) -> Choice:
+        lat, lon = to_wgs84(x, y)
+        return Choice(token, label, int(area_id), self.units.area_names[int(area_id)], round(float(lat), 6),
+                      round(float(lon), 6))
+
+    # -- narrowing -----------------------------------------------------------------------------------------------
+    def narrow(self, region: Region, x: float, y: float, token: str) -> tuple[Region, float, float, int | None]:
+        """Narrow a region by a choice token; return the new region, its likely point and a forced area (``area:N``).
+
+        Raises :class:`ChoiceError` when the token does not name a part of the region.
+        """
+        if token.startswith("area:"):
+            try:
+                return region, x, y, int(token[5:])
+            except ValueError:
+                raise ChoiceError("The choice is not valid.") from None
+        unit = self.units.get(token)
+        if unit is None:
+            raise ChoiceError("The choice is not valid.")
+        if region.units:
+            if not any(self.units.contains(t, token) for t in region.units):
+                raise ChoiceError("The choice is not a part of this location.")
+            narrowed = Region(unit.kind, unit.label, (token,), (), unit.width_m,
+                              f"{region.basis} Narrowed to {unit.label} as chosen.".strip())
+            return narrowed, unit.x, unit.y, None
+        points = np.array(region.points, dtype=float)
+        mun, borough, _ = self.units.at(points[:, 0], points[:, 1])
+        keep = np.array([
+            (unit.kind == "municipality" and m == unit.municipality_code) or (unit.kind == "borough" and b == unit.borough)
+            for m, b in zip(mun, borough)
+        ])
+        if not keep.any():
+            raise ChoiceError("The choice is not a part of this location.")
+        sub = points[keep]
+        k = int(np.argmin(((sub - sub.mean(axis=0)) ** 2).sum(axis=1)))
+        width = float(np.sqrt(((sub - sub[k]) ** 2).sum(axis=1)).max())
+        narrowed = Region(region.kind, f"{region.label} ({unit.label})", (), tuple(map(tuple, sub)), round(width, -1),
+                          f"{region.basis} Narrowed to {unit.label} as chosen.".strip())
+        return narrowed, float(sub[k, 0]), float(sub[k, 1]), None
+
+
+__all__ = ["AreaDecision", "Choice", "ChoiceError", "POSTCODE_MARGIN_M", "RegionResolver"]
