@@ -23,7 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from geo.geocode import Ambiguous, GeocodeError, build_index, load_geocoder  # noqa: E402
-from geo.settings import Settings  # noqa: E402
+from geo.areas.model import load_area_model  # noqa: E402
+from geo.areas.units import AdminUnits  # noqa: E402
+from geo.settings import Settings, get_settings  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/bench_geocode.py"
 
@@ -77,7 +79,8 @@ def main() -> None:
         build_index(settings, progress=False)
         build_s = time.perf_counter() - start
         start = time.perf_counter()
-        geocoder = load_geocoder(settings)
+        units = AdminUnits(load_area_model(get_settings()))  # the prepared area cache (`asih prepare`)
+        geocoder = load_geocoder(settings, units=units)
         load_s = time.perf_counter() - start
     for query in ("Fjällgatan 44", "Fjalgatan 44", "116 28", "Kista"):  # warm-up: first calls allocate
         try:

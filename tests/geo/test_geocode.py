@@ -367,3 +367,11 @@ def test_arbitrary_text_gives_a_result_or_a_geocode_error(geocoder, text):
         assert result.region is not None
         if not result.outside:
             assert -90 <= result.lat <= 90 and -180 <= result.lon <= 180
+
+
+def test_two_corrections_equally_close_are_offered_not_chosen(geocoder):
+    # "Svavägen" is one letter from Svalvägen (Lidingö) and from Sveavägen (Stockholm): neither is picked.
+    with pytest.raises(Ambiguous) as info:
+        geocoder.geocode("Svavägen 30")
+    assert {c.matched for c in info.value.candidates} == {"Svalvägen, Lidingö", "Sveavägen, Stockholm"}
+    assert all(c.precision == "street" and c.corrected_from == "Svavägen" for c in info.value.candidates)
