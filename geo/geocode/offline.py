@@ -171,7 +171,8 @@ class OfflineGeocoder:
                 best = dist
                 by_name[pos] = found
         if len(by_name) > 1:
-            candidates = [self._result_for([s], [xy], ctx, True) for found in by_name.values() for s, xy in found[:1]]
+            candidates = [self._result_for([s], [xy], ctx, True, (NOTE_SPELLING,), text)
+                          for found in by_name.values() for s, xy in found[:1]]
             raise Ambiguous(candidates, "Several streets are spelt almost like this; choose one or check the spelling.")
         return (next(iter(by_name.values())), True) if by_name else ([], False)
 
