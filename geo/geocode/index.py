@@ -162,6 +162,8 @@ def build_index(settings: Settings, progress: bool = True) -> Path:
     lines = sources.read_street_network(settings.raw(settings.street_network_file))
     exclude = sources.load_exclude_ids(settings.address_exclude_file)
     more_lines, addresses = sources.read_addresses(sources.address_files(settings), exclude_ids=exclude)
+    addresses, dropped = _check_postcodes(addresses, postcode_df, settings, municipalities)
+    _say(progress, f"register postcodes that disagree with their own point (not used): {dropped}")
     postcodes = _postcodes(postcode_df, addresses)
     _say(progress, f"postcodes: {len(postcodes)}")
     _say(progress, f"street pieces: {len(lines)} + {len(more_lines)}, addresses: {len(addresses)}")
@@ -198,6 +200,7 @@ def _checksum(settings: Settings) -> str:
         settings.raw(settings.municipalities_file),
         settings.raw(settings.districts_file),
         settings.raw(settings.boroughs_file),
+        settings.postal_towns_file,
         *sources.address_files(settings),
     ]
     if settings.address_exclude_file is not None:
@@ -205,6 +208,7 @@ def _checksum(settings: Settings) -> str:
     # The builder's own source is an input too: a code change must not leave an index built the old way.
     registers = Path(__file__).with_name("registers")
     code = [Path(__file__), Path(sources.__file__), Path(__file__).with_name("normalize.py"),
+            Path(__file__).with_name("postal_towns.py"),
             *sorted(registers.glob("*.py"))]
     return inputs_checksum(paths + code, {"index_version": INDEX_VERSION, "files": [p.name for p in paths]})
 
@@ -225,6 +229,41 @@ def _fill_municipality_codes(df, municipalities):
             codes.append(municipalities["code"].iloc[hit] if hit is not None else "")
         df.loc[missing, "admin2code"] = codes
     return df
+
+
+def _check_postcodes(addresses, postcode_df, settings: Settings, municipalities):
+    """Registers carry wrong postcodes too (an organisation's office postcode on all its sites): a postcode whose
+    postal town (``settings.postal_towns_file``) does not cover the address's own point is dropped from that address,
+    so it can neither define the postcode's area nor pick a street. Returns the addresses and the count dropped."""
+    from dataclasses import replace
+
+    from geo.geocode.postal_towns import load_postal_towns
+
+    towns = load_postal_towns(settings.postal_towns_file)
+    town_of = dict(zip(postcode_df["key"], postcode_df["place"]))
+    keyed = [(i, postcode_key(a.postcode or "")) for i, a in enumerate(addresses)]
+    keyed = [(i, k) for i, k in keyed if k]
+    if not keyed:
+        return addresses, 0
+    pts = shapely.points([(addresses[i].x, addresses[i].y) for i, _ in keyed])
+    mun_tree = shapely.STRtree(municipalities.geometry.values)
+    src, dst = mun_tree.query(pts, predicate="intersects")
+    mun = dict(zip(src.tolist(), municipalities["code"].to_numpy()[dst]))
+    boroughs = boundaries.load_boroughs(settings)
+    b_src, b_dst = shapely.STRtree(boroughs.geometry.values).query(pts, predicate="intersects")
+    borough = dict(zip(b_src.tolist(), boroughs["name"].to_numpy()[b_dst]))
+    out, dropped = list(addresses), 0
+    for j, (i, key) in enumerate(keyed):
+        town = towns.get(town_of.get(key) or addresses[i].city or "")
+        code = mun.get(j)
+        if town is None or code is None:
+            continue
+        ok = code in town.municipality_codes and (
+            code != STOCKHOLM_CODE or not town.boroughs or borough.get(j) in town.boroughs)
+        if not ok:
+            out[i] = replace(out[i], postcode=None, city=None)
+            dropped += 1
+    return out, dropped
 
 
 def _postcodes(df, addresses) -> dict[str, Postcode]:

@@ -375,3 +375,21 @@ def test_two_corrections_equally_close_are_offered_not_chosen(geocoder):
         geocoder.geocode("Svavägen 30")
     assert {c.matched for c in info.value.candidates} == {"Svalvägen, Lidingö", "Sveavägen, Stockholm"}
     assert all(c.precision == "street" and c.corrected_from == "Svavägen" for c in info.value.candidates)
+
+
+def test_register_postcodes_lie_in_their_own_postal_town(geocoder, units):
+    # Registers carry an organisation's office postcode on all its sites; such a postcode must not define the
+    # postcode's area. Every register point kept for a postcode lies in that postcode's postal town.
+    towns = geocoder.context.postal_towns
+    checked = 0
+    for key, pc in geocoder.index.postcodes.items():
+        town = towns.get(pc.town) if pc.town else None
+        if town is None or not len(pc.xy):
+            continue
+        mun, borough, _ = units.at(pc.xy[:, 0], pc.xy[:, 1])
+        for m, b in zip(mun, borough):
+            assert m in town.municipality_codes, (key, pc.town, m)
+            if m == "0180" and town.boroughs:
+                assert b in town.boroughs, (key, pc.town, b)
+        checked += 1
+    assert checked > 300
