@@ -234,10 +234,18 @@ class OfflineGeocoder:
         k = int(np.argmin(((pts - pts.mean(axis=0)) ** 2).sum(axis=1)))
         x, y = float(pts[k, 0]), float(pts[k, 1])
         lat, lon = to_wgs84(x, y)
-        label = streets[0].label if len(streets) == 1 else f"{streets[0].name} ({len(streets)} places)"
-        if (ctx is not None and not ctx.empty and ctx.kind != "postcode" and len(streets) == 1
-                and fold(ctx.label) not in fold(label)):
-            label = f"{streets[0].name}, {ctx.label}"
+        municipalities = {s.municipality for s in streets}
+        if len(streets) == 1:
+            label = streets[0].label
+        elif len(municipalities) == 1:
+            label = f"{streets[0].name}, {streets[0].municipality}"  # pieces far apart, one municipality
+        else:
+            label = f"{streets[0].name} ({len(streets)} places)"
+        town = None
+        if ctx is not None and not ctx.empty:
+            town = ctx.postcode.town if ctx.kind == "postcode" and ctx.postcode is not None else ctx.label
+        if town and len(municipalities) == 1 and fold(town) not in fold(label):
+            label = f"{streets[0].name}, {town}"
         where = f" in {ctx.label}" if ctx is not None and not ctx.empty else ""
         basis = f"The street's known pieces{where} in the offline data; the patient may be anywhere along them."
         points = tuple(map(tuple, pts))
