@@ -262,8 +262,13 @@ def lookup_map(
         marker = folium.CircleMarker(point, radius=8, color="#ffffff", weight=3, fill=True,
                                      fill_color=style.POINT_COLOUR, fill_opacity=1.0)
         marker.options["pane"] = BASES_PANE
-        rows = [("Precision", query.get("precision")), ("Område", style.area_label(area["id"], area.get("name", ""))
-                if area.get("id") is not None else "utanför länet")]
+        if area.get("id") is not None:
+            where = style.area_label(area["id"], area.get("name", ""))
+        elif area.get("status") == "uncertain":
+            where = "kan inte avgöras: " + " eller ".join(str(a["id"]) for a in area.get("possible") or [])
+        else:
+            where = "utanför länet"
+        rows = [("Precision", query.get("precision")), ("Område", where)]
         if area.get("border_warning"):
             rows.append((style.LABELS["border_warning"], "ja"))
         for warning in result.get("warnings") or []:

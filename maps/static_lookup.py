@@ -51,6 +51,8 @@ def lookup_figure(result: Mapping, bases: Sequence[Mapping], areas: gpd.GeoDataF
     hit = areas.iloc[0:0]
     if area.get("id") is not None:
         hit = areas[areas["id"].astype(int) == int(area["id"])]
+    elif area.get("status") == "uncertain":
+        hit = areas[areas["id"].astype(int).isin([int(a["id"]) for a in area.get("possible") or []])]
 
     groups = []  # (item, its bases in EPSG:3006 as (base, Point), the base the time is from, colour, dashed)
     for key in ("eligible", "reachable_not_approved"):
@@ -63,7 +65,8 @@ def lookup_figure(result: Mapping, bases: Sequence[Mapping], areas: gpd.GeoDataF
                 colour = style.REACH_NOT_APPROVED
             groups.append((key, item, unit_bases, _nearest(unit_bases, point, item.get("base")), colour, not within))
 
-    fig, ax = _canvas(_frame(point, groups, hit, areas), land, settings)
+    choices = [(c, _to_metric(c["lat"], c["lon"])) for c in area.get("choices") or []]
+    fig, ax = _canvas(_frame(point, groups, hit, areas, [p for _, p in choices]), land, settings)
     areas.plot(ax=ax, color=[style.area_colour(i) for i in areas["id"]], alpha=0.15, edgecolor="#888888",
                linewidth=0.6, zorder=2)
     if len(hit):
@@ -87,18 +90,21 @@ def lookup_figure(result: Mapping, bases: Sequence[Mapping], areas: gpd.GeoDataF
         if used is not None:
             labels.append((used[1], f"{item.get('unit')}: {style.minutes_text(item.get('drive_time_s'))}", colour,
                            eligible))
+    for i, (choice, where) in enumerate(choices, start=1):  # an uncertain area: where each choice lies, numbered
+        ax.scatter([where.x], [where.y], s=260, marker="s", color="white", edgecolor=style.APPROVED_EDGE,
+                   linewidth=2, zorder=11)
+        ax.text(where.x, where.y, str(i), ha="center", va="center", fontsize=9, fontweight="bold", zorder=12)
+        labels.append((where, f"{i}: {choice['label']} (område {choice['area_id']})", style.APPROVED_EDGE, True))
     _place_labels(ax, labels[::-1])
-    if point is not None:
+    if point is not None and not choices:
         ax.scatter([point.x], [point.y], s=170, marker="o", color=style.POINT_COLOUR, edgecolor="white",
                    linewidth=2.5, zorder=12)
 
     handles = [
         Line2D([], [], ls="", marker="o", markersize=11, markerfacecolor=style.POINT_COLOUR,
                markeredgecolor="white", markeredgewidth=2, label=style.LABELS["point"]),
-        Patch(facecolor=style.area_colour(area["id"]) if len(hit) else "none", alpha=0.6,
-              edgecolor=style.APPROVED_EDGE, linewidth=2.5,
-              label=style.area_label(area["id"], area.get("name") or "") if len(hit)
-              else "Utanför länet: inget område"),
+        Patch(facecolor=style.area_colour(area["id"]) if area.get("id") is not None else "none", alpha=0.6,
+              edgecolor=style.APPROVED_EDGE, linewidth=2.5, label=_area_legend(area)),
         Line2D([], [], color=style.ELIGIBLE_COLOUR, lw=2.2, label=f"Godkänd, inom {limit_min:g} min"),
         Line2D([], [], color=style.NOT_ELIGIBLE_COLOUR, lw=2.2, ls=(0, (5, 4)),
                label=f"Godkänd, över {limit_min:g} min"),
@@ -113,9 +119,23 @@ def lookup_figure(result: Mapping, bases: Sequence[Mapping], areas: gpd.GeoDataF
     return fig
 
 
+def _possible(area: Mapping) -> str:
+    return " eller ".join(str(a["id"]) for a in area.get("possible") or [])
+
+
+def _area_legend(area: Mapping) -> str:
+    if area.get("id") is not None:
+        return style.area_label(area["id"], area.get("name") or "")
+    if area.get("status") == "uncertain":
+        return f"Möjliga områden: {_possible(area)}"
+    return "Utanför länet: inget område"
+
+
 def _title(area: Mapping, point) -> str:
     if area.get("id") is not None:
         return f"Uppslag: område {int(area['id'])} – {area.get('name') or ''}"
+    if area.get("status") == "uncertain":
+        return f"Uppslag: området kan inte avgöras – område {_possible(area)}"
     if point is None:
         return "Uppslag: ingen plats hittades"
     return "Uppslag: utanför Stockholms län – inget ASIH-område"
@@ -126,7 +146,10 @@ def _subtitle(result: Mapping, limit_min: float) -> str:
     within = sum(1 for item in eligible if item.get("within_limit"))
     profile = {"free_flow": "fritt flöde", "rush_hour": "rusningstrafik"}.get(result.get("profile"),
                                                                                 result.get("profile") or "")
-    if (result.get("area") or {}).get("id") is None:
+    area = result.get("area") or {}
+    if area.get("status") == "uncertain":
+        text = "Välj del eller ange mer av adressen; inga enheter visas förrän området är avgjort"
+    elif area.get("id") is None:
         text = "Platsen ligger utanför Stockholms län; ASIH-områdena täcker bara länet"
     elif not eligible:
         text = "Inga godkända enheter för området"
@@ -150,7 +173,7 @@ def _nearest(unit_bases, point, name: str | None):
     return min(unit_bases, key=lambda pair: pair[1].distance(point))
 
 
-def _frame(point, groups, hit: gpd.GeoDataFrame, areas: gpd.GeoDataFrame):
+def _frame(point, groups, hit: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, extra=()):
     """Bounds around the point and the eligible units' bases (else all drawn), widened to the map's aspect ratio.
 
     Reachable-but-not-approved bases outside this frame are left out of it: their lines still point to them.
@@ -160,9 +183,10 @@ def _frame(point, groups, hit: gpd.GeoDataFrame, areas: gpd.GeoDataFrame):
     for used in eligible or [used for _key, _item, _bases, used, *_ in groups if used is not None]:
         xs.append(used[1].x)
         ys.append(used[1].y)
-    if point is not None:
-        xs.append(point.x)
-        ys.append(point.y)
+    for where in [point, *extra]:
+        if where is not None:
+            xs.append(where.x)
+            ys.append(where.y)
     if point is None or (not len(hit) and len(xs) == 1):  # nothing to zoom to, or outside the county: show it too
         minx, miny, maxx, maxy = areas.total_bounds
         xs += [minx, maxx]

@@ -48,7 +48,7 @@ def _inputs(svc, kind: str, target: str | None, limit_s: float) -> dict:
         from routing.choice import choice_layer
 
         return {"deso": choice_layer(svc.auditor(limit_s)), "areas": areas, "minutes": round(limit_s / 60)}
-    return {"result": svc.lookup_text(target), "bases": bases, "areas": areas}
+    return {"result": svc.lookup(address=target, lang="sv"), "bases": bases, "areas": areas}
 
 
 def map_cmd(
