@@ -132,6 +132,24 @@ def test_lookup_outside_county(service, bases, areas, land, tmp_path):
     assert out.read_bytes().startswith(PNG_MAGIC)
 
 
+def test_lookup_uncertain_area_shows_its_choices(service, bases, areas, land):
+    import matplotlib.pyplot as plt
+
+    from maps.static_lookup import lookup_figure
+
+    result = service.lookup(address="Storgatan, Stockholm", lang="sv")
+    assert result["area"]["status"] == "uncertain"
+    fig = lookup_figure(result, bases, areas, land=land)
+    try:
+        assert fig.axes[0].get_title(loc="left") == "Uppslag: området kan inte avgöras – område 5 eller 6"
+        texts = _texts(fig)
+        for i, choice in enumerate(result["area"]["choices"], start=1):
+            assert f"{i}: {choice['label']} (område {choice['area_id']})" in texts
+        assert not any("utanför Stockholms län" in t for t in texts)
+    finally:
+        plt.close(fig)
+
+
 @pytest.mark.parametrize("suffix", [".png", ".pdf"])
 def test_cli_lookup_static(suffix, tmp_path):
     from typer.testing import CliRunner
