@@ -260,22 +260,9 @@ class Service:
             notes.insert(0, Note("area_uncertain", "decisive",
                                  f"The area cannot be decided from this location: it may be in areas {areas}. "
                                  f"Choose below, or give {deciders}."))
-        return {
-            "query": self._query(match, region, lat, lon),
-            "area": {
-                "status": "uncertain", "id": None, "name": None, "provenance": None, "municipality": None,
-                "district": None, "stadsdel": None, "border_warning": None,
-                "possible": [self._area_ref(a) for a in decision.area_ids],
-                "choices": [asdict(c) for c in decision.choices],
-                "decide_by": list(decision.decide_by),
-            },
-            "eligible": [],
-            "reachable_not_approved": [],
-            "warnings": _ordered(notes),
-            "basis": self._basis([]),
-            "limit_s": self.settings.limit_s,
-            "profile": self.network.profile,
-        }
+        area = {"status": "uncertain", "possible": [self._area_ref(a) for a in decision.area_ids],
+                "choices": [asdict(c) for c in decision.choices], "decide_by": list(decision.decide_by)}
+        return self._without_units(self._query(match, region, lat, lon), area, notes)
 
     def _outside(self, match, region, notes, sentence: str, lat: float | None = None, lon: float | None = None):
         lat = match.lat if lat is None else lat
@@ -284,13 +271,14 @@ class Service:
         query = self._query(match, region, lat if math.isfinite(lat) else 0.0, lon if math.isfinite(lon) else 0.0)
         if not (math.isfinite(lat) and math.isfinite(lon)):
             query["lat"] = query["lon"] = None
+        return self._without_units(query, {"status": "outside", "possible": [], "choices": [], "decide_by": []}, notes)
+
+    def _without_units(self, query: dict, area: dict, notes: list[Note]) -> dict:
+        """An answer that lists no unit: the area is uncertain or outside the county."""
+        none = dict.fromkeys(("id", "name", "provenance", "municipality", "district", "stadsdel", "border_warning"))
         return {
             "query": query,
-            "area": {
-                "status": "outside", "id": None, "name": None, "provenance": None, "municipality": None,
-                "district": None, "stadsdel": None, "border_warning": None, "possible": [], "choices": [],
-                "decide_by": [],
-            },
+            "area": {"status": area["status"], **none, **{k: v for k, v in area.items() if k != "status"}},
             "eligible": [],
             "reachable_not_approved": [],
             "warnings": _ordered(notes),
