@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.privacy import install_log_redaction
-from api.routes import areas, coverage, lookup, meta, providers, web
+from api.routes import areas, coverage, docs, lookup, meta, providers, web
 from api.service import Service
 from geo.settings import Settings, get_settings
 
@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             "Looked-up addresses are never logged or stored."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs is served from vendored files by api.routes.docs (works offline)
+        redoc_url=None,
     )
     app.state.service = service
     app.state.settings = settings
@@ -75,7 +77,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     async def http_error(request: Request, exc: StarletteHTTPException):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
 
-    for module in (meta, areas, providers, lookup, coverage, web):
+    for module in (meta, areas, providers, lookup, coverage, web, docs):
         app.include_router(module.router)
     return app
 

@@ -103,7 +103,8 @@ _TEMPLATES: list[tuple[str, str | Callable[[re.Match], str]]] = [
     (r"Area (?P<a>\d+) was chosen by the user; the data could not decide it here\.",
      "Område {a} valdes av användaren; datat kunde inte avgöra det här."),
     (r"The location is known only to within (?P<k>[\d.]+) km; drive times are from its most likely point\.",
-     "Platsen är bara känd inom {k} km; körtiderna räknas från den mest sannolika punkten."),
+     lambda m: f"Platsen är bara känd inom {m['k'].replace('.', ',')} km; körtiderna räknas från den mest sannolika "
+               "punkten."),
     (r"'Within (?P<m>\d+) min' rests on (?P<p>free-flow|rush-hour) drive times on the (?P<n>.+?)"
      r"(?:; the least certain base is known by (?P<b>address|place|unknown))?\.$",
      lambda m: f"'Inom {m['m']} min' bygger på körtider vid {_PROFILE_SV[m['p']]} på "

@@ -153,6 +153,7 @@ class ProviderOut(BaseModel):
     areas: list[int]
     precision: str = Field(description="Worst precision among the unit's bases.")
     capacity_note: str | None = None
+    contact: ContactOut | None = Field(None, description="Referral contact, when known.")
     bases: list[BaseOut]
 
 

@@ -198,8 +198,8 @@ class Service:
     # -- answer shapes ----------------------------------------------------------------------------------------------
     def _query(self, match: GeocodeResult, region: Region, lat: float, lon: float) -> dict:
         return {
-            "precision": match.precision if region.kind == match.precision else region.kind,
-            "matched": region.label if region.kind != match.precision else match.matched,
+            "precision": region.kind,
+            "matched": match.matched if region is match.region else region.label,
             "lat": round(lat, 6), "lon": round(lon, 6),
             "corrected_from": match.corrected_from,
             "region": {"kind": region.kind, "label": region.label, "width_m": float(region.width_m),

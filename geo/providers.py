@@ -6,14 +6,20 @@ Approvals are authoritative (Region Stockholm); bases are partly guesses, so eac
 
 from __future__ import annotations
 
+import json
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import yaml
 
 from geo.datafile import read_yaml_list
 
 PRECISIONS = ("address", "place", "unknown")
 """Base precision, best first."""
+
+CONTACT_KEYS = ("phone", "referral", "hours")
+"""What a unit's optional ``contact`` block may hold: how a referrer reaches it (each a short text)."""
 
 
 class ProviderDataError(ValueError):
@@ -57,6 +63,8 @@ class Unit:
     areas: tuple[int, ...]
     bases: tuple[Base, ...]
     capacity_note: str | None = None
+    contact: dict | None = field(default=None, hash=False)
+    """``phone`` / ``referral`` / ``hours`` as far as a source gives them; None when nothing is known."""
 
     @property
     def precision(self) -> str:
@@ -134,7 +142,28 @@ def _unit(raw: dict) -> Unit:
         areas=tuple(int(a) for a in raw["areas"]),
         bases=tuple(bases),
         capacity_note=raw.get("capacity_note"),
+        contact=_contact(raw.get("contact")),
     )
+
+
+def _contact(raw) -> dict | None:
+    """The optional contact block: only the known keys, each a non-empty text (never a number: phones keep zeros)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError(f"contact must be a mapping with keys {', '.join(CONTACT_KEYS)}")
+    unknown = sorted(str(k) for k in raw if k not in CONTACT_KEYS)
+    if unknown:
+        raise ValueError(f"contact has unknown keys {', '.join(unknown)} (allowed: {', '.join(CONTACT_KEYS)})")
+    contact = {}
+    for key in CONTACT_KEYS:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"contact {key} must be a non-empty text in quotes, not {value!r}")
+        contact[key] = value.strip()
+    return contact or None
 
 
 def validate_registry(
@@ -187,3 +216,103 @@ def validate_registry(
             problems.append(f"Unit '{key}' is listed {n} times.")
     if problems:
         raise ProviderDataError(problems)
+
+
+# -- export: the YAML form of a registry, in the file's own layout ---------------------------------------------------
+def dump_registry(
+    registry: Registry,
+    *,
+    header: str = "",
+    approvals: dict[str, list[dict]] | None = None,
+    extra: dict[str, str] | None = None,
+) -> str:
+    """The providers YAML for ``registry``, laid out like ``data/providers.yaml`` (so diffs stay readable).
+
+    Parameters
+    ----------
+    registry
+        The units; each unit's ``areas`` are written as its approved areas (the live registry passes the
+        approvals in force on the export date).
+    header
+        Comment lines put first (each starting with ``#``), e.g. the provenance notes of the file imported.
+    approvals
+        Optional dated history per unit id: ``[{"area": 3, "valid_from": date | None, "valid_to": date | None}]``,
+        written as the unit's ``approvals`` list (which :func:`read_registry` ignores).
+    extra
+        Further top-level ``key: value`` lines after ``version`` (values written as they are).
+
+    Returns
+    -------
+    str
+        The YAML text; :func:`read_registry` reads it back to an equal registry.
+    """
+    lines = [line.rstrip() for line in header.strip("\n").splitlines() if line.strip()]
+    if any(not line.startswith("#") for line in lines):
+        raise ValueError("header lines must be YAML comments starting with '#'")
+    lines.append(f"version: {_plain(registry.version)}")
+    lines += [f"{key}: {value}" for key, value in (extra or {}).items()]
+    lines.append("units:")
+    for u in registry.units:
+        lines += [
+            f"  - id: {_plain(u.id)}",
+            f"    unit: {_plain(u.unit)}",
+            f"    organisation: {_plain(u.organisation)}",
+            f"    areas: [{', '.join(str(a) for a in u.areas)}]",
+        ]
+        if u.contact:
+            lines.append("    contact:")
+            lines += [f"      {k}: {_quoted(u.contact[k])}" for k in CONTACT_KEYS if u.contact.get(k)]
+        if u.capacity_note is not None:
+            lines.append(f"    capacity_note: {_quoted(u.capacity_note)}")
+        lines.append("    bases:")
+        for b in u.bases:
+            lines += [
+                f"      - name: {_plain(b.name)}",
+                f"        lat: {_number(b.lat)}",
+                f"        lon: {_number(b.lon)}",
+                f"        precision: {b.precision}",
+                f"        source: {_quoted(b.source)}",
+            ]
+        periods = (approvals or {}).get(u.id)
+        if periods:
+            lines.append("    approvals:")
+            lines += [
+                f"      - {{area: {p['area']}, valid_from: {_day(p.get('valid_from'))}, "
+                f"valid_to: {_day(p.get('valid_to'))}}}"
+                for p in periods
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def write_registry(path: Path, registry: Registry, **kwargs) -> None:
+    """Write :func:`dump_registry` to ``path`` (replacing it in one step: a reader never sees half a file)."""
+    text = dump_registry(registry, **kwargs)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _plain(text: str) -> str:
+    """``text`` unquoted when YAML reads it back as the same string, else double-quoted."""
+    text = str(text)
+    if text and text == text.strip() and "#" not in text and ": " not in text:
+        try:
+            if yaml.safe_load(f"k: {text}") == {"k": text} or str(yaml.safe_load(text)) == text:
+                return text
+        except yaml.YAMLError:
+            pass
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(str(text), ensure_ascii=False)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def _number(x: float) -> str:
+    """Four decimals (≈10 m, as the file writes coordinates) when that is exact, else every digit."""
+    short = f"{x:.4f}"
+    return short if float(short) == x else repr(float(x))
+
+
+def _day(d) -> str:
+    return "null" if d is None else str(d)

@@ -132,6 +132,28 @@ class Settings(BaseSettings):
         """Path of a raw data file inside ``data_dir``."""
         return self.data_dir / name
 
+    # --- Live registry (registry/: free places, dated approvals, users, tokens, change log) -----------------------
+    registry_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the registry database, e.g. postgresql://asih@db/asih; "
+        "none = SQLite at data/registry.sqlite3.",
+    )
+    availability_stale_hours: float = Field(
+        default=24.0, gt=0, description="A free-places report older than this is shown as stale (hours)."
+    )
+    registry_secret_file: Path | None = Field(
+        default=None,
+        description="File with the server secret that keys token hashes (created at first start, mode 0600); "
+        "none = data/registry.secret. Every process serving one database must share it.",
+    )
+    auth_failures_per_ip: int = Field(default=20, ge=1, description="Failed token checks per client IP per window.")
+    auth_failures_per_token: int = Field(
+        default=5, ge=1, description="Failed checks per token prefix per window (guesses at one user's token)."
+    )
+    auth_failure_window_s: float = Field(
+        default=300.0, gt=0, description="Window of the failure counts; past the limit: 429 with Retry-After (s)."
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -1,216 +1,530 @@
-/* ASIH referrer page. The address goes only into a POST body: never the URL, history, storage or the console. */
+/* ASIH referrer page. The address goes only into a POST body: never the URL, history, storage or the console.
+ *
+ * Without this script the form posts to /svar and the server renders the same answer (api/templates/answer.html);
+ * with it, the page posts JSON to /v1/lookup, renders the answer here (view() mirrors api/routes/web.py's view()),
+ * speaks it in one live region (#summary, which then takes focus) and draws the map. Texts (sv, en) come from the
+ * page's JSON block, the same file the server renders from.
+ */
 "use strict";
 
 (function () {
-  const PRECISION = { address: "adress", street: "gata", postcode: "postnummer", place: "ort", coordinates: "koordinater" };
-  const PROVENANCE = { hypothesis: "hypotes", confirmed: "bekräftad" };
-  const BASE_PRECISION = { address: "adress", place: "plats", unknown: "okänd (gissning)" };
+  const TEXTS = JSON.parse(document.getElementById("texts").textContent);
+  let lang = TEXTS[document.documentElement.lang] ? document.documentElement.lang : "sv";
 
   const $ = (id) => document.getElementById(id);
   const form = $("search");
   const input = $("q");
   const button = $("submit");
-  const statusEl = $("status");
+  const summaryEl = $("summary");
   const errorEl = $("error");
   const resultEl = $("result");
+  const answerEl = $("answer");
+  const mapBox = $("map-box");
+  const actions = $("actions");
+
+  // In memory only, for this page view: the last query (to re-ask in another language or with a choice) and answer.
+  let lastQuery = null;
+  let lastData = null;
+  let answeredAt = null;
+  let searchSeq = 0;
 
   // In-memory only: the areas' outlines and the provider list are public and reused between searches.
   const areaCache = new Map();
   let providersPromise = null;
   let map = null;
+  let zoomControl = null;
   let mapLayers = null;
-  let searchSeq = 0;
+  const markersByUnit = new Map();
+
+  function fmt(template, vars) {
+    return String(template).replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
+  }
+
+  function t(key, vars) {
+    const s = TEXTS[lang][key];
+    return fmt(s === undefined ? key : s, vars);
+  }
 
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
       if (k === "text") node.textContent = v;
       else if (k === "className") node.className = v;
-      else node.setAttribute(k, v);
+      else node.setAttribute(k, v === true ? "" : v);
     }
-    for (const c of children || []) node.append(c);
+    for (const c of children || []) if (c !== null && c !== undefined) node.append(c);
     return node;
   }
 
+  // ---- the answer as display texts (mirrors api/routes/web.py: view) ----
+
   function minutes(s) {
-    if (s === null || s === undefined) return "ej nåbar";
-    const m = s / 60;
-    return m < 1 ? "< 1 min" : Math.round(m) + " min";
+    if (s === null || s === undefined) return t("unreachable");
+    return s < 60 ? t("less_than_minute") : t("minutes", { n: Math.round(s / 60) });
   }
 
-  function limitMinutes(limitS) {
-    return Math.round(limitS / 60);
+  function width(m) {
+    if (m < 1000) return t("width_m", { n: Math.max(10, Math.round(m / 10) * 10) });
+    return t("width_km", { n: (m / 1000).toFixed(1).replace(".", t("decimal")) });
   }
 
-  async function postLookup(address) {
+  function baseName(name) {
+    return String(name || "").replace(/\s*\((?:guess|gissning)\)\s*$/, "");
+  }
+
+  function warning(w) {
+    if (typeof w === "string") return { code: null, severity: "caution", message: w };
+    const severity = ["decisive", "caution", "info"].includes(w && w.severity) ? w.severity : "caution";
+    return { code: (w && w.code) || null, severity, message: String((w && w.message) || "") };
+  }
+
+  function unitRow(u, nr, limitMin, contacts) {
+    const s = u.drive_time_s;
+    const within = s !== null && s !== undefined && ("within_limit" in u ? !!u.within_limit : s <= limitMin * 60);
+    const contact = "contact" in u ? u.contact : contacts.get(u.id) || null;
+    return {
+      nr, id: u.id, unit: u.unit || "", organisation: u.organisation || "", time: minutes(s), within,
+      seconds: s, base: baseName(u.base), baseRaw: u.base, basePrecision: u.base_precision,
+      basePrecisionText: TEXTS[lang]["base_" + u.base_precision] || u.base_precision,
+      contact: contactView(contact),
+      capacity: u.capacity_note || "–",
+    };
+  }
+
+  // Known contact fields (referral route first), and one line naming the missing ones.
+  function contactView(contact) {
+    if (!contact) return null;
+    const keys = ["referral", "phone", "hours"];
+    const known = keys.filter((k) => contact[k]).map((k) => ({ key: k, label: t(k), value: contact[k] }));
+    const missing = keys.filter((k) => !contact[k]).map((k, i) => (i === 0 ? t(k) : t(k).toLowerCase()));
+    return { known, missing: missing.length ? t("missing_fields", { labels: missing.join(", ") }) : null };
+  }
+
+  const STATED_BY_SUMMARY = ["area_uncertain", "outside_county", "none_within_limit", "none_approved"];
+
+  function view(data, contacts) {
+    const q = data.query || {};
+    const area = data.area || {};
+    const limitMin = Math.round((data.limit_s || 1800) / 60);
+    const status = area.status || (area.id === null || area.id === undefined ? "outside" : "certain");
+    const warnings = (data.warnings || []).map(warning);
+    const group = (sev) => warnings.filter((w) => w.severity === sev).map((w) => w.message);
+    const eligible = (data.eligible || []).map((u, i) => unitRow(u, i + 1, limitMin, contacts));
+    const others = (data.reachable_not_approved || []).map((u, i) => unitRow(u, i + 1, limitMin, contacts));
+    const region = q.region || null;
+    const bw = area.border_warning;
+    const deciders = (area.decide_by || []).map((d) => TEXTS[lang]["decide_" + d] || d);
+    const basis = data.basis || {};
+    const v = {
+      status,
+      matched: q.precision === "coordinates" && typeof q.lat === "number" && typeof q.lon === "number"
+        ? q.lat.toFixed(5) + ", " + q.lon.toFixed(5) : String(q.matched || ""),
+      correctedFrom: q.corrected_from || null,
+      precision: TEXTS[lang]["precision_" + q.precision] || q.precision,
+      region: region && region.width_m && region.kind !== "coordinates"
+        ? t("region_width", { label: region.label || "", width: width(region.width_m) }) : null,
+      area: status === "outside" ? t("outside_value") : status === "uncertain" ? t("uncertain_value")
+        : t("area_value", { id: area.id, name: area.name }),
+      areaId: area.id, areaName: area.name,
+      provenance: status === "certain" ? TEXTS[lang]["prov_" + area.provenance] || "" : "",
+      place: [area.municipality, area.district && area.district !== area.municipality ? t("borough", { name: area.district }) : null]
+        .filter(Boolean).join(", ") || "–",
+      border: bw ? t("border", { id: bw.neighbour_area_id, name: bw.neighbour_area_name, distance: Math.round(bw.distance_m) }) +
+        " " + (bw.message || "") : null,
+      choices: (area.choices || []).map((c, i) => ({
+        ...c, letter: String.fromCharCode(65 + i),
+        text: t(c.token === "confirm" ? "confirm_button" : "choice_button", { label: c.label, area_id: c.area_id, area_name: c.area_name }),
+      })),
+      decideBy: deciders.length ? t("decide_by", { list: deciders.join(" " + t("or") + " ") }) : null,
+      decisive: group("decisive"), caution: group("caution"), info: group("info"),
+      // The summary already says that the area is uncertain or outside the county, or that no unit reaches.
+      spoken: warnings.filter((w) => w.severity === "decisive" && !STATED_BY_SUMMARY.includes(w.code)).map((w) => w.message),
+      outsideNotice: status === "outside" && !warnings.some((w) => w.code === "outside_county"),
+      eligible, others, limitMin,
+      basis: basis.summary || t("basis_fallback", { profile: data.profile || "", n: limitMin }),
+      answeredAt: t("answered_at", { when: stamp(answeredAt) }),
+      lat: q.lat, lon: q.lon,
+    };
+    // A match the service will not assume: one "confirm" choice, asked as "did you mean …?"
+    // (a corrected spelling, or a street without its town: "is it …?"). The prefix picks the texts.
+    v.confirm = status === "uncertain" && v.choices.length === 1 && v.choices[0].token === "confirm"
+      ? (v.correctedFrom ? "confirm_" : "confirm_place_") : "";
+    v.choiceHeading = v.confirm ? t(v.confirm + "heading", { matched: v.matched }) : t("choice_heading");
+    v.choiceIntro = v.confirm ? t(v.confirm + "intro") : t("choice_intro");
+    v.regionBasis = v.region && region.basis ? region.basis : null;
+    v.summary = summary(v);
+    return v;
+  }
+
+  function summary(v) {
+    let parts;
+    if (v.status === "outside") parts = [t("summary_outside")];
+    else if (v.status === "uncertain" && v.confirm) parts = [t("summary_" + v.confirm.replace(/_$/, ""), { matched: v.matched })];
+    else if (v.status === "uncertain") parts = [t("summary_uncertain", { n: v.choices.length })];
+    else {
+      parts = [t("summary_certain", { id: v.areaId, name: v.areaName })];
+      const n = v.eligible.length;
+      const k = v.eligible.filter((r) => r.within).length;
+      if (n === 0) parts.push(t("summary_none_approved"));
+      else {
+        const key = k === 0 ? (n === 1 ? "summary_count_none_one" : "summary_count_none")
+          : (n === 1 ? "summary_count_one" : "summary_count");
+        parts.push(t(key, { n, k, limit: v.limitMin }));
+        parts.push(t("summary_nearest", { unit: v.eligible[0].unit, time: v.eligible[0].time }));
+      }
+    }
+    for (const m of v.spoken) parts.push(t("summary_decisive", { message: m }));
+    return parts.join(" ");
+  }
+
+  function stamp(d) {
+    const p = (n) => String(n).padStart(2, "0");
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes());
+  }
+
+  // ---- rendering (mirrors api/templates/answer.html) ----
+
+  function render(v) {
+    const parts = [];
+    if (v.decisive.length) {
+      parts.push(el("section", { className: "decisive", "aria-labelledby": "decisive-heading" }, [
+        el("h3", { id: "decisive-heading" }, [el("span", { className: "icon", "aria-hidden": "true", text: "⚠" }), " " + t("decisive_heading")]),
+        el("ul", {}, v.decisive.map((m) => el("li", {}, [el("strong", { text: t("decisive_label") }), " " + m]))),
+      ]));
+    }
+    const matchedDd = el("dd", {}, [
+      el("span", { id: "matched", text: v.matched }),
+      v.correctedFrom ? el("span", { className: "corrected", id: "corrected" }, [
+        el("strong", { text: t("did_you_mean", { matched: v.matched }) }), " " + t("you_typed", { original: v.correctedFrom }),
+      ]) : null,
+      el("span", { id: "precision", className: "precision", text: t("precision") + ": " + v.precision }),
+      v.region ? el("span", { id: "region", className: "precision", text: v.region }) : null,
+      v.regionBasis ? el("span", { id: "region-basis", className: "precision", text: v.regionBasis }) : null,
+    ]);
+    const facts = [el("dt", { text: t("matched") }), matchedDd, el("dt", { text: t("area") }),
+      el("dd", { id: "area" }, [v.area, v.provenance ? " " : null,
+        v.provenance ? el("span", { className: "prov", title: t("prov_title"), text: v.provenance }) : null])];
+    if (v.status === "certain") facts.push(el("dt", { text: t("municipality") }), el("dd", { id: "place", text: v.place }));
+    parts.push(el("dl", { className: "facts" }, facts));
+    if (v.outsideNotice) parts.push(el("p", { id: "outside", className: "notice outside", text: t("outside_notice") }));
+    if (v.border) parts.push(el("p", { id: "border", className: "notice", text: v.border }));
+
+    if (v.status === "uncertain") {
+      const list = el("ul", { className: "choices" }, v.choices.map((c) => {
+        const b = el("button", { type: "button", "data-token": c.token }, [
+          el("span", { className: "mk mk-choice", "aria-hidden": "true", text: c.letter }), " " + c.text]);
+        b.addEventListener("click", () => choose(c.token));
+        return el("li", {}, [b]);
+      }));
+      parts.push(el("section", { id: "choice", className: "choice", "aria-labelledby": "choice-heading" }, [
+        el("h3", { id: "choice-heading", text: v.choiceHeading }),
+        el("p", { text: v.choiceIntro }),
+        list,
+        v.decideBy ? el("p", { className: "muted", text: v.decideBy }) : null,
+        window.L ? el("p", { className: "muted map-pick", text: t("map_pick") }) : null,
+      ]));
+    }
+
+    if (v.caution.length) {
+      parts.push(el("section", { className: "cautions", "aria-labelledby": "caution-heading" }, [
+        el("h3", { id: "caution-heading", text: t("caution_heading") }),
+        el("ul", {}, v.caution.map((m) => el("li", { text: m }))),
+      ]));
+    }
+
+    if (v.status === "certain") {
+      parts.push(el("section", { id: "eligible-box", "aria-labelledby": "eligible-heading" }, [
+        el("h3", { id: "eligible-heading", text: t("eligible_heading") }),
+        v.eligible.length ? unitsTable("eligible", v.eligible, "eligible-heading", true, v.limitMin)
+          : el("p", { id: "eligible-empty", className: "muted", text: t("eligible_empty") }),
+      ]));
+    } else if (v.status === "uncertain") {
+      parts.push(el("p", { id: "eligible-empty", className: "muted", text: t(v.confirm ? "eligible_confirm" : "eligible_uncertain") }));
+    }
+
+    if (v.info.length) {
+      parts.push(el("details", { className: "info", id: "info-box" }, [
+        el("summary", { text: t("info_summary", { n: v.info.length }) }),
+        el("ul", {}, v.info.map((m) => el("li", { text: m }))),
+      ]));
+    }
+    if (v.others.length) {
+      parts.push(el("details", { id: "others-box" }, [
+        el("summary", { id: "others-summary", text: t("others_summary", { n: v.others.length }) }),
+        el("p", { className: "muted", text: t("others_note") }),
+        unitsTable("others", v.others, "others-summary", false, v.limitMin),
+      ]));
+    }
+    parts.push(el("p", { className: "basis", id: "basis" }, [el("strong", { text: t("basis_heading", { n: v.limitMin }) + ":" }), " " + v.basis]));
+    parts.push(el("p", { className: "answered-at", id: "answered-at", text: v.answeredAt }));
+    answerEl.replaceChildren(...parts);
+  }
+
+  function unitsTable(id, rows, labelledby, ranked, limitMin) {
+    const within = t("col_within", { n: limitMin });
+    // Units that may not be chosen: who and how far; their contact and capacity are not the referrer's next step.
+    const heads = [t("col_unit"), t("col_time"), within, t("col_base")].concat(ranked ? [t("col_contact"), t("col_capacity")] : []);
+    const body = rows.map((u) => {
+      const name = el("th", { scope: "row", className: "unit-name" }, [
+        ranked ? el("span", { className: "mk mk-base", "aria-hidden": "true", text: String(u.nr) }) : null,
+        ranked ? el("span", { className: "sr", text: u.nr + ". " }) : null,
+        u.unit,
+        el("span", { className: "org", text: u.organisation }),
+      ]);
+      const mark = u.within
+        ? el("span", { className: "yes" }, [el("span", { "aria-hidden": "true", text: "✓" }), " " + t("yes")])
+        : el("span", { className: "no" }, [el("span", { "aria-hidden": "true", text: "✗" }), " " + t("no")]);
+      const baseV = el("div", { className: "v" }, [u.base + " ",
+        el("span", { className: u.basePrecision === "unknown" ? "prov guess" : "prov", text: u.basePrecisionText })]);
+      if (ranked && window.L) {
+        const show = el("button", { type: "button", className: "show-on-map", "data-unit": u.id }, [
+          t("show_on_map"), el("span", { className: "sr", text: ": " + u.nr + ". " + u.unit })]);
+        show.addEventListener("click", () => showOnMap(u.id));
+        baseV.append(" ", show);
+      }
+      const contact = el("td", { "data-label": t("col_contact") }, [el("div", { className: "v" }, [u.contact
+        ? el("ul", { className: "contact" }, [
+          ...u.contact.known.map((c) => el("li", {}, [c.label + ": ",
+            c.key === "phone" ? el("a", { href: "tel:" + c.value.replace(/[^\d+]/g, ""), text: c.value }) : c.value])),
+          u.contact.missing ? el("li", { className: "missing", text: u.contact.missing }) : null,
+        ])
+        : el("span", { className: "missing", text: t("contact_missing") })])]);
+      return el("tr", { "data-unit": u.id }, [
+        name,
+        el("td", { "data-label": t("col_time"), className: "num" }, [el("div", { className: "v", text: u.time })]),
+        el("td", { "data-label": within, className: "num" }, [el("div", { className: "v" }, [mark])]),
+        el("td", { "data-label": t("col_base") }, [baseV]),
+        ranked ? contact : null,
+        ranked ? el("td", { "data-label": t("col_capacity") }, [el("div", { className: "v", text: u.capacity })]) : null,
+      ]);
+    });
+    return el("table", { id, className: "units", "aria-labelledby": labelledby }, [
+      el("thead", {}, [el("tr", {}, heads.map((h) => el("th", { scope: "col", text: h })))]),
+      el("tbody", {}, body),
+    ]);
+  }
+
+  // ---- asking ----
+
+  async function postLookup(query) {
+    const body = { lang };
+    if (query.address !== undefined) body.address = query.address;
+    if (query.lat !== undefined) { body.lat = query.lat; body.lon = query.lon; }
+    if (query.choice) body.choice = query.choice;
     const resp = await fetch("/v1/lookup", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ address, lang: "sv" }),
+      body: JSON.stringify(body),
       cache: "no-store",
       credentials: "same-origin",
       referrerPolicy: "no-referrer",
     });
-    let body = null;
-    try { body = await resp.json(); } catch (_) { body = null; }
-    return { status: resp.status, body };
+    let data = null;
+    try { data = await resp.json(); } catch (_) { data = null; }
+    return { status: resp.status, data };
   }
 
-  async function search(address) {
+  async function search(query) {
     const seq = ++searchSeq;
     clearError();
-    resultEl.hidden = true;
     button.disabled = true;
-    statusEl.textContent = "Söker …";
+    summaryEl.textContent = t("searching");
     try {
-      const { status, body } = await postLookup(address);
+      const [{ status, data }, contacts] = await Promise.all([postLookup(query), unitContacts()]);
       if (seq !== searchSeq) return;
-      if (status === 200 && body) {
-        statusEl.textContent = "";
-        render(body);
+      if (status === 200 && data && data.query && data.area) {
+        lastQuery = query;
+        lastData = data;
+        answeredAt = new Date();
+        show(data, contacts);
       } else {
-        statusEl.textContent = "";
-        showError(status, body);
+        showError(status, data);
       }
     } catch (_) {
       if (seq !== searchSeq) return;
-      statusEl.textContent = "";
       showError(0, null);
     } finally {
       if (seq === searchSeq) button.disabled = false;
     }
   }
 
+  function show(data, contacts) {
+    const v = view(data, contacts);
+    render(v);
+    resultEl.hidden = false;
+    actions.hidden = false;
+    $("copy-status").textContent = "";
+    summaryEl.textContent = v.summary;
+    summaryEl.focus({ preventScroll: false });
+    drawMap(data, v).catch(mapFailed);
+  }
+
+  function choose(token) {
+    if (!lastQuery) return;
+    search({ ...lastQuery, choice: token });
+  }
+
+  // Contacts come with each unit in the answer; until the service sends them, from the provider list.
+  async function unitContacts() {
+    try {
+      const units = await providers();
+      return new Map(units.filter((u) => u.contact).map((u) => [u.id, u.contact]));
+    } catch (_) {
+      return new Map();
+    }
+  }
+
   function clearError() {
     errorEl.hidden = true;
     errorEl.replaceChildren();
+    input.removeAttribute("aria-invalid");
+    input.setAttribute("aria-describedby", "q-hint");
   }
 
   function showError(status, body) {
     const detail = body && body.detail;
-    const parts = [];
-    if (status === 0) {
-      parts.push(el("p", { text: "Tjänsten svarar inte. Försök igen om en stund." }));
-    } else if (detail && typeof detail === "object" && !Array.isArray(detail) && detail.message) {
-      parts.push(el("p", { text: detail.message }));
-      const cands = Array.isArray(detail.candidates) ? detail.candidates : [];
-      if (cands.length) {
-        parts.push(el("p", { text: "Välj en av träffarna:" }));
-        const list = el("ul", { className: "candidates" });
-        for (const c of cands) {
-          const label = c.matched + (PRECISION[c.precision] ? " (" + PRECISION[c.precision] + ")" : "");
-          const btn = el("button", { type: "button", text: label });
-          btn.addEventListener("click", () => {
-            input.value = c.matched;
-            search(c.matched);
-          });
-          list.append(el("li", {}, [btn]));
-        }
-        parts.push(list);
-      }
-    } else if (Array.isArray(detail)) {
-      parts.push(el("p", { text: "Ogiltig sökning: " + detail.map((d) => d.msg).join("; ") }));
-    } else if (typeof detail === "string") {
-      parts.push(el("p", { text: detail }));
-    } else {
-      parts.push(el("p", { text: "Sökningen misslyckades (HTTP " + status + ")." }));
+    let message;
+    let candidates = [];
+    if (status === 0) message = t("no_service");
+    else if (detail && typeof detail === "object" && !Array.isArray(detail) && detail.message) {
+      message = detail.message;
+      candidates = Array.isArray(detail.candidates) ? detail.candidates : [];
+    } else if (Array.isArray(detail)) message = t("invalid");
+    else if (typeof detail === "string") message = detail;
+    else message = t("failed_http", { status });
+    fail(message, candidates);
+  }
+
+  function fail(message, candidates) {
+    const parts = [el("p", { id: "q-error" }, [el("span", { className: "error-prefix", text: t("error_prefix") }), " " + message])];
+    if (candidates && candidates.length) {
+      parts.push(el("p", { text: t("choose_candidate") }));
+      parts.push(el("ul", { className: "candidates" }, candidates.map((c) => {
+        const label = c.matched + (TEXTS[lang]["precision_" + c.precision] ? " (" + t("precision_" + c.precision) + ")" : "");
+        const b = el("button", { type: "button", text: label });
+        b.addEventListener("click", () => {
+          input.value = c.matched;
+          search({ address: c.matched });
+        });
+        return el("li", {}, [b]);
+      })));
     }
+    summaryEl.textContent = "";
+    resultEl.hidden = true;
+    lastData = null;
     errorEl.replaceChildren(...parts);
     errorEl.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", "q-error q-hint");
+    input.focus();
   }
 
-  function render(data) {
-    const q = data.query;
-    const area = data.area;
-    $("matched").textContent = q.precision === "coordinates"
-      ? q.lat.toFixed(5) + ", " + q.lon.toFixed(5)
-      : q.matched;
-    $("precision").textContent = "Precision: " + (PRECISION[q.precision] || q.precision);
-
-    const areaDd = $("area");
-    const outside = $("outside");
-    if (area.id === null || area.id === undefined) {
-      areaDd.textContent = "Utanför Stockholms län";
-      outside.textContent = "Platsen ligger utanför Stockholms län. ASIH-områdena i Region Stockholm täcker bara Stockholms län, så ingen enhet här kan väljas.";
-      outside.className = "notice outside";
-      outside.hidden = false;
-    } else {
-      const prov = PROVENANCE[area.provenance] || area.provenance || "";
-      areaDd.replaceChildren(
-        "Område " + area.id + " – " + area.name + " ",
-        el("span", { className: "prov", title: "Hur säker områdesindelningen är", text: prov }),
-      );
-      outside.hidden = true;
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const address = input.value.trim();
+    if (!address) {
+      clearError();
+      fail(t("empty_query"), []);
+      return;
     }
-    const place = [area.municipality, area.district && area.district !== area.municipality ? "stadsdelsområde " + area.district : null]
-      .filter(Boolean).join(", ");
-    $("place").textContent = place || "–";
+    search({ address });
+  });
 
-    const border = $("border");
-    const bw = area.border_warning;
-    if (bw) {
-      border.textContent = "Nära gränsen till område " + bw.neighbour_area_id + " – " + bw.neighbour_area_name +
-        " (" + Math.round(bw.distance_m) + " m). " + bw.message;
-      border.hidden = false;
-    } else {
-      border.hidden = true;
+  // ---- language: texts swap in place (no navigation, no history entry); an answer shown is asked again ----
+
+  function setLang(next) {
+    if (!TEXTS[next] || next === lang) return;
+    lang = next;
+    document.documentElement.lang = lang;
+    for (const node of document.querySelectorAll("[data-t]")) node.textContent = t(node.dataset.t);
+    for (const node of document.querySelectorAll("[data-t-placeholder]")) node.placeholder = t(node.dataset.tPlaceholder);
+    for (const node of document.querySelectorAll("[data-t-aria-label]")) node.setAttribute("aria-label", t(node.dataset.tAriaLabel));
+    for (const node of document.querySelectorAll("input[name=lang]")) node.value = lang;
+    for (const a of document.querySelectorAll(".langs a[data-lang]")) {
+      if (a.dataset.lang === lang) a.setAttribute("aria-current", "true");
+      else a.removeAttribute("aria-current");
     }
-
-    const warnings = data.warnings || [];
-    $("warnings").replaceChildren(...warnings.map((w) => el("li", { text: w })));
-    $("warnings-box").hidden = warnings.length === 0;
-
-    const limitMin = limitMinutes(data.limit_s);
-    fillTable($("eligible"), data.eligible, data.limit_s, limitMin, true);
-    $("eligible-empty").hidden = data.eligible.length > 0;
-    $("eligible").hidden = data.eligible.length === 0;
-
-    const others = data.reachable_not_approved || [];
-    fillTable($("others"), others, data.limit_s, limitMin, false);
-    $("others-count").textContent = "(" + others.length + ")";
-    $("others-box").hidden = others.length === 0;
-    $("others-box").open = false;
-
-    resultEl.hidden = false;
-    $("result-heading").focus({ preventScroll: true });
-    drawMap(data).catch(mapFailed);
+    if (zoomControl) addZoomControl();
+    if (lastQuery && (!resultEl.hidden || !errorEl.hidden)) search(lastQuery);
+    else if (!errorEl.hidden) clearError();
   }
 
-  function fillTable(table, units, limitS, limitMin, ranked) {
-    const heads = [ranked ? "Nr" : null, "Enhet", "Vårdgivare", "Körtid", "Inom " + limitMin + " min", "Bas", "Kapacitet"]
-      .filter((h) => h !== null);
-    const thead = el("thead", {}, [el("tr", {}, heads.map((h) => el("th", { scope: "col", text: h })))]);
-    const rows = units.map((u, i) => {
-      const within = u.drive_time_s !== null && u.drive_time_s !== undefined && u.drive_time_s <= limitS;
-      const mark = el("span", { className: within ? "yes" : "no", "aria-hidden": "true", text: within ? "✓" : "✗" });
-      const sr = el("span", { className: "sr", text: within ? " ja" : " nej" });
-      const basePrec = BASE_PRECISION[u.base_precision] || u.base_precision;
-      const cells = [];
-      if (ranked) cells.push(el("td", { "data-label": "Nr", className: "num rank", text: String(i + 1) }));
-      const name = el("td", { "data-label": "Enhet", className: "unit-name" }, [u.unit]);
-      if (ranked) name.prepend(el("span", { className: "rank-inline", "aria-hidden": "true", text: (i + 1) + ". " }));
-      cells.push(
-        name,
-        el("td", { "data-label": "Vårdgivare", text: u.organisation }),
-        el("td", { "data-label": "Körtid", className: "num", text: minutes(u.drive_time_s) }),
-        el("td", { "data-label": "Inom " + limitMin + " min", className: "num" }, [mark, sr]),
-        el("td", { "data-label": "Bas" }, [el("span", {}, [
-          u.base + " ",
-          el("span", { className: u.base_precision === "unknown" ? "prov guess" : "prov", text: basePrec }),
-        ])]),
-        el("td", { "data-label": "Kapacitet", text: u.capacity_note || "–" }),
-      );
-      return el("tr", { "data-unit": u.id }, cells);
+  for (const a of document.querySelectorAll(".langs a[data-lang]")) {
+    a.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      setLang(a.dataset.lang);
     });
-    table.replaceChildren(thead, el("tbody", {}, rows));
   }
 
-  // ---- map (optional: the lookup answer never depends on it) ----
+  // ---- copy and print ----
+
+  function plainText(v, withAddress) {
+    const lines = [t("copy_generated", { when: stamp(answeredAt) })];
+    if (withAddress) {
+      lines.push(t("copy_query", { address: input.value.trim() }));
+      lines.push(t("matched") + ": " + v.matched + " (" + t("precision") + ": " + v.precision + ")");
+    }
+    lines.push(t("area") + ": " + v.area + (v.provenance ? " (" + v.provenance + ")" : ""));
+    if (v.status === "certain") lines.push(t("municipality") + ": " + v.place);
+    for (const m of v.decisive) lines.push(t("decisive_heading") + ": " + m);
+    if (v.status === "uncertain" && (withAddress || !v.confirm)) {
+      lines.push(withAddress ? v.choiceHeading : t("choice_heading"));
+      for (const c of v.choices) lines.push("  " + c.letter + ". " + c.text);
+    }
+    if (v.status === "certain") {
+      lines.push("", t("eligible_heading") + ":");
+      if (!v.eligible.length) lines.push("  " + t("eligible_empty"));
+      for (const u of v.eligible) {
+        const contact = u.contact
+          ? u.contact.known.map((c) => c.label + ": " + c.value).concat(u.contact.missing ? [u.contact.missing] : []).join("; ")
+          : t("contact_missing");
+        lines.push("  " + u.nr + ". " + u.unit + " (" + u.organisation + ") – " + u.time + ", " +
+          t("col_within", { n: v.limitMin }).toLowerCase() + ": " + (u.within ? t("yes") : t("no")) + " – " +
+          t("col_base").toLowerCase() + ": " + u.base + " (" + u.basePrecisionText + ") – " + contact);
+      }
+    }
+    for (const m of v.caution) lines.push(t("caution_heading") + ": " + m);
+    lines.push("", t("basis_heading", { n: v.limitMin }) + ": " + v.basis);
+    return lines.join("\n") + "\n";
+  }
+
+  $("copy").addEventListener("click", async () => {
+    if (!lastData) return;
+    const text = plainText(view(lastData, await unitContacts()), $("copy-address").checked);
+    const status = $("copy-status");
+    try {
+      await navigator.clipboard.writeText(text);
+      status.textContent = t("copied");
+    } catch (_) {
+      status.textContent = t("copy_failed");
+    }
+  });
+
+  $("print").addEventListener("click", () => window.print());
+
+  // Printing shows everything: folded sections open for the printout, then close again.
+  let openedForPrint = [];
+  window.addEventListener("beforeprint", () => {
+    openedForPrint = [...document.querySelectorAll("#result details:not([open])")];
+    for (const d of openedForPrint) d.open = true;
+  });
+  window.addEventListener("afterprint", () => {
+    for (const d of openedForPrint) d.open = false;
+    openedForPrint = [];
+  });
+
+  // The skip link moves focus past the map without touching the URL (no #fragment in the history).
+  $("skip-map").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    $("after-map").focus();
+  });
+
+  // ---- map (optional: the answer never depends on it) ----
 
   function mapFailed() {
-    const box = document.querySelector(".map-box");
-    if (box) box.classList.add("failed");
-    $("map-note").textContent = "Kartan kunde inte visas. Resultatet ovan gäller ändå.";
+    mapBox.classList.add("failed");
+    $("map-note").textContent = t("map_failed");
   }
 
   async function getJSON(url) {
@@ -236,22 +550,78 @@
     return providersPromise;
   }
 
-  async function drawMap(data) {
+  function addZoomControl() {
+    if (zoomControl) zoomControl.remove();
+    zoomControl = window.L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
+  }
+
+  function textNode(text) {
+    return el("span", { text });
+  }
+
+  // A marker is a picture with a name, never a tab stop: the table holds the same facts and the buttons.
+  const MARK_SIZE = { "mk-base": 26, "mk-other": 22, "mk-choice": 28, "mk-point": 34 };
+
+  function marker(L, lat, lon, className, label, name) {
+    const size = MARK_SIZE[className];
+    const m = L.marker([lat, lon], {
+      icon: L.divIcon({ className: "mk " + className, html: label, iconSize: [size, size] }),
+      keyboard: false, title: "", riseOnHover: true,
+    });
+    m.on("add", () => {
+      const node = m.getElement();
+      node.setAttribute("role", "img");
+      node.setAttribute("aria-label", name);
+    });
+    m.bindTooltip(textNode(name), { direction: "top", offset: [0, -12] });
+    return m;
+  }
+
+  function showOnMap(unitId) {
+    const m = markersByUnit.get(unitId);
+    if (!map || !m) return;
+    map.setView(m.getLatLng(), Math.max(map.getZoom(), 12));
+    m.openTooltip();
+    mapBox.scrollIntoView({ block: "nearest" });
+  }
+
+  async function drawMap(data, v) {
     const L = window.L;
-    if (!L || typeof L.map !== "function") throw new Error("Leaflet saknas");
+    markersByUnit.clear();
+    const hasPoint = typeof v.lat === "number" && typeof v.lon === "number";
+    if (v.status === "outside" || !hasPoint) {
+      mapBox.hidden = true; // a lone dot with a legend promising more helps no one
+      return;
+    }
+    if (!L || typeof L.map !== "function") {
+      mapBox.hidden = false;
+      throw new Error("Leaflet saknas");
+    }
+    mapBox.hidden = false;
     if (!map) {
-      map = L.map("map", { zoomControl: true, attributionControl: true, preferCanvas: false });
+      map = L.map("map", { zoomControl: false, attributionControl: true, scrollWheelZoom: false, keyboard: true });
+      addZoomControl();
       map.attributionControl.setPrefix(false);
       map.attributionControl.addAttribution("Lantmäteriet, SCB, Stockholms stad, © OpenStreetMap contributors");
       mapLayers = L.layerGroup().addTo(map);
+      map.on("click", (ev) => {
+        // An uncertain area can be decided by a point on the map: the answer is asked for that point.
+        if (lastData && lastData.area && lastData.area.status === "uncertain") {
+          search({ lat: +ev.latlng.lat.toFixed(6), lon: +ev.latlng.lng.toFixed(6) });
+        }
+      });
     }
-    document.querySelector(".map-box").classList.remove("failed");
-    $("map-note").textContent = "Området visas som bakgrund; ingen kartserver används. Blå punkt: sökt plats. Gröna punkter: valbara enheters baser.";
+    mapBox.classList.remove("failed");
+    $("map-note").textContent = t("map_note");
+    mapBox.classList.toggle("uncertain", v.status === "uncertain");
     mapLayers.clearLayers();
     const seq = searchSeq;
 
-    const [feature, units] = await Promise.all([
-      data.area.id === null || data.area.id === undefined ? Promise.resolve(null) : areaFeature(data.area.id),
+    const areaIds = v.status === "uncertain"
+      ? [...new Set(v.choices.map((c) => c.area_id))]
+      : (v.areaId === null || v.areaId === undefined ? [] : [v.areaId]);
+    const [features, units] = await Promise.all([
+      Promise.all(areaIds.map((id) => areaFeature(id).catch(() => null))),
       providers().catch(() => []),
     ]);
     if (seq !== searchSeq) return;
@@ -260,52 +630,54 @@
     // Frame the patient and the bases the drive times start from; the area (which may reach far into the
     // archipelago) is background, framed only when there are no bases.
     const bounds = L.latLngBounds([]);
-    let areaBounds = null;
-    if (feature) {
-      const layer = L.geoJSON(feature, {
-        style: { color: "#0b5cad", weight: 2, fillColor: "#9cc3e6", fillOpacity: 0.25 },
+    const areaBounds = L.latLngBounds([]);
+    for (const f of features) {
+      if (!f) continue;
+      const layer = L.geoJSON(f, {
+        style: { color: "#005f96", weight: 2, dashArray: "6 4", fillColor: "#56B4E9", fillOpacity: 0.12 },
         interactive: false,
       }).addTo(mapLayers);
-      areaBounds = layer.getBounds();
+      areaBounds.extend(layer.getBounds());
     }
 
     const byId = new Map(units.map((u) => [u.id, u]));
-    data.eligible.forEach((opt, i) => {
-      const unit = byId.get(opt.id);
-      if (!unit) return;
-      for (const b of unit.bases) {
-        const used = b.name === opt.base;
-        const marker = L.circleMarker([b.lat, b.lon], {
-          radius: used ? 8 : 6, color: "#14532d", weight: 2,
-          fillColor: used ? "#1a7f37" : "#86c99a", fillOpacity: 0.9,
-        }).addTo(mapLayers);
-        const label = (i + 1) + ". " + opt.unit + (used ? " – " + minutes(opt.drive_time_s) : " (annan bas)");
-        marker.bindTooltip(label + " · " + b.name);
-        if (used) bounds.extend(marker.getLatLng());
+    for (const row of v.eligible) {
+      const unit = byId.get(row.id);
+      const bases = unit ? unit.bases : [];
+      for (const b of bases) {
+        const used = b.name === row.baseRaw;
+        const name = used
+          ? t("marker_base", { nr: row.nr, unit: row.unit, time: row.time, base: baseName(b.name) })
+          : t("marker_other_base", { nr: row.nr, unit: row.unit, base: baseName(b.name) });
+        const m = marker(L, b.lat, b.lon, used ? "mk-base" : "mk-other", String(row.nr), name).addTo(mapLayers);
+        if (used) {
+          markersByUnit.set(row.id, m);
+          bounds.extend(m.getLatLng());
+        }
       }
-    });
+    }
+    for (const c of v.choices) {
+      if (typeof c.lat !== "number" || typeof c.lon !== "number") continue;
+      const m = marker(L, c.lat, c.lon, "mk-choice", c.letter, t("marker_choice", { letter: c.letter, label: c.text })).addTo(mapLayers);
+      m.on("click", (ev) => { L.DomEvent.stopPropagation(ev); choose(c.token); });
+      bounds.extend(m.getLatLng());
+    }
 
-    const point = L.circleMarker([data.query.lat, data.query.lon], {
-      radius: 9, color: "#ffffff", weight: 3, fillColor: "#0b5cad", fillOpacity: 1,
-    }).addTo(mapLayers);
-    point.bindTooltip("Sökt plats (" + (PRECISION[data.query.precision] || data.query.precision) + ")", { permanent: false });
+    const point = marker(L, v.lat, v.lon, "mk-point", "", t("map_searched", { precision: v.precision })).addTo(mapLayers);
+    point.setZIndexOffset(-1000); // an open ring: a base on the same spot shows its number through it
     bounds.extend(point.getLatLng());
 
-    if (data.eligible.length === 0 && areaBounds && areaBounds.isValid()) bounds.extend(areaBounds);
-    if (bounds.isValid()) map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
-    else map.setView([data.query.lat, data.query.lon], 10);
-  }
-
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const address = input.value.trim();
-    if (!address) {
-      clearError();
-      resultEl.hidden = true;
-      statusEl.textContent = "Skriv en adress, ett postnummer eller koordinater (lat, lon).";
-      input.focus();
-      return;
+    $("legend").querySelector(".lg-choice").hidden = v.choices.length === 0;
+    $("legend").querySelector(".lg-area").hidden = features.every((f) => !f);
+    for (const sel of [".mk-base", ".mk-other"]) {
+      const li = $("legend").querySelector(sel).closest("li");
+      li.hidden = v.eligible.length === 0 || (sel === ".mk-other" && !mapLayers.getLayers().some((l) => l.options.icon && l.options.icon.options.className === "mk mk-other"));
     }
-    search(address);
-  });
+
+    // With no bases (or choices) to frame, the area is the frame; choices alone frame an uncertain answer.
+    const framed = v.eligible.length > 0 || v.choices.some((c) => typeof c.lat === "number");
+    if (!framed && areaBounds.isValid()) bounds.extend(areaBounds);
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [28, 28], maxZoom: 14 });
+    else map.setView([v.lat, v.lon], 10);
+  }
 })();

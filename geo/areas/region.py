@@ -12,6 +12,7 @@ the region (:func:`narrow`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -180,7 +181,8 @@ class RegionResolver:
         if region.units:
             if not any(self.units.contains(t, token) for t in region.units):
                 raise ChoiceError("The choice is not a part of this location.")
-            narrowed = Region(unit.kind, unit.label, (token,), (), unit.width_m,
+            kind = "district" if unit.kind == "borough" else unit.kind  # a borough is a district to the user
+            narrowed = Region(kind, unit.label, (token,), (), unit.width_m,
                               f"{region.basis} Narrowed to {unit.label} as chosen.".strip())
             return narrowed, unit.x, unit.y, None
         points = np.array(region.points, dtype=float)
@@ -194,7 +196,8 @@ class RegionResolver:
         sub = points[keep]
         k = int(np.argmin(((sub - sub.mean(axis=0)) ** 2).sum(axis=1)))
         width = float(np.sqrt(((sub - sub[k]) ** 2).sum(axis=1)).max())
-        narrowed = Region(region.kind, f"{region.label} ({unit.label})", (), tuple(map(tuple, sub)), round(width, -1),
+        name = re.sub(r" \(\d+ places\)$", "", region.label).split(",")[0]
+        narrowed = Region(region.kind, f"{name}, {unit.name}", (), tuple(map(tuple, sub)), round(width, -1),
                           f"{region.basis} Narrowed to {unit.label} as chosen.".strip())
         return narrowed, float(sub[k, 0]), float(sub[k, 1]), None
 

@@ -192,5 +192,7 @@ def test_lookup_bodies_follow_the_schema(client):
     from api.schemas import LookupOut
 
     for params in ({"address": "Fjällgatan 44, Stockholm"}, {"lat": 59.7580, "lon": 18.7040}, {"address": "Uppsala"},
-                   {"address": "Stockholm"}, {"address": "Mariebergsgtan 22", "lang": "sv"}, {"address": "177 30"}):
+                   {"address": "Stockholm"}, {"address": "Mariebergsgtan 22", "lang": "sv"}, {"address": "177 30"},
+                   {"address": "Stockholm", "choice": "borough:Bromma"},
+                   {"address": "Storgatan, Stockholm", "choice": "municipality:0184"}):
         LookupOut.model_validate(client.get("/v1/lookup", params=params).json())

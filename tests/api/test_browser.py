@@ -122,13 +122,15 @@ def test_address_lookup_on_a_phone(live_server, session_factory, tmp_path):
     # Ranked by drive time: Ersta sjukhus is on Södermalm, a few minutes away and within the limit.
     first = eligible.first.inner_text()
     assert "ASIH Ersta Diakoni" in first and "✓" in first
-    assert s.page.get_by_text("Når adressen men är inte godkända här (ej valbara)").is_visible()
+    assert s.page.get_by_text("Når platsen men är inte godkända här (ej valbara)").is_visible()
     assert s.page.get_by_text("Adressen sparas eller loggas inte.").is_visible()
     assert s.page.get_by_text("© OpenStreetMap contributors, Lantmäteriet, SCB, Stockholms stad, GeoNames").is_visible()
 
     if vendored() is not None:
-        # Area outline + patient point + at least one base, drawn as SVG paths without any tile server.
-        expect(s.page.locator("#map path.leaflet-interactive").nth(2)).to_be_attached(timeout=RESULT_TIMEOUT_MS)
+        # Area outline (SVG) + patient point + numbered bases (named pictures), without any tile server.
+        expect(s.page.locator("#map path")).to_have_count(1, timeout=RESULT_TIMEOUT_MS)
+        expect(s.page.locator("#map .mk-base").first).to_be_attached(timeout=RESULT_TIMEOUT_MS)
+        assert s.page.locator("#map .mk-point").count() == 1
         s.page.wait_for_timeout(300)  # let fitBounds settle before the screenshot
 
     shot = tmp_path / "asih-web.png"
@@ -140,27 +142,25 @@ def test_address_lookup_on_a_phone(live_server, session_factory, tmp_path):
     _assert_log_clean(live_server, ("Fj", "llgatan", "59.31", "18.08"))
 
 
-def test_ambiguous_street_and_postcode(live_server, session_factory):
+def test_street_in_two_towns_and_postcode(live_server, session_factory):
     s = session_factory(SMALL_PHONE)
     s.open(live_server.url + "/")
 
+    # A street in two towns is not guessed: the area is asked for, and one click answers.
     s.search("Storgatan")
-    candidates = s.page.locator("#error .candidates button")
-    candidates.first.wait_for(timeout=RESULT_TIMEOUT_MS)
-    labels = candidates.all_inner_texts()
-    assert "Storgatan, Stockholm (gata)" in labels and "Storgatan, Solna (gata)" in labels
-    assert s.page.locator("#result").is_hidden()
-
-    s.page.get_by_role("button", name="Storgatan, Solna (gata)").click()
-    s.wait_result()
-    assert s.page.locator("#matched").inner_text() == "Storgatan, Solna"
+    choices = s.page.locator("#choice button")
+    choices.first.wait_for(timeout=RESULT_TIMEOUT_MS)
+    labels = [" ".join(t.split()) for t in choices.all_inner_texts()]
+    assert "B Solna kommun – område 6, Västerort" in labels, labels
+    assert s.page.locator("#eligible").count() == 0
+    s.page.get_by_role("button", name="Solna kommun – område 6, Västerort").click()
+    expect(s.page.locator("#area")).to_contain_text("Område 6 – Västerort", timeout=RESULT_TIMEOUT_MS)
     assert s.page.locator("#precision").inner_text() == "Precision: gata"
-    assert s.page.locator("#error").is_hidden()
+    assert s.page.locator("#eligible tbody tr").count() >= 3
 
     s.search("116 28")
     expect(s.page.locator("#precision")).to_have_text("Precision: postnummer", timeout=RESULT_TIMEOUT_MS)
-    assert "Område 5 – Innerstaden" in s.page.locator("#area").inner_text()
-    assert s.page.locator("#warnings li").count() >= 1
+    assert s.page.locator("#answer .cautions li, #answer .decisive li, #answer details.info li").count() >= 1
 
     # Fits a 360 px phone: no sideways scrolling.
     assert s.page.evaluate("document.documentElement.scrollWidth") <= SMALL_PHONE["width"]
@@ -176,12 +176,13 @@ def test_outside_county_and_without_map(live_server, session_factory):
     s.search("Göteborg")
     s.wait_result()
     assert s.page.locator("#area").inner_text() == "Utanför Stockholms län"
-    assert "utanför Stockholms län" in s.page.locator("#outside").inner_text()
-    assert s.page.locator("#eligible-empty").is_visible()
-    expect(s.page.locator("#map-note")).to_contain_text("Kartan kunde inte visas", timeout=RESULT_TIMEOUT_MS)
+    assert "Utanför Stockholms län" in s.page.locator("#answer .decisive").inner_text()
+    assert s.page.locator("#eligible").count() == 0
+    assert s.page.locator("#map-box").is_hidden()  # no lone dot under a legend promising more
 
     s.search("Fjällgatan 44, Stockholm")
     expect(s.page.locator("#area")).to_contain_text("Område 4", timeout=RESULT_TIMEOUT_MS)
     assert "Ersta Diakoni" in s.page.locator("#eligible").inner_text()
+    expect(s.page.locator("#map-note")).to_contain_text("Kartan kunde inte visas", timeout=RESULT_TIMEOUT_MS)
     _assert_private(s, ("Fj", "llgatan", "teborg"))
     _assert_log_clean(live_server, ("Fj", "llgatan", "teborg", "59.31", "57.70"))

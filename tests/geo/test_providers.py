@@ -80,3 +80,35 @@ def test_structural_errors_are_named(tmp_path, settings):
         _broken(tmp_path, settings, lambda u: u[0]["bases"][0].update(precision="exact"))
     with pytest.raises(ProviderDataError, match="missing 'areas'"):
         _broken(tmp_path, settings, lambda u: u[0].pop("areas"))
+
+
+def test_contact_is_only_what_a_source_gives(registry):
+    # Seed 000 ("Remittering till ASIH") sends every referrer to Belport; no source gives a phone or hours.
+    assert {u.id: u.contact for u in registry.units} == {u.id: {"referral": "Belport"} for u in registry.units}
+    d = registry.get("ersta-diakoni").to_dict()
+    assert d["contact"] == {"referral": "Belport"}
+    assert len({registry.get("ersta-diakoni"), registry.get("ersta-diakoni")}) == 1  # units stay hashable
+
+
+@pytest.mark.parametrize(
+    ("contact", "expected"),
+    [
+        ({"email": "x@example.org"}, "contact has unknown keys email"),
+        ({"phone": 812345678}, "contact phone must be a non-empty text"),
+        ({"hours": "  "}, "contact hours must be a non-empty text"),
+        ("08-123 456 78", "contact must be a mapping"),
+    ],
+)
+def test_broken_contact_is_named(tmp_path, settings, contact, expected):
+    with pytest.raises(ProviderDataError, match=expected):
+        _broken(tmp_path, settings, lambda u: u[0].update(contact=contact))
+
+
+def test_contact_may_be_absent_or_partial(tmp_path, settings):
+    def mutate(units):
+        units[0].pop("contact", None)
+        units[1]["contact"] = {"phone": "08-000 00 00", "hours": None}
+
+    registry = _broken(tmp_path, settings, mutate)
+    assert registry.units[0].contact is None
+    assert registry.units[1].contact == {"phone": "08-000 00 00"}
