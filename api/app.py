@@ -15,9 +15,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.privacy import install_log_redaction
-from api.routes import areas, coverage, docs, lookup, meta, providers, web
+from api.routes import areas, coverage, docs, lookup, meta, providers, registry, web
 from api.service import Service
 from geo.settings import Settings, get_settings
+from registry.service import RegistryService
 
 log = logging.getLogger("asih")
 UNEXPECTED_DETAIL = "Internal error; the request was not stored."
@@ -32,6 +33,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     async def lifespan(app: FastAPI):
         if getattr(app.state, "service", None) is None:
             app.state.service = Service.load(settings)
+        if getattr(app.state, "registry", None) is None:
+            app.state.registry = RegistryService.from_settings(settings)
+        app.state.service.live = app.state.registry  # free places and dated approvals in lookup answers
         yield
 
     app = FastAPI(
@@ -77,7 +81,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     async def http_error(request: Request, exc: StarletteHTTPException):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
 
-    for module in (meta, areas, providers, lookup, coverage, web, docs):
+    for module in (meta, areas, providers, lookup, coverage, web, docs, registry):
         app.include_router(module.router)
     return app
 

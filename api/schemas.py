@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -85,6 +86,9 @@ class UnitOption(BaseModel):
     base_precision: Literal["address", "place", "unknown"]
     capacity_note: str | None = None
     contact: ContactOut | None = Field(None, description="Referral contact, when known.")
+    availability: dict | None = Field(
+        None, description="Free places from the live registry: {free_places, note, reported_at, age_s, stale, "
+                          "status}; a stale report is not a number to trust. Eligible units only.")
 
 
 class WarningOut(BaseModel):
@@ -122,6 +126,7 @@ class LookupIn(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180)
     lang: Literal["en", "sv"] = Field("en", description="Language of warnings and error sentences.")
     choice: str | None = Field(None, max_length=100, description="A token from a previous answer's area.choices.")
+    date: dt.date | None = Field(None, description="The day whose approvals apply (default today).")
 
 
 class BatchItemOut(BaseModel):

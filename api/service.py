@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from datetime import date
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import shapely
 
@@ -25,6 +27,9 @@ from routing.eligibility import Eligibility, PointAnswer, UnitAnswer
 from routing.network import RoadNetwork
 from routing.prepare import load_network
 
+if TYPE_CHECKING:
+    from registry.service import RegistryService
+
 
 @dataclass
 class Service:
@@ -36,6 +41,8 @@ class Service:
     registry: Registry
     network: RoadNetwork
     eligibility: Eligibility
+    live: RegistryService | None = None
+    """The live registry (free places, dated approvals); None answers from the providers file alone."""
 
     @classmethod
     def load(cls, settings: Settings, profile: str | None = None, rebuild: bool = True) -> Service:
@@ -99,10 +106,11 @@ class Service:
         return RegionResolver(self.units, self.locator)
 
     def lookup(self, address: str | None = None, lat: float | None = None, lon: float | None = None,
-               choice: str | None = None, lang: str = "en") -> dict:
+               choice: str | None = None, lang: str = "en", on: date | None = None) -> dict:
         """The lookup contract (README, "A lookup answers") for an address or a WGS84 point, in ``lang``.
 
-        ``choice`` is a token from a previous answer's ``area.choices`` and narrows an uncertain area. Raises the
+        ``choice`` is a token from a previous answer's ``area.choices`` and narrows an uncertain area; ``on`` is the
+        day whose approvals apply (default today; needs the live registry). Raises the
         geocoder's ``GeocodeError`` subclasses for empty, malformed, unknown or ambiguous input, and ``ValueError``
         (with a sentence that never quotes the input) for a choice that does not fit or bad coordinates.
         """
@@ -117,7 +125,7 @@ class Service:
             match = _coordinates(lat, lon)
         else:
             raise ValueError("Give an address, or both lat and lon (WGS84 degrees).")
-        return localize_lookup(self._answer(match, choice), lang)
+        return localize_lookup(self._answer(match, choice, on), lang)
 
     def lookup_point(self, lat: float, lon: float) -> dict:
         """The lookup contract at WGS84 coordinates (English)."""
@@ -127,7 +135,7 @@ class Service:
         """The lookup contract for free text: address, postcode, place or 'lat, lon' (English)."""
         return self.lookup(address=text, choice=choice)
 
-    def _answer(self, match: GeocodeResult, choice: str | None) -> dict:
+    def _answer(self, match: GeocodeResult, choice: str | None, on: date | None = None) -> dict:
         notes = list(match.notes)
         region = match.region or _coordinates(match.lat, match.lon).region
         if match.outside:
@@ -158,7 +166,8 @@ class Service:
             return self._outside(match, region, notes, loc.message or OUTSIDE_SENTENCE, lat, lon)
         if decision.status == "uncertain":
             return self._uncertain(match, region, notes, decision, lat, lon)
-        answer = self.eligibility.at(lat, lon, area_id=decision.area_ids[0])
+        approvals = self.live.approvals_on(on) if self.live is not None else None
+        answer = self.eligibility.at(lat, lon, area_id=decision.area_ids[0], approvals=approvals)
         if forced is not None:
             notes.insert(0, Note("area_chosen", "caution",
                                  f"Area {forced} was chosen by the user; the data could not decide it here."))
@@ -210,6 +219,7 @@ class Service:
         loc = answer.location
         bw = loc.border_warning
         notes = notes + [_note(w) for w in answer.warnings]
+        free = self.live.availability([a.unit.id for a in answer.eligible]) if self.live is not None else {}
         if region.width_m >= WIDE_REGION_M:
             notes.append(Note("wide_region", "caution",
                               f"The location is known only to within {region.width_m / 1000:.1f} km; drive times are "
@@ -234,7 +244,7 @@ class Service:
                 "choices": [],
                 "decide_by": [],
             },
-            "eligible": [_option(a) for a in answer.eligible],
+            "eligible": [{**_option(a), "availability": free.get(a.unit.id)} for a in answer.eligible],
             "reachable_not_approved": [_option(a) for a in answer.reachable_not_approved],
             "warnings": _ordered(notes),
             "basis": self._basis(answer.eligible),

@@ -75,11 +75,14 @@ class Eligibility:
         self.snap_warning_m = float(snap_warning_m)
         self._unit_order = [u.id for u in registry.units]
 
-    def at(self, lat: float, lon: float, area_id: int | None = None) -> PointAnswer:
+    def at(self, lat: float, lon: float, area_id: int | None = None,
+           approvals: dict[str, tuple[int, ...]] | None = None) -> PointAnswer:
         """Eligibility at a WGS84 point (degrees). Raises ``ValueError`` only for invalid coordinates.
 
         ``area_id`` overrides the point's own area, when the area was decided for a region around the point (or
         chosen by the user where the data cannot decide); the border warning is then dropped, as it was weighed.
+        ``approvals`` (unit id → area ids in force, from the live registry for a date) replaces the units' approvals
+        from the providers file; units it does not name keep theirs.
         """
         location = self.locator.locate(lat, lon)
         if area_id is not None and location.area_id != area_id:
@@ -92,9 +95,10 @@ class Eligibility:
         x, y = to_metric(lat, lon)
         snaps = snap_many(self.net, np.array([x], dtype=float), np.array([y], dtype=float))
         times, rows = self.trees.unit_times(self.net, snaps, self._unit_order)
-        return self._answer(location, snaps[0], times[:, 0], rows[:, 0])
+        return self._answer(location, snaps[0], times[:, 0], rows[:, 0], approvals)
 
-    def _answer(self, location: Location, snap: Snap, times: np.ndarray, rows: np.ndarray) -> PointAnswer:
+    def _answer(self, location: Location, snap: Snap, times: np.ndarray, rows: np.ndarray,
+                approvals: dict[str, tuple[int, ...]] | None = None) -> PointAnswer:
         answers = []
         for unit, t, row in zip(self.registry.units, times, rows):
             reachable = bool(np.isfinite(t))
@@ -104,7 +108,7 @@ class Eligibility:
                     drive_time_s=round(float(t), 1) if reachable else None,
                     within_limit=bool(reachable and t <= self.limit_s),
                     base=self.trees.bases[int(row)],
-                    approved=location.area_id in unit.areas,
+                    approved=location.area_id in (unit.areas if approvals is None else approvals.get(unit.id, unit.areas)),
                     base_snap_m=float(self.trees.snaps.distance_m[int(row)]),
                 )
             )

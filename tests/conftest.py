@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,12 @@ from geo.areas.locate import AreaLocator
 from geo.areas.model import load_area_model
 from geo.providers import read_registry
 from geo.settings import get_settings
+
+# The live registry of the tests (and of the servers they start) is a throwaway SQLite file, never the checkout's
+# data/registry.sqlite3; set before the settings are first read.
+_REGISTRY_DIR = Path(tempfile.mkdtemp(prefix="asih-test-registry-"))
+os.environ.setdefault("ASIH_REGISTRY_URL", f"sqlite:///{_REGISTRY_DIR / 'registry.sqlite3'}")
+os.environ.setdefault("ASIH_REGISTRY_SECRET_FILE", str(_REGISTRY_DIR / "registry.secret"))
 
 # Known places (WGS84 lat, lon) and the area they must land in; coordinates read off the map, ±50 m.
 KNOWN_PLACES = {

@@ -12,6 +12,7 @@ from api.cli import audit as _audit
 from api.cli import lookup as _lookup
 from api.cli import maps as _maps
 from api.cli import prepare as _prepare
+from api.cli import registry as _registry
 from api.cli import routing as _routing
 
 app = typer.Typer(
@@ -25,3 +26,4 @@ app = typer.Typer(
 for _module in (_prepare, _areas, _routing, _lookup, _audit, _maps):
     for _name, _function in _module.COMMANDS.items():
         app.command(_name)(_function)
+_registry.register(app)

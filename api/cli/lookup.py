@@ -20,10 +20,15 @@ from api.cli.output import console, fail, print_json
 from geo.settings import get_settings
 
 
-def _service(profile: str | None = None):
+def _service(profile: str | None = None, live: bool = False):
     from api.service import Service
 
-    return Service.load(get_settings(), profile=profile)
+    svc = Service.load(get_settings(), profile=profile)
+    if live:
+        from registry.service import RegistryService
+
+        svc.live = RegistryService.from_settings(get_settings())  # free places and dated approvals
+    return svc
 
 
 def lookup(
@@ -33,6 +38,8 @@ def lookup(
     choice: Annotated[str | None, typer.Option(help="Settle an uncertain area: a token the answer listed, "
                                                      "e.g. borough:Bromma.")] = None,
     lang: Annotated[str, typer.Option(help="en | sv")] = "en",
+    on: Annotated[str | None, typer.Option("--date", help="Approvals in force on this day (YYYY-MM-DD; default "
+                                                          "today).")] = None,
 ) -> None:
     """Which ASIH units may take a patient at this address, ranked by drive time. Nothing is logged or stored.
 
@@ -41,10 +48,16 @@ def lookup(
     from api.i18n import translate
     from geo.geocode import Ambiguous, GeocodeError
 
-    svc = _service(profile)
+    import datetime as dt
+
+    try:
+        day = dt.date.fromisoformat(on) if on else None
+    except ValueError:
+        _error(json_out, "The date must be YYYY-MM-DD.")
+    svc = _service(profile, live=True)
     lang = lang if lang in ("en", "sv") else "en"
     try:
-        result = svc.lookup(address=query, choice=choice, lang=lang)
+        result = svc.lookup(address=query, choice=choice, lang=lang, on=day)
     except Ambiguous as exc:
         _error(json_out, translate(exc.user_message, lang), [c.matched for c in exc.candidates[:5]])
     except GeocodeError as exc:
@@ -95,11 +108,12 @@ def _print_result(result: dict) -> None:
     console.print(f"Area [bold]{area['id']} {area['name']}[/] ({area['provenance']}) — {where}")
     limit_min = result["limit_s"] / 60
     table = Table(title=f"Eligible units (approved for area {area['id']}), by drive time")
-    for col in ("unit", "drive time", f"≤ {limit_min:.0f} min", "from base", "base precision"):
+    for col in ("unit", "drive time", f"≤ {limit_min:.0f} min", "free places", "from base", "base precision"):
         table.add_column(col)
     for e in result["eligible"]:
         minutes = "unreachable" if e["drive_time_s"] is None else f"{e['drive_time_s'] / 60:.1f} min"
-        table.add_row(e["unit"], minutes, "yes" if e["within_limit"] else "[red]no[/]", e["base"], e["base_precision"])
+        table.add_row(e["unit"], minutes, "yes" if e["within_limit"] else "[red]no[/]", _free(e.get("availability")),
+                      e["base"], e["base_precision"])
     console.print(table)
     if result["reachable_not_approved"]:
         names = ", ".join(f"{e['unit']} ({e['drive_time_s'] / 60:.0f} min)" for e in result["reachable_not_approved"])
@@ -108,6 +122,16 @@ def _print_result(result: dict) -> None:
         if w["severity"] != "decisive":
             console.print(f"[yellow]![/] {w['message']}", highlight=False)
     console.print(result["basis"]["summary"], highlight=False)
+
+
+def _free(availability: dict | None) -> str:
+    """Free places as a referrer may trust them: a stale report is shown as stale, not as a number."""
+    if not availability or availability.get("free_places") is None:
+        return "not reported"
+    hours = (availability.get("age_s") or 0) / 3600
+    if availability.get("stale"):
+        return f"stale ({hours:.0f} h old)"
+    return f"{availability['free_places']} ({hours:.1f} h ago)"
 
 
 def batch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -10,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.batch import BatchInputError, BatchRow, rows_from_csv, run_batch
 from api.deps import service
-from api.i18n import localize_lookup, translate
+from api.i18n import translate
 from api.schemas import BatchOut, LookupIn, LookupOut
 from api.service import Service
 from geo.geocode import Ambiguous, GeocodeError
@@ -19,9 +20,9 @@ router = APIRouter(prefix="/v1/lookup", tags=["lookup"])
 
 
 def _lookup(svc: Service, address: str | None, lat: float | None, lon: float | None, lang: str = "en",
-            choice: str | None = None) -> dict:
+            choice: str | None = None, on: dt.date | None = None) -> dict:
     try:
-        return svc.lookup(address=address, lat=lat, lon=lon, choice=choice, lang=lang)
+        return svc.lookup(address=address, lat=lat, lon=lon, choice=choice, lang=lang, on=on)
     except Ambiguous as exc:
         candidates = [{"matched": c.matched, "precision": c.precision, "lat": c.lat, "lon": c.lon} for c in exc.candidates]
         raise HTTPException(422, {"message": translate(exc.user_message, lang), "candidates": candidates}) from None
@@ -45,16 +46,17 @@ async def lookup(
     lon: float | None = Query(None, ge=-180, le=180),
     lang: Literal["en", "sv"] = Query("en", description="Language of warnings and error sentences."),
     choice: str | None = Query(None, max_length=100, description="A token from a previous answer's area.choices."),
+    date: dt.date | None = Query(None, description="The day whose approvals apply (default today)."),
     svc: Service = Depends(service),
 ) -> JSONResponse:
     """Area and eligible units for an address or a point. Prefer POST: a query string may end up in proxies' logs."""
-    return _respond(_lookup(svc, address, lat, lon, lang, choice))
+    return _respond(_lookup(svc, address, lat, lon, lang, choice, date))
 
 
 @router.post("", response_model=LookupOut)
 async def lookup_post(body: LookupIn, svc: Service = Depends(service)) -> JSONResponse:
     """As GET, with the address in the body (kept out of URLs and their logs)."""
-    return _respond(_lookup(svc, body.address, body.lat, body.lon, body.lang, body.choice))
+    return _respond(_lookup(svc, body.address, body.lat, body.lon, body.lang, body.choice, body.date))
 
 
 @router.post(

@@ -196,3 +196,26 @@ def test_lookup_bodies_follow_the_schema(client):
                    {"address": "Stockholm", "choice": "borough:Bromma"},
                    {"address": "Storgatan, Stockholm", "choice": "municipality:0184"}):
         LookupOut.model_validate(client.get("/v1/lookup", params=params).json())
+
+
+def test_lookup_shows_free_places_and_uses_the_approvals_of_the_day(client):
+    import datetime as dt
+
+    from registry.service import cli_actor
+
+    live = client.app.state.registry
+    live.set_availability(cli_actor(), "ersta-diakoni", 3, "två team")
+    body = client.post("/v1/lookup", json={"address": "Fjällgatan 44, Stockholm"}).json()
+    ersta = next(e for e in body["eligible"] if e["id"] == "ersta-diakoni")
+    assert ersta["availability"]["free_places"] == 3 and not ersta["availability"]["stale"]
+    assert 0 <= ersta["availability"]["age_s"] < 120
+    others = [e["availability"] for e in body["eligible"] if e["id"] != "ersta-diakoni"]
+    assert all(a is None or a["free_places"] is None for a in others)  # never reported: no number shown
+
+    # Rehabhotellet (area 5 only) approved for area 4 from tomorrow: not eligible on Södermalm today, eligible then.
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    live.add_approval(cli_actor(), "rehabhotellet", 4, tomorrow)
+    today = client.post("/v1/lookup", json={"address": "Fjällgatan 44, Stockholm"}).json()
+    then = client.post("/v1/lookup", json={"address": "Fjällgatan 44, Stockholm", "date": tomorrow.isoformat()}).json()
+    assert "rehabhotellet" not in [e["id"] for e in today["eligible"]]
+    assert "rehabhotellet" in [e["id"] for e in then["eligible"]]

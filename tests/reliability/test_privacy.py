@@ -97,7 +97,8 @@ def test_lookups_leave_no_trace(live_server, settings, tmp_path):
         subprocess.run([_asih(), "lookup", UNKNOWN], cwd=work, env=env, capture_output=True, timeout=120),
         subprocess.run([_asih(), "batch", str(infile), str(outfile)], cwd=work, env=env, capture_output=True, timeout=120),
     ]
-    assert [p.returncode for p in cli] == [0, 0, 2, 0], [p.stderr.decode()[-500:] for p in cli]
+    # 3: a street typed without town is answered "uncertain" until confirmed (issue 10); 2: not found.
+    assert [p.returncode for p in cli] == [3, 0, 2, 0], [p.stderr.decode()[-500:] for p in cli]
     assert outfile.read_text(encoding="utf-8").count("\n") == 5  # header + 4 rows, the unknown one as an error
 
     needles = _needles()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the registry schema; applied by :func:`registry.db.upgrade` (no ``alembic.ini`` needed)."""
