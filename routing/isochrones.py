@@ -1,16 +1,23 @@
-"""Isochrone polygons (EPSG:3006) from drive-time trees.
+"""Isochrone polygons (EPSG:3006) from drive-time trees, and bands of several limits with their population.
 
-The reached road network — every edge whose start node is reached, cut where the remaining time runs out —
-becomes a set of lines, each buffered (a corridor of ``buffer_m`` each side) and merged with one cascaded
-``union_all``. Measured on inner Stockholm (13 000 lines), GEOS buffers one big MultiLineString ~20× slower
-(14 s vs 0.6 s) than this, because it nodes the whole arrangement at once. Holes smaller
-than ``max_hole_m2`` are filled, islands (e.g. reached across a bridge) are kept. Defaults come from the
-``isochrone`` section of ``data/speeds.yaml``.
+:func:`isochrone` and :func:`unit_bands` contour a time grid (:mod:`routing.contours`): one tree gives any list
+of limits as disks that nest or rings that never overlap, in tens of milliseconds, outbound (from the bases) or
+inbound (to them). Each band carries the population whose lookup time falls in it — DeSO population spread over
+the road nodes, as in the audit (:mod:`routing.population`) — so rings add up to the largest disk — and its area.
+
+:func:`corridor_isochrone` is the method used until issue 12, kept as the reference: the reached road network —
+every edge whose start node is reached, cut where the remaining time runs out — becomes a set of lines, each
+buffered (a corridor of ``buffer_m`` each side) and merged with one cascaded ``union_all``. Measured on inner
+Stockholm (13 000 lines), GEOS buffers one big MultiLineString ~20× slower (14 s vs 0.6 s) than this, because it
+nodes the whole arrangement at once. Holes smaller than ``max_hole_m2`` are filled, islands (e.g. reached across a
+bridge) are kept. Defaults come from the ``isochrone`` section of ``data/speeds.yaml``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
@@ -18,10 +25,21 @@ from pyproj import Transformer
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from geo.settings import METRIC_CRS, WGS84, get_settings
+from geo.settings import METRIC_CRS, WGS84, Settings, get_settings
+from routing.contours import BEYOND_S, ContourGrid, Direction, Shape, isochrone_bands
 from routing.network import RoadNetwork
-from routing.snapping import Snap
+from routing.snapping import Snap, SnapArray
 from routing.speeds import load_speed_model
+from routing.trees import drive_time_trees, times_to_snaps
+
+if TYPE_CHECKING:
+    from geo.areas.model import AreaModel
+    from geo.providers import Unit
+    from routing.basetrees import BaseTrees
+    from routing.population import SamplePoints
+
+MAX_BANDS = 6
+"""Most limits in one request (each band is one more contour of the same field, ~4 ms each)."""
 
 QUAD_SEGS = 2
 """Segments per quarter circle of the buffer's round ends (shape detail vs speed)."""
@@ -117,12 +135,229 @@ def isochrone(
     net: RoadNetwork,
     tree: np.ndarray,
     limit_s: float,
+    max_hole_m2: float | None = None,
+    origin: Snap | SnapArray | None = None,
+    *,
+    direction: Direction = "outbound",
+    grid: ContourGrid | None = None,
+) -> BaseGeometry:
+    """The area reached within ``limit_s`` as a (Multi)Polygon in EPSG:3006, contoured from a time grid.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    tree : ndarray, shape (n_nodes,)
+        Travel times (s) from the source (inbound: to it); bounded or not.
+    limit_s : float
+        Time budget (s).
+    max_hole_m2 : float, optional
+        Holes smaller than this (m²) are filled; default from ``speeds.yaml``.
+    origin : Snap or SnapArray, optional
+        The source point(s); times along their own road are then exact, and the polygon contains them.
+    direction : "outbound" or "inbound"
+    grid : ContourGrid, optional
+        Another cell size or reach than the defaults (:func:`routing.contours.contour_grid`).
+
+    Returns
+    -------
+    shapely Polygon or MultiPolygon
+        Empty when nothing is reached. See :mod:`routing.contours` for what is inside.
+    """
+    max_hole_m2 = _defaults().get("max_hole_m2", 0.0) if max_hole_m2 is None else max_hole_m2
+    return isochrone_bands(net, tree, [limit_s], "disks", direction, origin, max_hole_m2, grid)[0]
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band of an isochrone.
+
+    Attributes
+    ----------
+    minutes : float
+        Upper limit (min).
+    lower_minutes : float or None
+        Lower limit of a ring (min); None for a disk (everything from 0).
+    geometry : shapely Polygon / MultiPolygon, EPSG:3006
+    population : float
+        People whose lookup time (from the unit's nearest base, or to it inbound) is within the band.
+    area_km2 : float
+    """
+
+    minutes: float
+    lower_minutes: float | None
+    geometry: BaseGeometry
+    population: float
+    area_km2: float
+
+
+def unit_bands(
+    net: RoadNetwork,
+    trees: BaseTrees,
+    unit_id: str,
+    minutes: Sequence[float],
+    shape: Shape = "disks",
+    direction: Direction = "outbound",
+    population: SamplePoints | None = None,
+    max_hole_m2: float | None = None,
+) -> list[Band]:
+    """A unit's bands from all its bases (each place counts from its nearest base).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    trees : routing.basetrees.BaseTrees
+        The prepared base trees (outbound); inbound trees are grown here, bounded at the largest limit.
+    unit_id : str
+    minutes : sequence of float
+        Band limits (min), any order; duplicates are dropped.
+    shape : "disks" (each contains the smaller) or "rings" (disjoint)
+    direction : "outbound" (from the base to the place) or "inbound" (from the place to the base)
+    population : routing.population.SamplePoints, optional
+        DeSO population points (``Samples.population``); population is 0 when not given.
+    max_hole_m2 : float, optional
+        Holes smaller than this (m²) are filled in disks; default from ``speeds.yaml``.
+
+    Returns
+    -------
+    list of Band, by increasing limit.
+    """
+    limits = verify_minutes(minutes) * 60.0
+    rows = trees.rows_of(unit_id)
+    if len(rows) == 0:
+        raise ValueError(f"Unit {unit_id!r} has no base in the prepared trees.")
+    snaps = subset_snaps(trees.snaps, rows)
+    if direction == "outbound":
+        per_base = trees.times[rows]
+    elif direction == "inbound":
+        per_base = drive_time_trees(net, snaps, float(limits[-1]) + BEYOND_S, direction="inbound")
+    else:
+        raise ValueError(f"direction must be 'outbound' or 'inbound', not {direction!r}.")
+    max_hole_m2 = _defaults().get("max_hole_m2", 0.0) if max_hole_m2 is None else max_hole_m2
+    geoms = isochrone_bands(net, per_base.min(axis=0), limits, shape, direction, snaps, max_hole_m2)
+    people = band_population(net, per_base, snaps, limits, shape, direction, population)
+    lowers = [None] * len(limits) if shape == "disks" else [0.0, *(limits[:-1] / 60.0)]
+    return [
+        Band(float(m), None if lo is None else float(lo), g, float(p), float(g.area / 1e6))
+        for m, lo, g, p in zip(limits / 60.0, lowers, geoms, people)
+    ]
+
+
+def band_population(
+    net: RoadNetwork,
+    per_base: np.ndarray,
+    snaps: SnapArray,
+    limits_s: np.ndarray,
+    shape: Shape,
+    direction: Direction,
+    population: SamplePoints | None = None,
+) -> np.ndarray:
+    """People per band (see :class:`Band`): disks count everyone within the limit, rings those between limits."""
+    if population is None or len(population) == 0:
+        return np.zeros(len(limits_s))
+    t = times_to_snaps(net, per_base, population.snaps, sources=snaps, direction=direction).min(axis=0)
+    within = np.array([population.weight[t <= lim].sum() for lim in limits_s])
+    if shape == "rings":
+        within = np.diff(np.concatenate([[0.0], within]))
+    return within
+
+
+def verify_minutes(minutes: Sequence[float]) -> np.ndarray:
+    """Band limits (min) sorted and unique; raises ``ValueError`` with a sentence for anything else."""
+    try:
+        values = np.unique(np.asarray([float(m) for m in minutes], dtype=np.float64))
+    except (TypeError, ValueError):
+        raise ValueError("minutes must be numbers, e.g. 10,20,30.") from None
+    if len(values) == 0:
+        raise ValueError("Give at least one limit in minutes, e.g. 30.")
+    if len(values) > MAX_BANDS:
+        raise ValueError(f"At most {MAX_BANDS} limits per isochrone.")
+    if not np.isfinite(values).all() or values.min() <= 0 or values.max() > 240:
+        raise ValueError("Each limit must be more than 0 and at most 240 minutes.")
+    return values
+
+
+def bands_geojson(bands: Sequence[Band], properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection (EPSG:4326), one feature per band with ``minutes``, ``population``,
+    ``area_km2`` (and ``lower_minutes`` for rings), plus ``properties`` copied into every feature."""
+    extra = dict(properties or {})
+    people = np.array([b.population for b in bands])
+    if any(b.lower_minutes is not None for b in bands):
+        # Round the running total, so rounded rings still add up to the rounded largest disk.
+        people = np.diff(np.concatenate([[0.0], np.round(np.cumsum(people))]))
+    features = []
+    for b, n in zip(bands, people):
+        props = {"minutes": b.minutes, "lower_minutes": b.lower_minutes, "population": int(round(n)),
+                 "area_km2": round(b.area_km2, 2), **extra}
+        features.append({"type": "Feature", "properties": props, "geometry": to_geojson(b.geometry)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def unit_isochrones(
+    settings: Settings,
+    net: RoadNetwork,
+    model: AreaModel,
+    trees: BaseTrees,
+    unit: Unit,
+    minutes: Sequence[float],
+    shape: Shape = "disks",
+    direction: Direction = "outbound",
+) -> dict[str, Any]:
+    """A unit's isochrone bands as a GeoJSON FeatureCollection (EPSG:4326): the API's and the CLI's one call.
+
+    Parameters
+    ----------
+    settings : Settings
+    net : RoadNetwork
+    model : geo.areas.model.AreaModel
+        Its DeSO population, spread over road nodes as in the audit (read from the prepared cache).
+    trees : routing.basetrees.BaseTrees
+    unit : geo.providers.Unit
+    minutes : sequence of float
+    shape, direction : see :func:`unit_bands`.
+
+    Returns
+    -------
+    dict
+        FeatureCollection; every feature has ``minutes``, ``lower_minutes``, ``population``, ``area_km2``, the unit,
+        ``direction``, ``shape``, ``profile`` and the bases' precision.
+    """
+    bands = unit_bands(net, trees, unit.id, minutes, shape, direction, population_points(settings, net, model))
+    return bands_geojson(bands, {
+        "unit": unit.unit, "unit_id": unit.id, "direction": direction, "shape": shape, "profile": net.profile,
+        "base_precision": unit.precision,
+        "bases": [{"name": b.name, "precision": b.precision} for b in unit.bases],
+    })
+
+
+def population_points(settings: Settings, net: RoadNetwork, model: AreaModel) -> SamplePoints:
+    """The prepared DeSO population points (``Samples.population``), read once per network and area model."""
+    from routing.population import load_samples
+
+    key = ("population_points", str(settings.cache_dir), id(model))
+    if key not in net._cache:
+        net._cache[key] = (load_samples(settings, net, model).population, model)  # the model pins the id
+    return net._cache[key][0]
+
+
+def subset_snaps(snaps: SnapArray, rows: np.ndarray) -> SnapArray:
+    """The snaps at ``rows`` (e.g. one unit's bases of the base trees)."""
+    return SnapArray(snaps.edge[rows], snaps.fraction[rows], snaps.distance_m[rows], snaps.x[rows], snaps.y[rows],
+                     snaps.far[rows])
+
+
+def corridor_isochrone(
+    net: RoadNetwork,
+    tree: np.ndarray,
+    limit_s: float,
     buffer_m: float | None = None,
     max_hole_m2: float | None = None,
     origin: Snap | None = None,
     simplify_m: float | None = None,
 ) -> BaseGeometry:
-    """The area reached within ``limit_s`` as a (Multi)Polygon in EPSG:3006.
+    """Today's corridor polygon (until issue 12): reached roads buffered by ``buffer_m`` and merged, in EPSG:3006.
+
+    Kept as the reference the contoured :func:`isochrone` is measured against (bench/bench_isochrones.py); about
+    100× slower.
 
     Parameters
     ----------
@@ -180,6 +415,6 @@ def fill_holes(geom: BaseGeometry, max_hole_m2: float) -> BaseGeometry:
 
 
 def to_geojson(geom: BaseGeometry) -> dict[str, Any]:
-    """A GeoJSON geometry dict in EPSG:4326 (lon, lat) from a geometry in EPSG:3006."""
-    wgs = shapely.transform(geom, lambda xy: np.column_stack(_TO_WGS84.transform(xy[:, 0], xy[:, 1])))
+    """A GeoJSON geometry dict in EPSG:4326 (lon, lat; 7 decimals, ~1 cm) from a geometry in EPSG:3006."""
+    wgs = shapely.transform(geom, lambda xy: np.round(np.column_stack(_TO_WGS84.transform(xy[:, 0], xy[:, 1])), 7))
     return mapping(wgs)

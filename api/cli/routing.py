@@ -1,4 +1,4 @@
-"""CLI commands: routing (``drive-time``, ``prepare-network``)."""
+"""CLI commands: routing (``drive-time``, ``prepare-network``, ``isochrone``, ``split``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 from typing import Annotated
 
-import shapely
 import typer
 from pyproj import Transformer
 from rich.console import Console
@@ -74,15 +73,25 @@ def prepare_network_cmd(
 
 def isochrone_cmd(
     unit: Annotated[str, typer.Argument(help="Unit id or name from data/providers.yaml.")],
-    minutes: Annotated[float, typer.Option(min=1, max=240, help="Minutes of driving from the unit's bases.")] = 30,
+    minutes: Annotated[str, typer.Option(help="Band limits in minutes, comma-separated, e.g. 10,20,30.")] = "30",
     out: Annotated[Path, typer.Option(help="GeoJSON file to write (EPSG:4326).")] = Path("isochrone.geojson"),
+    direction: Annotated[str, typer.Option(help="outbound (from the unit's bases) or inbound (to them).")] = "outbound",
+    shape: Annotated[str, typer.Option(help="disks (each holds the smaller) or rings (between limits).")] = "disks",
     profile: Annotated[str | None, typer.Option(help="Speed profile (free_flow, rush_hour).")] = None,
 ) -> None:
-    """Write a unit's reach within MINUTES from all its bases: one feature per base and their union."""
+    """Write a unit's reach from its nearest base: one feature per band with minutes, population and area (km²)."""
     from api.service import Service
     from geo.providers import UnknownUnit
-    from routing.isochrones import isochrone, to_geojson
+    from routing.isochrones import unit_isochrones, verify_minutes
 
+    if direction not in ("outbound", "inbound"):
+        raise typer.BadParameter("--direction is outbound or inbound.")
+    if shape not in ("disks", "rings"):
+        raise typer.BadParameter("--shape is disks or rings.")
+    try:
+        limits = verify_minutes(minutes.split(","))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     settings = get_settings()
     svc = Service.load(settings, profile=profile)
     try:
@@ -90,21 +99,50 @@ def isochrone_cmd(
     except UnknownUnit as exc:
         _console.print(f"[red]Error:[/] {exc}")
         raise typer.Exit(2) from None
-    trees, limit_s = svc.eligibility.trees, minutes * 60.0
-    features, parts = [], []
-    for row in trees.rows_of(u.id):
-        geom = isochrone(svc.network, trees.times[row], limit_s, origin=trees.snaps[int(row)])
-        parts.append(geom)
-        base = trees.bases[int(row)]
-        features.append({"type": "Feature", "geometry": to_geojson(geom), "properties": {
-            "kind": "base", "unit": u.unit, "unit_id": u.id, "base": base.name, "precision": base.precision,
-            "minutes": minutes, "profile": svc.network.profile, "area_km2": round(geom.area / 1e6, 2)}})
-    union = shapely.union_all(parts)
-    features.append({"type": "Feature", "geometry": to_geojson(union), "properties": {
-        "kind": "unit", "unit": u.unit, "unit_id": u.id, "precision": u.precision, "minutes": minutes,
-        "profile": svc.network.profile, "area_km2": round(union.area / 1e6, 2)}})
-    out.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
-    typer.echo(f"{u.unit}: {minutes:g} min reach, {union.area / 1e6:,.0f} km² from {len(parts)} base(s) → {out}")
+    collection = unit_isochrones(settings, svc.network, svc.areas, svc.eligibility.trees, u, limits, shape, direction)
+    out.write_text(json.dumps(collection), encoding="utf-8")
+    for f in collection["features"]:
+        p = f["properties"]
+        lower = p["lower_minutes"]
+        band = f"{lower:g}–{p['minutes']:g}" if lower is not None else f"≤ {p['minutes']:g}"
+        typer.echo(f"{u.unit}, {direction}, {band} min: {p['area_km2']:,.0f} km², {p['population']:,} people")
+    typer.echo(f"→ {out}")
 
 
-COMMANDS = {"drive-time": drive_time_cmd, "prepare-network": prepare_network_cmd, "isochrone": isochrone_cmd}
+def split_cmd(
+    minutes: Annotated[float | None, typer.Option(min=1, max=240, help="Places beyond this go to no unit.")] = None,
+    out: Annotated[Path | None, typer.Option(help="GeoJSON file to write (EPSG:4326).")] = None,
+    direction: Annotated[str, typer.Option(help="outbound (from the bases) or inbound (to them).")] = "outbound",
+    all_units: Annotated[bool, typer.Option("--all-units", help="Every unit competes, not only approved.")] = False,
+    profile: Annotated[str | None, typer.Option(help="Speed profile (free_flow, rush_hour).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Each area divided among its units by drive time: who gets to each place first, with population."""
+    from api.service import Service
+    from routing.split import split_collection
+
+    if direction not in ("outbound", "inbound"):
+        raise typer.BadParameter("--direction is outbound or inbound.")
+    settings = get_settings()
+    svc = Service.load(settings, profile=profile)
+    collection = split_collection(settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry, minutes,
+                                  not all_units, direction)
+    if out is not None:
+        out.write_text(json.dumps(collection), encoding="utf-8")
+    rows = [{k: f["properties"][k] for k in ("area_id", "unit_id", "population", "population_share", "area_km2")}
+            for f in collection["features"]]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        unit = r["unit_id"] or f"(none within {minutes:g} min)"
+        typer.echo(f"area {r['area_id']}  {unit:<34} {r['population']:>9,} people {r['population_share']:>7.1%}"
+                   f"  {r['area_km2']:>8,.1f} km²")
+    if out is not None:
+        typer.echo(f"→ {out}")
+
+
+COMMANDS = {
+    "drive-time": drive_time_cmd, "prepare-network": prepare_network_cmd, "isochrone": isochrone_cmd,
+    "split": split_cmd,
+}

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import Literal
 
-import shapely
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.deps import service
 from api.service import Service
-from geo.crs import geometry_to_wgs84
 from geo.providers import UnknownUnit
+from routing.isochrones import MAX_BANDS, unit_isochrones
+from routing.split import split_collection
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
 
@@ -70,25 +71,46 @@ def choice(
 @router.get("/isochrones/{unit}")
 def isochrone(
     unit: str,
-    minutes: int = Query(30, ge=1, le=120, description="Minutes of driving from the unit's bases."),
+    minutes: str = Query(
+        "30", max_length=40,
+        description="Band limits in minutes, comma-separated (e.g. `10,20,30`; each 1–120, at most 6).",
+    ),
+    direction: Literal["outbound", "inbound"] = Query(
+        "outbound", description="`outbound`: time from the unit's nearest base to the place; `inbound`: to the base."
+    ),
+    shape: Literal["disks", "rings"] = Query(
+        "disks", description="`disks`: everything within each limit (they nest); `rings`: between limits (disjoint).",
+    ),
     svc: Service = Depends(service),
 ) -> dict:
-    """The area a unit's bases reach within ``minutes`` (GeoJSON Feature, EPSG:4326), with base precision."""
+    """The places a unit reaches within each limit: a GeoJSON FeatureCollection (EPSG:4326), one feature per band
+    with ``minutes``, ``lower_minutes`` (rings), ``population``, ``area_km2``, the direction and base precision."""
     u = _unit(svc, unit)
-    geom = svc.isochrone(u.id, minutes * 60.0)
-    return {
-        "type": "Feature",
-        "properties": {
-            "unit": u.unit,
-            "unit_id": u.id,
-            "minutes": minutes,
-            "profile": svc.network.profile,
-            "area_km2": round(geom.area / 1e6, 2),
-            "base_precision": u.precision,
-            "bases": [{"name": b.name, "precision": b.precision} for b in u.bases],
-        },
-        "geometry": shapely.geometry.mapping(geometry_to_wgs84(geom.simplify(10))),
-    }
+    limits = _minutes_list(minutes)
+    return unit_isochrones(svc.settings, svc.network, svc.areas, svc.eligibility.trees, u, limits, shape, direction)
+
+
+@router.get("/split")
+def split(
+    minutes: int | None = Query(None, ge=1, le=120, description="Places beyond this from every unit go to none."),
+    direction: Literal["outbound", "inbound"] = Query("outbound", description="Drive time from (or to) the bases."),
+    units: Literal["approved", "all"] = Query("approved", description="Which units compete in an area."),
+    svc: Service = Depends(service),
+) -> dict:
+    """Each area divided among its units by drive time (the nearest unit wins): a GeoJSON FeatureCollection
+    (EPSG:4326), one feature per area × unit with ``population``, ``population_share`` and ``area_km2``."""
+    return split_collection(svc.settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry, minutes,
+                            units == "approved", direction)
+
+
+def _minutes_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise HTTPException(422, "minutes must be numbers separated by commas, e.g. 10,20,30.") from None
+    if not values or len(values) > MAX_BANDS or not all(1 <= v <= 120 for v in values):
+        raise HTTPException(422, f"Give 1 to {MAX_BANDS} limits, each from 1 to 120 minutes, e.g. 10,20,30.")
+    return values
 
 
 def _feature_collection(gdf) -> dict:
