@@ -13,6 +13,7 @@ Page texts, in Swedish and English, live in ``static/texts.json``: the templates
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime
 from pathlib import Path
@@ -122,7 +123,8 @@ def view(body: dict, lang: str, registry=None, now: datetime | None = None) -> d
     """The lookup answer (old or new contract) as display texts in ``lang``; ``app.js`` mirrors this in ``view()``.
 
     Old answers (warnings as plain strings, no ``area.status``) are read as: status from ``area.id``, every warning a
-    "caution". A unit without a ``contact`` key takes it from the registry.
+    "caution". A unit without a ``contact`` key takes it from the registry. An eligible unit's ``availability`` (the
+    live registry's free places) becomes ``free`` (:func:`free_places`); without it the row has no free-places line.
     """
     t = TEXTS[lang]
     q, area = body["query"], body["area"]
@@ -205,7 +207,9 @@ def _summary(v: dict, area: dict, t: dict) -> str:
                 "summary_count_one" if n == 1 else "summary_count")
             parts.append(_fmt(t[key], n=n, k=k, limit=v["limit_min"]))
             nearest = v["eligible"][0]
-            parts.append(_fmt(t["summary_nearest"], unit=nearest["unit"], time=nearest["time"]))
+            full = (nearest["free"] or {}).get("status") == "full"
+            parts.append(_fmt(t["summary_nearest_full" if full else "summary_nearest"], unit=nearest["unit"],
+                              time=nearest["time"]))
     parts += [_fmt(t["summary_decisive"], message=m) for m in v["spoken"]]
     return " ".join(parts)
 
@@ -235,8 +239,58 @@ def _unit_row(u: dict, nr: int, limit_min: int, t: dict, registry) -> dict:
         "base_precision": u.get("base_precision"),
         "base_precision_text": t.get("base_" + str(u.get("base_precision")), str(u.get("base_precision"))),
         "contact": _contact(contact, t),
-        "capacity": u.get("capacity_note") or "–",
+        "capacity": u.get("capacity_note"),
+        "free": free_places(u.get("availability"), t),
     }
+
+
+def free_places(availability: dict | None, t: dict) -> dict | None:
+    """A unit's free places from the live registry as the page shows them; None without a registry.
+
+    Returns ``{"status", "text", "age", "reported_at", "note"}``: ``status`` is ``current``, ``full`` (a current report
+    of 0: the unit stays listed, marked in words), ``stale`` (the text gives the report's age and says to call, never
+    the number) or ``none``; ``age`` ("rapporterat för 2 tim sedan") only for a current report.
+    """
+    if not isinstance(availability, dict):
+        return None
+    n, age_s = availability.get("free_places"), availability.get("age_s")
+    status = availability.get("status") or (
+        "none" if n is None else "stale" if availability.get("stale") else "current")
+    if n is None or age_s is None or status not in ("current", "stale"):
+        return {"status": "none", "text": t["free_none"], "age": None, "reported_at": None, "note": None}
+    note = availability.get("note")
+    free = {"status": status, "age": None, "reported_at": availability.get("reported_at"),
+            "note": _fmt(t["free_note"], note=note) if note else None}
+    if status == "stale":
+        return {**free, "text": _fmt(t["free_stale"], age=_age(age_s, t))}
+    return {**free, "status": "full" if n == 0 else "current", "age": _reported(age_s, t),
+            "text": t["free_full"] if n == 0 else _fmt(t["free_current"], n=n)}
+
+
+def _reported(age_s: float, t: dict) -> str:
+    """A current report's age, e.g. "rapporterat för 2 tim sedan": minutes under an hour, hours under two days, then
+    days (rounded)."""
+    if _round(age_s / 60) < 1:
+        return t["reported_now"]
+    return _fmt(t["reported_" + _age_unit(age_s)], n=_age_count(age_s))
+
+
+def _age(age_s: float, t: dict) -> str:
+    """A stale report's age, e.g. "30 tim", in the units of :func:`_reported` (at least 1 min)."""
+    return _fmt(t["age_" + _age_unit(age_s)], n=max(1, _age_count(age_s)))
+
+
+def _age_unit(age_s: float) -> str:
+    return "min" if _round(age_s / 60) < 60 else "h" if _round(age_s / 3600) < 48 else "d"
+
+
+def _age_count(age_s: float) -> int:
+    return _round(age_s / {"min": 60, "h": 3600, "d": 86400}[_age_unit(age_s)])
+
+
+def _round(x: float) -> int:
+    """Half up, as JavaScript's ``Math.round`` (app.js must say the same)."""
+    return math.floor(x + 0.5)
 
 
 def _contact(contact: dict | None, t: dict) -> dict | None:

@@ -88,8 +88,45 @@
       seconds: s, base: baseName(u.base), baseRaw: u.base, basePrecision: u.base_precision,
       basePrecisionText: TEXTS[lang]["base_" + u.base_precision] || u.base_precision,
       contact: contactView(contact),
-      capacity: u.capacity_note || "–",
+      capacity: u.capacity_note || null,
+      free: freePlaces(u.availability),
     };
+  }
+
+  // Free places from the live registry (mirrors web.py: free_places): a stale report says its age and "call", never
+  // its number; a current 0 is "Fullt" in words; null without a registry.
+  function freePlaces(a) {
+    if (!a || typeof a !== "object") return null;
+    const n = a.free_places;
+    const ageS = a.age_s;
+    const status = a.status || (n === null || n === undefined ? "none" : a.stale ? "stale" : "current");
+    if (typeof n !== "number" || typeof ageS !== "number" || !["current", "stale"].includes(status)) {
+      return { status: "none", text: t("free_none"), age: null, reportedAt: null, note: null };
+    }
+    const free = { status, age: null, reportedAt: a.reported_at || null, note: a.note ? t("free_note", { note: a.note }) : null };
+    if (status === "stale") return { ...free, text: t("free_stale", { age: ageText(ageS) }) };
+    return { ...free, status: n === 0 ? "full" : "current", age: reported(ageS),
+      text: n === 0 ? t("free_full") : t("free_current", { n }) };
+  }
+
+  function ageUnit(s) {
+    return Math.round(s / 60) < 60 ? "min" : Math.round(s / 3600) < 48 ? "h" : "d";
+  }
+
+  function ageCount(s) {
+    return Math.round(s / { min: 60, h: 3600, d: 86400 }[ageUnit(s)]);
+  }
+
+  function reported(s) {
+    return Math.round(s / 60) < 1 ? t("reported_now") : t("reported_" + ageUnit(s), { n: ageCount(s) });
+  }
+
+  function ageText(s) {
+    return t("age_" + ageUnit(s), { n: Math.max(1, ageCount(s)) });
+  }
+
+  function freeLine(f) {
+    return f.text + (f.age ? " (" + f.age + ")" : "") + (f.note ? "; " + f.note : "");
   }
 
   // Known contact fields (referral route first), and one line naming the missing ones.
@@ -171,7 +208,9 @@
         const key = k === 0 ? (n === 1 ? "summary_count_none_one" : "summary_count_none")
           : (n === 1 ? "summary_count_one" : "summary_count");
         parts.push(t(key, { n, k, limit: v.limitMin }));
-        parts.push(t("summary_nearest", { unit: v.eligible[0].unit, time: v.eligible[0].time }));
+        const nearest = v.eligible[0];
+        const full = nearest.free && nearest.free.status === "full";
+        parts.push(t(full ? "summary_nearest_full" : "summary_nearest", { unit: nearest.unit, time: nearest.time }));
       }
     }
     for (const m of v.spoken) parts.push(t("summary_decisive", { message: m }));
@@ -261,6 +300,23 @@
     answerEl.replaceChildren(...parts);
   }
 
+  // Free places (as text: the note is the provider's words, never markup) and the provider file's capacity note.
+  function capacityCell(u) {
+    const f = u.free;
+    const parts = [];
+    if (f) {
+      parts.push(el("span", { className: "free free-" + f.status }, [
+        f.status === "stale" ? el("span", { "aria-hidden": "true", text: "⚠ " }) : null,
+        f.text,
+        f.age ? " (" : null, f.age ? el("time", { datetime: f.reportedAt, text: f.age }) : null, f.age ? ")" : null,
+      ]));
+      if (f.note) parts.push(" ", el("span", { className: "free-note", text: f.note }));
+    }
+    if (u.capacity) parts.push(" ", el("span", { className: "capacity-note", text: u.capacity }));
+    else if (!f) parts.push("–");
+    return el("td", { "data-label": t("col_capacity"), "data-free": f ? f.status : null }, [el("div", { className: "v" }, parts)]);
+  }
+
   function unitsTable(id, rows, labelledby, ranked, limitMin) {
     const within = t("col_within", { n: limitMin });
     // Units that may not be chosen: who and how far; their contact and capacity are not the referrer's next step.
@@ -296,7 +352,7 @@
         el("td", { "data-label": within, className: "num" }, [el("div", { className: "v" }, [mark])]),
         el("td", { "data-label": t("col_base") }, [baseV]),
         ranked ? contact : null,
-        ranked ? el("td", { "data-label": t("col_capacity") }, [el("div", { className: "v", text: u.capacity })]) : null,
+        ranked ? capacityCell(u) : null,
       ]);
     });
     return el("table", { id, className: "units", "aria-labelledby": labelledby }, [
@@ -481,7 +537,8 @@
           : t("contact_missing");
         lines.push("  " + u.nr + ". " + u.unit + " (" + u.organisation + ") – " + u.time + ", " +
           t("col_within", { n: v.limitMin }).toLowerCase() + ": " + (u.within ? t("yes") : t("no")) + " – " +
-          t("col_base").toLowerCase() + ": " + u.base + " (" + u.basePrecisionText + ") – " + contact);
+          t("col_base").toLowerCase() + ": " + u.base + " (" + u.basePrecisionText + ") – " + contact +
+          (u.free ? " – " + freeLine(u.free) : ""));
       }
     }
     for (const m of v.caution) lines.push(t("caution_heading") + ": " + m);

@@ -6,8 +6,8 @@ itself stays on (checked: an inline script is refused). Every state is checked a
 400 % zoom) for 0 violations of WCAG 2.0/2.1 A and AA, and screenshotted into /tmp/asih-shots/.
 
 The states are reached through the real service; a few it produces only for particular data (a phone number, a unit
-without contact, a decisive warning next to a chosen area, a 422 with candidates) are also shown from answers in the
-lookup contract served by a route stub.
+without contact, a decisive warning next to a chosen area, a 422 with candidates, free places of every kind from the
+live registry) are also shown from answers in the lookup contract served by a route stub.
 """
 
 from __future__ import annotations
@@ -123,6 +123,45 @@ CHOSEN_SV = {
     "limit_s": 1800.0,
     "profile": "free_flow",
 }
+
+
+def _availability(free_places, age_s, note=None):
+    """A unit's free places as the live registry reports them (registry/service.py: availability)."""
+    status = "none" if free_places is None else "stale" if age_s > 86400 else "current"
+    return {"free_places": free_places, "note": note, "age_s": age_s, "stale": status != "current", "status": status,
+            "reported_at": None if free_places is None else "2026-03-02T08:00:00+00:00", "stale_after_s": 86400.0}
+
+
+FREE_NOTE = "Två team i kväll <b>ring först</b> & fråga efter Anna"
+"""A note with markup in it: shown as text, never as markup."""
+FREE_SV = {
+    **CHOSEN_SV,
+    "query": {**CHOSEN_SV["query"], "corrected_from": None},
+    "eligible": [
+        {**_unit("stockholms-sjukhem", "ASIH Stockholms sjukhem", "Stiftelsen Stockholms sjukhem", 18.0,
+                 "Mariebergsgatan 22, Kungsholmen", "address", {"referral": "Belport"},
+                 "ASIH Bromma: 4 team, cirka 100 patienter (stockholmssjukhem.se, 2024-01-22)."),
+         "availability": _availability(3, 7200, FREE_NOTE)},
+        {**_unit("stockholm-norr", "ASIH Stockholm Norr", "SLSO (Region Stockholm)", 177.0,
+                 "North inner city / Solna (guess)", "unknown", {"referral": "Belport", "phone": "08-000 00 00"}),
+         "availability": _availability(0, 600)},
+        {**_unit("ersta-diakoni", "ASIH Ersta Diakoni", "Ersta Diakonisällskap", 640.0, "Ersta sjukhus, Södermalm",
+                 "place", {"referral": "Belport"}),
+         "availability": _availability(4, 30 * 3600, "Ring före 14")},
+        {**_unit("rehabhotellet", "ASIH Rehabhotellet", "Rehabhotellet AB", 2233.0, "Inner city (guess)", "unknown",
+                 None),
+         "availability": _availability(None, None)},
+    ],
+    "warnings": [w for w in CHOSEN_SV["warnings"] if w["severity"] == "info"],
+}
+"""A certain answer with each kind of free places: current (with a note), full (0), stale (30 h), never reported."""
+FREE_CELLS_SV = [
+    "Lediga platser: 3 (rapporterat för 2 tim sedan) Enhetens notering: " + FREE_NOTE
+    + " ASIH Bromma: 4 team, cirka 100 patienter (stockholmssjukhem.se, 2024-01-22).",
+    "Fullt – 0 lediga platser (rapporterat för 10 min sedan)",
+    "⚠ Lediga platser: uppgiften är 30 tim gammal – ring och fråga Enhetens notering: Ring före 14",
+    "Lediga platser: ej rapporterat",
+]
 
 
 def _service_has_new_contract(live_server) -> bool:
@@ -284,6 +323,16 @@ def test_every_state_has_no_axe_violations(live_server, pages, viewport):
 
     s.page.emulate_media(forced_colors="active")
     s.check("forced-colours", w, problems)
+    s.page.emulate_media(forced_colors="none")
+
+    # Free places from the live registry: current, full, stale and never reported.
+    s.stub_lookups(lambda body: FREE_SV)
+    s.ask("Mariebergsgatan 22")
+    s.answered()
+    expect(s.page.locator("#eligible td[data-free=full]")).to_have_count(1)
+    s.check("free-places", w, problems)
+    s.page.emulate_media(forced_colors="active")
+    s.check("free-places-forced-colours", w, problems)
     s.page.emulate_media(forced_colors="none")
 
     assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)
@@ -457,6 +506,72 @@ def test_copy_answer_leaves_the_address_out_unless_asked(live_server, pages):
     text = s.page.evaluate("navigator.clipboard.readText()")
     assert f"Sökt adress: {ANSWER}" in text
     assert s.page.evaluate("localStorage.length + sessionStorage.length") == 0
+
+
+def _free_cells(page) -> list[str]:
+    return [re.sub(r"\s+", " ", t).strip() for t in page.locator("#eligible tbody td:nth-child(6)").all_text_contents()]
+
+
+@pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["1280px", "320px"])
+def test_free_places_are_shown_with_their_age_copied_and_printed(live_server, pages, browser, viewport):
+    s = pages(viewport)
+    s.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    s.open(live_server.url + "/")
+    s.stub_lookups(lambda body: FREE_SV)
+    s.ask("Mariebergsgatan 22")
+    s.answered()
+    assert _free_cells(s.page) == FREE_CELLS_SV
+    # The note is text: its "<b>" is shown, not obeyed.
+    assert s.page.locator("#eligible b").count() == 0 and FREE_NOTE in s.page.locator("#eligible").inner_text()
+    # A full unit stays listed, marked in words and by a box (not by colour alone); a stale one by ⚠ and words.
+    assert s.page.locator("#eligible tbody tr").count() == 4
+    full = s.page.locator("#eligible td[data-free=full] .free-full")
+    assert full.inner_text().startswith("Fullt – 0 lediga platser")
+    assert full.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+    assert s.page.locator("#eligible td[data-free=stale] .free-stale").inner_text().startswith("⚠")
+    assert s.page.locator("#eligible td[data-free=current] time").get_attribute("datetime") == "2026-03-02T08:00:00+00:00"
+    if viewport is NARROW:  # a card: the cell is labelled
+        assert s.page.locator("#eligible td[data-free=full]").get_attribute("data-label") == "Kapacitet"
+
+    # The same texts from the server's renderer (answer.html), for the same answer.
+    from api.routes import web
+
+    context = browser.new_context(java_script_enabled=False, viewport=viewport)
+    try:
+        served = context.new_page()
+        served.set_content(web._page("sv", answer=web.view(FREE_SV, "sv"), status=200).body.decode())
+        assert _free_cells(served) == FREE_CELLS_SV
+    finally:
+        context.close()
+
+    s.page.get_by_role("button", name="Kopiera svar").click()
+    expect(s.page.locator("#copy-status")).to_have_text("Svaret är kopierat.")
+    lines = s.page.evaluate("navigator.clipboard.readText()").splitlines()
+    unit_lines = [line for line in lines if re.match(r"  \d\. ASIH", line)]
+    assert len(unit_lines) == 4
+    assert unit_lines[0].endswith(" – Lediga platser: 3 (rapporterat för 2 tim sedan); Enhetens notering: " + FREE_NOTE)
+    assert unit_lines[1].endswith(" – Fullt – 0 lediga platser (rapporterat för 10 min sedan)")
+    assert unit_lines[2].endswith(" – Lediga platser: uppgiften är 30 tim gammal – ring och fråga; "
+                                  "Enhetens notering: Ring före 14")
+    assert unit_lines[3].endswith(" – Lediga platser: ej rapporterat")
+
+    if viewport is WIDE:
+        s.page.emulate_media(media="print")
+        assert [c.is_visible() for c in s.page.locator("#eligible tbody td:nth-child(6)").all()] == [True] * 4
+        assert _free_cells(s.page) == FREE_CELLS_SV
+        assert re.fullmatch(r"Svar hämtat \d{4}-\d\d-\d\d \d\d:\d\d\.", s.page.locator("#answered-at").inner_text())
+        pdf = s.page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+        SHOTS.mkdir(exist_ok=True)
+        (SHOTS / "print-free-places.pdf").write_bytes(pdf)
+        assert len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf)) == 1
+        s.page.emulate_media(media="screen")
+
+    s.page.get_by_role("link", name="English").click()
+    expect(s.page.locator("#summary")).to_contain_text("Area 5", timeout=RESULT_TIMEOUT_MS)
+    s.answered()
+    assert _free_cells(s.page)[1:] == ["Full – 0 free places (reported 10 min ago)",
+                                       "⚠ Free places: the report is 30 h old – call and ask The unit's note: Ring före 14",
+                                       "Free places: not reported"]
 
 
 def test_swedish_only_answer_and_the_language_switch(live_server, pages):
@@ -704,6 +819,9 @@ def _answer_texts(page) -> dict:
         "bases": [norm(re.sub(r"Visa på kartan.*", "", t)) for t in loc("#eligible tbody tr td:nth-child(4)").all_text_contents()],
         "others": [norm(t) for t in loc("#others tbody tr th").all_text_contents()],
         "contacts": [norm(t) for t in loc("#eligible tbody tr td:nth-child(5)").all_text_contents()],
+        # Free places; a report's age may tick over between the two lookups.
+        "free": [re.sub(r"\(rapporterat [^)]*\)", "(rapporterat …)", norm(t))
+                 for t in loc("#eligible tbody tr td:nth-child(6)").all_text_contents()],
         "basis": norm(loc("#basis").text_content()),
     }
 

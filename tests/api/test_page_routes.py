@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routes import web
+from registry.service import cli_actor
 
 FJALLGATAN = "Fjällgatan 44, Stockholm"
 
@@ -113,6 +116,7 @@ def test_view_reads_the_old_answer_shape(registry):
                             "Närmast: ASIH Ersta Diakoni, 2 min.")
     assert v["eligible"][0]["contact"]["known"] == [{"label": "Remiss", "value": "Belport", "tel": None}]
     assert "profil free_flow" in v["basis"]
+    assert v["eligible"][0]["free"] is None  # no live registry: no free-places line, the capacity column as before
     outside = web.view({**old, "area": {"id": None, "name": None}, "eligible": []}, "en", registry)
     assert outside["status"] == "outside" and outside["summary"].startswith("The place is outside Stockholm County.")
 
@@ -171,3 +175,108 @@ def test_map_marks_stay_apart_for_colour_blind_vision(vision):
     assert _ratio(white, base) >= 4.5    # a base's white number is readable
     assert _ratio(black, choice) >= 4.5  # a choice's black letter is readable
     assert _ratio(base, background) >= 3.0 and _ratio(black, background) >= 3.0  # marks stand out from the map
+
+
+# -- free places from the live registry (issue 14) -------------------------------------------------------------------
+@pytest.fixture
+def live(client, service, tmp_path):
+    """A fresh registry with a settable clock behind the page's service for one test (the shared one is put back)."""
+    from tests.registry.conftest import Clock, open_service
+
+    clock = Clock()
+    registry = open_service(f"sqlite:///{tmp_path / 'registry.sqlite3'}", clock)
+    before = service.live
+    service.live = registry
+    try:
+        yield SimpleNamespace(registry=registry, clock=clock)
+    finally:
+        service.live = before
+        registry.close()
+
+
+def _report(live, unit: str, free: int, note: str | None = None, *, ago: timedelta) -> None:
+    live.clock.now -= ago
+    try:
+        live.registry.set_availability(cli_actor(), unit, free, note)
+    finally:
+        live.clock.now += ago
+
+
+def _capacity_cells(html: str) -> dict[str, str]:
+    """Each eligible unit's capacity cell, as text with single spaces."""
+    table = html[html.index('<table id="eligible"'):]
+    table = table[:table.index("</table>")]
+    rows = re.findall(r'<tr data-unit="([^"]+)">(.*?)</tr>', table, re.S)
+    return {unit: " ".join(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[-1]).split())
+            for unit, row in rows}
+
+
+@pytest.mark.parametrize(
+    ("age_s", "sv", "en"),
+    [(0, "rapporterat nyss", "reported just now"), (29, "rapporterat nyss", "reported just now"),
+     (30, "rapporterat för 1 min sedan", "reported 1 min ago"), (3599, "rapporterat för 1 tim sedan", "reported 1 h ago"),
+     (7200, "rapporterat för 2 tim sedan", "reported 2 h ago"), (47.4 * 3600, "rapporterat för 47 tim sedan", "reported 47 h ago"),
+     (47.6 * 3600, "rapporterat för 2 dagar sedan", "reported 2 days ago")],
+)
+def test_the_age_of_a_report_in_words(age_s, sv, en):
+    report = {"free_places": 3, "note": None, "reported_at": "2026-01-01T10:00:00+00:00", "age_s": age_s,
+              "stale": False, "status": "current", "stale_after_s": 86400.0}
+    assert web.free_places(report, web.TEXTS["sv"])["age"] == sv
+    assert web.free_places(report, web.TEXTS["en"])["age"] == en
+
+
+def test_free_places_current_full_stale_and_none():
+    sv = web.TEXTS["sv"]
+    base = {"note": None, "reported_at": "2026-01-01T10:00:00+00:00", "stale_after_s": 86400.0}
+    current = web.free_places({**base, "free_places": 3, "age_s": 7200, "stale": False, "status": "current",
+                               "note": "Två team"}, sv)
+    assert current == {"status": "current", "text": "Lediga platser: 3", "age": "rapporterat för 2 tim sedan",
+                       "reported_at": "2026-01-01T10:00:00+00:00", "note": "Enhetens notering: Två team"}
+    full = web.free_places({**base, "free_places": 0, "age_s": 60, "stale": False, "status": "current"}, sv)
+    assert (full["status"], full["text"], full["age"]) == ("full", "Fullt – 0 lediga platser", "rapporterat för 1 min sedan")
+    # A stale report: its age and "call", never the number it gave.
+    stale = web.free_places({**base, "free_places": 4, "age_s": 30 * 3600, "stale": True, "status": "stale"}, sv)
+    assert stale["text"] == "Lediga platser: uppgiften är 30 tim gammal – ring och fråga" and stale["age"] is None
+    assert "4" not in stale["text"]
+    assert web.free_places({**base, "free_places": 4, "age_s": 3 * 86400, "stale": True, "status": "stale"},
+                           web.TEXTS["en"])["text"] == "Free places: the report is 3 days old – call and ask"
+    none = web.free_places({"free_places": None, "note": None, "reported_at": None, "age_s": None, "stale": True,
+                            "status": "none", "stale_after_s": 86400.0}, sv)
+    assert (none["status"], none["text"]) == ("none", "Lediga platser: ej rapporterat")
+    assert web.free_places(None, sv) is None
+
+
+def test_the_answer_without_javascript_shows_free_places_with_their_age(client, live):
+    """Current, full (0), stale and unreported units at Fjällgatan 44, through POST /svar and the real service."""
+    _report(live, "ersta-diakoni", 3, '<b>Två</b> team & "kvällar"', ago=timedelta(hours=2))
+    _report(live, "nacka-capio", 0, ago=timedelta(minutes=10))
+    _report(live, "dalen-capio", 2, "Ring först", ago=timedelta(hours=30))
+    r = _form(client, address=FJALLGATAN, lang="sv")
+    assert r.status_code == 200
+    cells = _capacity_cells(r.text)
+    assert set(cells) >= {"ersta-diakoni", "nacka-capio", "dalen-capio", "stockholm-sodra"}
+    assert cells["ersta-diakoni"] == ("Lediga platser: 3 (rapporterat för 2 tim sedan) "
+                                      "Enhetens notering: &lt;b&gt;Två&lt;/b&gt; team &amp; &#34;kvällar&#34;")
+    assert "<b>Två</b>" not in r.text  # the note is text, never markup
+    assert cells["nacka-capio"] == "Fullt – 0 lediga platser (rapporterat för 10 min sedan)"
+    assert cells["dalen-capio"] == "⚠ Lediga platser: uppgiften är 30 tim gammal – ring och fråga Enhetens notering: Ring först"
+    assert cells["stockholm-sodra"] == "Lediga platser: ej rapporterat"
+    # Marked in words and by a box (class), not by colour alone; the row stays in the list.
+    assert '<td data-label="Kapacitet" data-free="full"><div class="v">' in r.text
+    assert '<span class="free free-full">Fullt – 0 lediga platser' in r.text
+    assert '<span class="free free-stale"><span aria-hidden="true">⚠ </span>' in r.text
+    assert re.search(r'\(<time datetime="\d{4}-\d\d-\d\dT[^"]+">rapporterat för 2 tim sedan</time>\)', r.text)
+
+    en = _capacity_cells(_form(client, address=FJALLGATAN, lang="en").text)
+    assert en["ersta-diakoni"].startswith("Free places: 3 (reported 2 h ago) The unit&#39;s note:")
+    assert en["dalen-capio"].startswith("⚠ Free places: the report is 30 h old – call and ask")
+    assert en["nacka-capio"] == "Full – 0 free places (reported 10 min ago)"
+    assert en["stockholm-sodra"] == "Free places: not reported"
+
+
+def test_the_summary_says_when_the_nearest_unit_is_full(client, live):
+    _report(live, "ersta-diakoni", 0, ago=timedelta(minutes=5))
+    html = _form(client, address=FJALLGATAN, lang="sv").text
+    summary = re.search(r'<div id="summary"[^>]*>([^<]*)</div>', html).group(1)
+    assert "Närmast: ASIH Ersta Diakoni, 2 min – rapporterat fullt." in summary
+    assert 'data-unit="ersta-diakoni"' in html  # still listed, first by drive time

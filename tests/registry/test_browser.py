@@ -4,19 +4,24 @@ A provider signs in with a token, changes the free places in two clicks (and onc
 public ``GET /v1/units/{unit}/availability`` then gives the new number with its age. The token stays in the page's
 memory: never in storage, cookies, URLs, the DOM after sign-in, or the server's log. axe-core (vendored for the
 tests only) finds no WCAG 2.1 A/AA violation in any state, on a desk and on a phone-sized screen.
+
+Then the referrer's side (issue 14): a lookup on ``/`` shows each eligible unit's free places with their age (a
+report of 0 marked "Fullt", a stale one as stale, not as a number), and so does the answer without JavaScript
+(``POST /svar``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -38,6 +43,7 @@ WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 320, "height": 640}  # also 1280 px at 400 % zoom
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 UNIT = "ersta-diakoni"
+ADDRESS = "Fjällgatan 44, Stockholm"  # area 4, where ersta-diakoni (nearest), nacka-capio and dalen-capio are approved
 SHOTS = Path("/tmp/asih-shots")
 
 
@@ -74,7 +80,7 @@ def server(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log_path)
-        yield SimpleNamespace(url=url, token=token, log_path=log_path)
+        yield SimpleNamespace(url=url, token=token, log_path=log_path, settings=env_settings)
     finally:
         proc.terminate()
         try:
@@ -243,3 +249,99 @@ def test_wrong_token_is_explained_and_the_page_fits_a_phone(server, pages):
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "provider-signed-in-320.png"), full_page=True)
     assert s.console_errors == ["Failed to load resource: the server responded with a status of 401 (Unauthorized)"]
+
+
+def _post_json(url: str, body: dict) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"},
+                                 method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def _free_cells(page) -> dict[str, str]:
+    """Each eligible unit's capacity cell (free places, the provider's note), whitespace collapsed."""
+    rows = page.locator("#eligible tbody tr")
+    return {row.get_attribute("data-unit"): re.sub(r"\s+", " ", row.locator("td").nth(4).text_content()).strip()
+            for row in rows.all()}
+
+
+JUST_NOW = r"rapporterat (nyss|för \d+ min sedan)"
+
+
+def test_a_referrer_sees_the_reported_free_places_with_their_age(server, pages, browser):
+    """Provider → registry → referrer page (with and without JavaScript), through the real server and database."""
+    eligible = [e["id"] for e in _post_json(server.url + "/v1/lookup", {"address": ADDRESS})["eligible"]]
+    assert {UNIT, "nacka-capio", "dalen-capio"} <= set(eligible), eligible  # approved for the address's area
+    assert eligible[0] == UNIT
+
+    # The provider reports 3 free places and a note on /leverantor.
+    s = pages(WIDE)
+    s.page.goto(server.url + "/leverantor")
+    s.page.get_by_label("Nyckel").fill(server.token)
+    s.page.get_by_role("button", name="Logga in").click()
+    expect(s.page.locator("#report-heading")).to_be_focused()
+    s.page.locator("#places").fill("3")
+    s.page.get_by_label("Kort notering (valfri)").fill("Ring före 14 <b>då</b>")
+    s.page.get_by_role("button", name="Spara").click()
+    expect(s.page.locator("#status")).to_contain_text("Sparat: 3 lediga platser")
+
+    # Two more units eligible there: one full now, one whose last report is 30 hours old.
+    live = RegistryService.from_settings(Settings(registry_url=server.settings["ASIH_REGISTRY_URL"],
+                                                  registry_secret_file=Path(server.settings["ASIH_REGISTRY_SECRET_FILE"])),
+                                         auto_import=False)
+    try:
+        live.set_availability(cli_actor(), "nacka-capio", 0)
+        live.clock = lambda: datetime.now(UTC) - timedelta(hours=30)
+        live.set_availability(cli_actor(), "dalen-capio", 2, "Ring först")
+    finally:
+        live.close()
+
+    def check(cells: dict[str, str]) -> None:
+        assert re.fullmatch(rf"Lediga platser: 3 \({JUST_NOW}\) Enhetens notering: Ring före 14 <b>då</b>",
+                            cells[UNIT]), cells[UNIT]
+        assert re.fullmatch(rf"Fullt – 0 lediga platser \({JUST_NOW}\)", cells["nacka-capio"]), cells["nacka-capio"]
+        assert cells["dalen-capio"] == ("⚠ Lediga platser: uppgiften är 30 tim gammal – ring och fråga "
+                                        "Enhetens notering: Ring först")  # stale: its age, not its number
+        assert all(cells[u] == "Lediga platser: ej rapporterat" for u in eligible if u not in (UNIT, "nacka-capio",
+                                                                                                "dalen-capio"))
+        assert list(cells) == eligible  # the full unit stays listed, in its place
+
+    # The referrer, with JavaScript, on a desk and on a phone.
+    scripted = None
+    SHOTS.mkdir(exist_ok=True)
+    for viewport in (WIDE, NARROW):
+        r = pages(viewport)
+        r.page.goto(server.url + "/")
+        r.page.locator("#q").fill(ADDRESS)
+        r.page.locator("#q").press("Enter")
+        expect(r.page.locator("#summary")).to_contain_text("Område 4", timeout=60_000)
+        expect(r.page.locator("#summary")).to_be_focused()
+        if r.page.locator("#map-box").is_visible():
+            expect(r.page.locator("#map .mk-point")).to_have_count(1)
+            r.page.wait_for_timeout(350)
+        scripted = _free_cells(r.page)
+        check(scripted)
+        assert r.page.locator(f"#eligible tr[data-unit={UNIT}] b").count() == 0  # the note is text
+        assert r.page.locator("#eligible td[data-free=full]").count() == 1
+        assert r.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert r.axe() == []
+        r.page.screenshot(path=str(SHOTS / f"referrer-free-places-{viewport['width']}.png"), full_page=True)
+        assert r.console_errors == [] and r.blocked == []
+
+    # Without JavaScript: the form posts to /svar and the server renders the same.
+    context = browser.new_context(java_script_enabled=False, viewport=NARROW, locale="sv-SE")
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.locator("#q").fill(ADDRESS)
+        with page.expect_navigation() as nav:
+            page.locator("#q").press("Enter")
+        assert nav.value.status == 200 and page.url == server.url + "/svar"
+        served = _free_cells(page)
+        check(served)
+        page.screenshot(path=str(SHOTS / "referrer-free-places-nojs-320.png"), full_page=True)
+    finally:
+        context.close()
+    norm = lambda cells: {u: re.sub(JUST_NOW, "rapporterat …", c) for u, c in cells.items()}  # noqa: E731
+    assert norm(served) == norm(scripted)
+    assert "llgatan" not in server.log_path.read_text(errors="replace")  # the address is never logged
