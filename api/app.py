@@ -5,6 +5,7 @@ Start with ``asih serve`` (uvicorn, query strings redacted from the access log) 
 
 from __future__ import annotations
 
+import copy
 import logging
 from contextlib import asynccontextmanager
 
@@ -35,7 +36,10 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             app.state.service = Service.load(settings)
         if getattr(app.state, "registry", None) is None:
             app.state.registry = RegistryService.from_settings(settings)
-        app.state.service.live = app.state.registry  # free places and dated approvals in lookup answers
+        if app.state.service.live is None:
+            # Free places and dated approvals in lookup answers; a copy, so a service handed in stays as it was.
+            app.state.service = copy.copy(app.state.service)
+            app.state.service.live = app.state.registry
         yield
 
     app = FastAPI(
