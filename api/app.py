@@ -1,12 +1,18 @@
 """The FastAPI application: thin routes over the prepared :class:`~api.service.Service`.
 
-Start with ``asih serve`` (uvicorn, query strings redacted from the access log) or ``create_app()`` in tests.
+Start with ``asih serve`` (uvicorn with read deadlines, query strings redacted from the access log) or
+``create_app()`` in tests. At start the app refuses invalid areas or providers files and an implausible road
+network (the checks of ``asih areas --check``, ``asih providers --check`` and ``asih prepare``), loads the audit data
+(``/health`` answers 503 naming the problem when it cannot), and starts the heavy-work pool
+(:mod:`api.executor`). Every JSON API answer carries ``Cache-Control: no-store`` and ``nosniff``; ``HEAD`` is
+answered wherever ``GET`` is; ``/docs`` and ``/redoc`` are served from vendored files.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import sys
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -15,32 +21,53 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import docs_assets
+from api.executor import (
+    HEAVY_QUEUE,
+    HEAVY_WORKERS,
+    RETRY_AFTER_S,
+    HeavyExecutor,
+)
 from api.privacy import install_log_redaction
-from api.routes import areas, coverage, docs, lookup, meta, providers, registry, web
+from api.routes import areas, coverage, docs, lookup, meta, providers, registry, web, whatif
 from api.service import Service
 from geo.settings import Settings, get_settings
 from registry.service import RegistryService
 
 log = logging.getLogger("asih")
 UNEXPECTED_DETAIL = "Internal error; the request was not stored."
+API_PREFIXES = ("/v1/", "/health")
+"""Answers under these paths are data, never to be kept by a browser or proxy."""
 
 
-def create_app(settings: Settings | None = None, service: Service | None = None) -> FastAPI:
-    """Build the app. The service state is loaded at start-up unless ``service`` is given."""
+class StartupRefused(RuntimeError):
+    """The data or the cache failed a start check; the message names the file and the fix."""
+
+
+def create_app(settings: Settings | None = None, service: Service | None = None,
+               heavy: HeavyExecutor | None = None) -> FastAPI:
+    """Build the app. The service state is loaded (and checked) at start-up unless ``service`` is given."""
     settings = settings or get_settings()
     install_log_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if getattr(app.state, "service", None) is None:
-            app.state.service = Service.load(settings)
+            app.state.service = _load_checked(settings)
         if getattr(app.state, "registry", None) is None:
             app.state.registry = RegistryService.from_settings(settings)
-        if app.state.service.live is None:
+        if getattr(app.state.service, "live", None) is None:
             # Free places and dated approvals in lookup answers; a copy, so a service handed in stays as it was.
             app.state.service = copy.copy(app.state.service)
             app.state.service.live = app.state.registry
-        yield
+        app.state.audit_problem = meta.audit_readiness(app.state.service)
+        if app.state.audit_problem is None and service is None:
+            _check_plausibility(settings, app.state.service)
+        app.state.heavy.start(app.state.service)  # after the registry: the workers answer lookups in batches
+        try:
+            yield
+        finally:
+            app.state.heavy.close()
 
     app = FastAPI(
         title="ASIH area coverage and routing",
@@ -51,11 +78,18 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             "Looked-up addresses are never logged or stored."
         ),
         lifespan=lifespan,
-        docs_url=None,  # /docs is served from vendored files by api.routes.docs (works offline)
+        docs_url=None,  # /docs and /redoc come from vendored files (api.routes.docs, api.docs_assets), not a CDN
         redoc_url=None,
     )
     app.state.service = service
     app.state.settings = settings
+    app.state.audit_problem = None
+    app.state.heavy = heavy or HeavyExecutor(
+        workers=getattr(settings, "heavy_workers", HEAVY_WORKERS),
+        queue=getattr(settings, "heavy_queue", HEAVY_QUEUE),
+        retry_after_s=getattr(settings, "heavy_retry_after_s", RETRY_AFTER_S),
+        processes=sys.platform.startswith("linux"),
+    )
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
 
@@ -75,6 +109,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
             log.error("Unhandled %s on %s", type(exc).__name__, request.url.path)
             return JSONResponse(status_code=500, content={"detail": UNEXPECTED_DETAIL})
 
+    app.add_middleware(_ApiHeaders)
+    app.add_middleware(_HeadAsGet)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         # Echo field locations and messages, never the submitted values (they may be a patient's address).
@@ -85,9 +122,78 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     async def http_error(request: Request, exc: StarletteHTTPException):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
 
-    for module in (meta, areas, providers, lookup, coverage, web, docs, registry):
+    for module in (meta, areas, providers, lookup, coverage, web, docs, registry, whatif, docs_assets):
         app.include_router(module.router)
     return app
+
+
+def _load_checked(settings: Settings) -> Service:
+    """The service, after the areas and providers files passed their checks; refuses with the sentence."""
+    from api.cli.checks import DataCheckError, check_data
+    from geo.cache import CacheError
+
+    try:
+        check_data(settings)
+        return Service.load(settings)
+    except (DataCheckError, CacheError) as exc:
+        log.error("Refusing to start: %s", exc)
+        raise StartupRefused(str(exc)) from None
+
+
+def _check_plausibility(settings: Settings, svc: Service) -> None:
+    from api.cli.checks import DataCheckError, check_plausibility
+
+    try:
+        check_plausibility(settings, svc)
+    except DataCheckError as exc:
+        log.error("Refusing to start: %s", exc)
+        raise StartupRefused(str(exc)) from None
+
+
+class _ApiHeaders:
+    """``Cache-Control: no-store`` and ``X-Content-Type-Options: nosniff`` on API answers (unless a route set its
+    own): a lookup answer is about a patient's address, and no answer should be sniffed as another type."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class _HeadAsGet:
+    """``HEAD`` wherever ``GET`` exists: the request is routed as ``GET`` and the body dropped (headers, including
+    ``Content-Length``, are those of the ``GET`` answer)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message):
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
 class _StreamedBodyLimit:

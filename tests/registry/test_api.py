@@ -9,7 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routes import registry as registry_routes
 from geo.settings import Settings
 from registry.auth import FailureLimiter
 from registry.service import today
@@ -17,8 +16,6 @@ from registry.service import today
 
 def _app(svc, limiter: FailureLimiter):
     app = create_app(Settings(), service=SimpleNamespace())  # the lookup service is not needed here
-    if not any(getattr(r, "path", "") == "/leverantor" for r in app.routes):
-        app.include_router(registry_routes.router)
     app.state.registry = svc
     app.state.registry_limiter = limiter
     return app

@@ -1,0 +1,181 @@
+"""What-if for contract managers: ``POST /v1/whatif`` and the planning page ``GET /planering``.
+
+The route parses, calls :func:`routing.live_whatif.live_what_if` and sends its answer as JSON text (the polygons are
+serialised once, by shapely, not walked by the response encoder). The page (``static/whatif.html``, ``whatif.js``,
+``whatif.css``) is served with the same security headers as the referrer's page; Leaflet comes from
+``/static/vendor/leaflet.js`` (``api.routes.web``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import service
+from api.service import Service
+from geo.providers import UnknownUnit
+from routing.live_whatif import MAX_CHANGES, changes_from, dumps, live_what_if
+from routing.whatif import WhatIfError
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+PAGE = "whatif.html"
+_PAGE_FILES = {"whatif.js": "text/javascript; charset=utf-8", "whatif.css": "text/css; charset=utf-8"}
+
+# The same values as api.routes.web.SECURITY_HEADERS (copied, so each page states its own policy): only this origin;
+# Leaflet's CSS carries its icons as data: URIs and Leaflet sets inline styles.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+router = APIRouter()
+
+
+# -- schemas ---------------------------------------------------------------------------------------------------------
+class MoveIn(BaseModel):
+    """One base moved: ``base`` is its index (from 0) in the unit's ``bases`` (``GET /v1/providers/{unit}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    base: int
+    lat: float = Field(description="WGS84 latitude (degrees).")
+    lon: float = Field(description="WGS84 longitude (degrees).")
+
+
+class PointIn(BaseModel):
+    """A new base."""
+
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(description="WGS84 latitude (degrees).")
+    lon: float = Field(description="WGS84 longitude (degrees).")
+
+
+class WhatIfIn(BaseModel):
+    """A unit and its bases' changes: at most 5 moves, additions and removals together (none: today's state)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"unit": "syd-aleris", "move": [{"base": 0, "lat": 59.19, "lon": 17.66}], "add": [], "remove": []},
+    ]})
+    unit: str = Field(min_length=1, max_length=200, description="Unit id or name.")
+    move: list[MoveIn] = Field(default_factory=list)
+    add: list[PointIn] = Field(default_factory=list)
+    remove: list[int] = Field(default_factory=list, description="Indices (from 0) of bases to remove.")
+
+
+class SideOut(BaseModel):
+    """One side (before or after) of an audit row, as ``GET /v1/audit/{unit}`` gives it."""
+
+    population_share: float
+    land_share: float
+    road_share: float
+    verdict: str
+    population: int
+    gap_population: int
+    base_precision: str
+    gaps: list[dict[str, Any]]
+
+
+class RowOut(BaseModel):
+    area_id: int
+    area_name: str
+    approved: bool
+    before: SideOut | None
+    after: SideOut | None
+    change: float | None = Field(description="Population share after minus before.")
+
+
+class BaseOut(BaseModel):
+    index: int | None = Field(description="Index before the changes; null for an added base.")
+    name: str
+    lat: float
+    lon: float
+    precision: str
+    change: str | None = Field(description="'moved', 'added' or null.")
+    snap_m: float = Field(description="Distance (m) from the base to the road its drive times start on.")
+    far_from_road: bool
+
+
+class FeatureOut(BaseModel):
+    type: str = "Feature"
+    properties: dict[str, Any] = Field(description="unit_id, minutes, population (reached within the limit), "
+                                                   "area_km2, profile.")
+    geometry: dict[str, Any] = Field(description="GeoJSON (Multi)Polygon, EPSG:4326.")
+
+
+class WhatIfOut(BaseModel):
+    unit: str
+    unit_name: str
+    limit_s: float
+    profile: str
+    changes: int
+    bases: list[BaseOut] = Field(description="The unit's bases after the changes.")
+    rows: list[RowOut] = Field(description="One row per approved area: its audit before and after.")
+    reaches_not_approved: list[RowOut] = Field(description="Areas reached at the supported share without approval.")
+    polygon: FeatureOut = Field(description="What the unit reaches within the limit after the changes.")
+    before_polygon: FeatureOut = Field(description="The same today.")
+
+
+# -- routes ----------------------------------------------------------------------------------------------------------
+@router.post(
+    "/v1/whatif", tags=["coverage"], response_model=WhatIfOut,
+    responses={404: {"description": "Unknown unit."},
+               422: {"description": "A base index the unit does not have, a position outside the county, more than "
+                                    f"{MAX_CHANGES} changes, or no base left."}},
+)
+def what_if(body: WhatIfIn, svc: Service = Depends(service)) -> Response:
+    """A unit with bases moved, added or removed: the audit rows of its approved areas (population, land and road
+    shares, verdict) before and after, and its 30-minute polygon before and after (EPSG:4326)."""
+    started = time.perf_counter()
+    engine = _engine(svc)
+    try:
+        changes = changes_from([m.model_dump() for m in body.move], [p.model_dump() for p in body.add], body.remove)
+        answer = engine.answer(body.unit, changes)
+    except UnknownUnit as exc:
+        raise HTTPException(404, str(exc)) from None
+    except WhatIfError as exc:
+        raise HTTPException(422, str(exc)) from None
+    text = dumps(answer)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return Response(text, media_type="application/json", headers={
+        "Cache-Control": "no-store", "Server-Timing": f"whatif;dur={elapsed_ms:.1f}",
+    })
+
+
+@router.get("/planering", include_in_schema=False)
+def planning_page(tasks: BackgroundTasks, svc: Service = Depends(service)) -> FileResponse:
+    """The what-if page for contract managers (Swedish). After sending it, the what-if state is made ready (the
+    auditor and the contour grid, ~1.5 s once per process), so the page's first answer does not wait for it."""
+    tasks.add_task(_warm, svc)
+    return FileResponse(STATIC_DIR / PAGE, media_type="text/html; charset=utf-8",
+                        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+@router.get("/planering/{name}", include_in_schema=False)
+def planning_file(name: str) -> FileResponse:
+    """The planning page's script and stylesheet (fixed names only)."""
+    if name not in _PAGE_FILES:
+        raise HTTPException(404, "Not found.")
+    return FileResponse(STATIC_DIR / name, media_type=_PAGE_FILES[name],
+                        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+_ENGINE_LOCK = threading.Lock()
+
+
+def _engine(svc: Service):
+    """The service's what-if engine; one at a time, so the page's warm-up and its first request build it once."""
+    with _ENGINE_LOCK:
+        return live_what_if(svc.auditor(), svc.locator)
+
+
+def _warm(svc: Service) -> None:
+    _engine(svc)

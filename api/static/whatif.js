@@ -1,0 +1,695 @@
+/* The planning page (/planering): move, add or remove a unit's bases and see its 30-minute reach and the coverage of
+ * its approved areas change. Talks only to this origin (GET /v1/providers, /v1/areas, /v1/areas/{id}; POST
+ * /v1/whatif) and stores nothing. Every map action has a keyboard way: the base list and the "move" form.
+ * performance.measure("whatif") spans each change (drop, arrow key, form) to the redrawn polygon (bench_whatif.py). */
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const MAX_CHANGES = 5;
+  const NUDGE_WAIT_MS = 350;
+  const KM_PER_DEG_LAT = 110.574;
+  const VERDICT = {
+    supported: "stöds", "at risk": "i riskzonen", unsupported: "stöds inte",
+    "reaches, not approved": "når utan godkännande", "not approved": "ej godkänt",
+  };
+  const VERDICT_MARK = { supported: "✓", "at risk": "⚠", unsupported: "✗" };
+  const PRECISION = { address: "känd till adressen", place: "känd till platsen", unknown: "gissning" };
+  const DIRS = { ArrowUp: "n", ArrowDown: "s", ArrowLeft: "w", ArrowRight: "e" };
+  const DIR_NAME = { n: "norrut", s: "söderut", w: "västerut", e: "österut" };
+
+  let units = [];
+  const areaNames = new Map();
+  const areaLayers = new Map();
+  let unit = null;
+  let moves = new Map(); // base index → {lat, lon}
+  let adds = []; // [{lat, lon}]
+  let removes = new Set(); // base indices
+  let seq = 0;
+  let controller = null;
+  let timer = null;
+  let burstStart = null; // the state before the first of a burst of arrow presses
+  let changedAt = null; // performance.now() of the change the next answer answers
+  let snaps = new Map(); // key → {snap_m, far_from_road} from the last answer
+  let L = null;
+  let map = null;
+  let areaGroup = null;
+  let reachGroup = null;
+  let baseGroup = null;
+  let adding = false;
+
+  // ---- state ----
+
+  const keyOf = (kind, i) => kind + i;
+  const indexOf = (key) => Number(key.slice(1));
+
+  function currentKeys() {
+    const keys = unit.bases.map((_, i) => keyOf("b", i)).filter((k) => !removes.has(indexOf(k)));
+    return keys.concat(adds.map((_, i) => keyOf("a", i)));
+  }
+
+  function position(key) {
+    const i = indexOf(key);
+    if (key[0] === "a") return adds[i];
+    return moves.get(i) || { lat: unit.bases[i].lat, lon: unit.bases[i].lon };
+  }
+
+  function baseName(name) {
+    return String(name || "").replace(/\s*\((?:guess|gissning)\)\s*$/, "");
+  }
+
+  function label(key) {
+    const i = indexOf(key);
+    return key[0] === "a" ? `Ny bas ${i + 1}` : `Bas ${i + 1} – ${baseName(unit.bases[i].name)}`;
+  }
+
+  function markText(key) {
+    return key[0] === "a" ? "+" + (indexOf(key) + 1) : String(indexOf(key) + 1);
+  }
+
+  function markClass(key) {
+    if (key[0] === "a") return "mk-new";
+    return moves.has(indexOf(key)) ? "mk-moved" : "mk-base";
+  }
+
+  const changeCount = () => moves.size + adds.length + removes.size;
+
+  function snapshot() {
+    return { moves: new Map(moves), adds: adds.map((p) => ({ ...p })), removes: new Set(removes) };
+  }
+
+  function restore(s) {
+    moves = s.moves;
+    adds = s.adds;
+    removes = s.removes;
+  }
+
+  function body() {
+    return {
+      unit: unit.id,
+      move: [...moves].map(([base, p]) => ({ base, lat: p.lat, lon: p.lon })),
+      add: adds.map((p) => ({ lat: p.lat, lon: p.lon })),
+      remove: [...removes],
+    };
+  }
+
+  /* Apply a change (``mutate`` edits the state), redraw the bases, and ask the server after ``wait`` ms; a change
+   * the server refuses is undone. */
+  function change(mutate, wait = 0) {
+    const before = snapshot();
+    mutate();
+    if (changeCount() > MAX_CHANGES) {
+      restore(before);
+      showError(`Högst ${MAX_CHANGES} ändringar åt gången. Ångra en ändring eller återställ först.`);
+      refreshBases();
+      return;
+    }
+    clearError();
+    changedAt = performance.now();
+    refreshBases();
+    if (!burstStart) burstStart = before;
+    clearTimeout(timer);
+    if (wait > 0) {
+      timer = setTimeout(() => compute(takeBurst()), wait);
+    } else {
+      compute(takeBurst());
+    }
+  }
+
+  function takeBurst() {
+    const s = burstStart;
+    burstStart = null;
+    return s;
+  }
+
+  function setPosition(key, lat, lon, wait = 0) {
+    lat = round6(lat);
+    lon = round6(lon);
+    change(() => {
+      const i = indexOf(key);
+      if (key[0] === "a") {
+        adds[i] = { lat, lon };
+        return;
+      }
+      const o = unit.bases[i];
+      if (Math.abs(o.lat - lat) < 1e-7 && Math.abs(o.lon - lon) < 1e-7) moves.delete(i);
+      else moves.set(i, { lat, lon });
+    }, wait);
+  }
+
+  const round6 = (x) => Math.round(x * 1e6) / 1e6;
+
+  // ---- talking to the server ----
+
+  async function getJSON(url) {
+    const resp = await fetch(url, { headers: { Accept: "application/json" }, referrerPolicy: "no-referrer" });
+    if (!resp.ok) throw new Error("HTTP " + resp.status);
+    return resp.json();
+  }
+
+  function swedishError(status, detail) {
+    if (status === 0) return "Kunde inte nå servern. Kontrollera anslutningen och försök igen.";
+    if (status === 404) return "Enheten finns inte i leverantörsdatat. Ladda om sidan.";
+    if (status === 422 && /outside stockholm county/i.test(detail)) {
+      return "Platsen ligger utanför Stockholms län, och en ASIH-bas måste ligga i länet. Ändringen är ångrad.";
+    }
+    if (status === 422 && /at most/i.test(detail)) return `Högst ${MAX_CHANGES} ändringar åt gången. Ändringen är ångrad.`;
+    if (status === 422 && /no base left/i.test(detail)) return "Enheten måste ha minst en bas kvar. Flytta basen i stället.";
+    if (status === 422 && /WGS84|latitude|longitude/i.test(detail)) return "Koordinaterna är inte giltiga grader. Ändringen är ångrad.";
+    return `Ändringen kunde inte räknas ut (kod ${status}). Den är ångrad.`;
+  }
+
+  async function compute(rollback) {
+    const my = ++seq;
+    const started = changedAt;
+    if (controller) controller.abort();
+    controller = new AbortController();
+    busy(true);
+    let resp;
+    try {
+      resp = await fetch("/v1/whatif", {
+        method: "POST", body: JSON.stringify(body()), signal: controller.signal, referrerPolicy: "no-referrer",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+      });
+      if (my !== seq) return;
+      if (!resp.ok) {
+        let detail = "";
+        try { detail = String((await resp.json()).detail || ""); } catch (e) { /* not JSON */ }
+        if (my !== seq) return;
+        if (rollback) {
+          restore(rollback);
+          refreshBases();
+          syncForm(true);
+        }
+        showError(swedishError(resp.status, detail));
+        busy(false);
+        if (rollback) compute(null); // redraw the state the page is back to
+        return;
+      }
+      const data = await resp.json();
+      if (my !== seq) return;
+      render(data, my, started);
+    } catch (e) {
+      if (e && e.name === "AbortError") return;
+      if (my !== seq) return;
+      if (rollback) {
+        restore(rollback);
+        refreshBases();
+      }
+      showError(swedishError(0, ""));
+    }
+    if (my === seq) busy(false);
+  }
+
+  function busy(on) {
+    $("busy").hidden = !on;
+    $("coverage-box").setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function showError(text) {
+    const box = $("error");
+    box.textContent = "Fel: " + text;
+    box.hidden = false;
+  }
+
+  function clearError() {
+    $("error").hidden = true;
+    $("error").textContent = "";
+  }
+
+  // ---- the answer ----
+
+  const pct = (share) => Math.floor(share * 100 + 1e-9) + "\u00a0%";
+  const people = (n) => Number(n).toLocaleString("sv-SE");
+
+  function el(tag, attrs = {}, children = []) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === null || v === undefined) continue;
+      if (k === "text") node.textContent = v;
+      else if (k === "className") node.className = v;
+      else node.setAttribute(k, v);
+    }
+    for (const c of children) node.append(c);
+    return node;
+  }
+
+  function render(data, my, started) {
+    const minutes = Math.round(data.limit_s / 60);
+    for (const n of document.querySelectorAll(".limit")) n.textContent = String(minutes);
+    snaps = new Map();
+    let added = 0;
+    for (const b of data.bases) {
+      const key = b.index === null ? keyOf("a", added++) : keyOf("b", b.index);
+      snaps.set(key, b);
+    }
+    refreshWarnings();
+    renderTable(data);
+    announce(data);
+    const after = data.polygon.properties;
+    const before = data.before_polygon.properties;
+    $("reach").textContent = data.changes
+      ? `Inom ${minutes} minuter når enheten ${people(after.population)} personer och ${people(Math.round(after.area_km2))} km² med ändringarna (i dag ${people(before.population)} personer, ${people(Math.round(before.area_km2))} km²).`
+      : `Inom ${minutes} minuter når enheten i dag ${people(before.population)} personer och ${people(Math.round(before.area_km2))} km².`;
+    const others = data.reaches_not_approved.filter((r) => r.after && r.after.verdict === "reaches, not approved");
+    $("others").hidden = others.length === 0;
+    $("others").textContent = others.length
+      ? "Når minst 95 % av befolkningen utan att vara godkänd i: " +
+        others.map((r) => `område ${r.area_id} (${r.area_name}, ${pct(r.after.population_share)})`).join(", ") + "."
+      : "";
+    drawReach(data);
+    const drawn = () => {
+      $("map-box").dataset.drawn = String(my);
+      if (typeof started === "number") {
+        try {
+          performance.measure("whatif", { start: started, end: performance.now() });
+        } catch (e) { /* an old browser without measure options */ }
+      }
+    };
+    if (map) requestAnimationFrame(drawn);
+    else drawn();
+  }
+
+  function announce(data) {
+    const parts = data.rows.filter((r) => r.approved && r.after).map((r) => {
+      const share = data.changes && r.before
+        ? `${pct(r.before.population_share)} → ${pct(r.after.population_share)}`
+        : pct(r.after.population_share);
+      return `Område ${r.area_id}: ${share} av befolkningen, ${VERDICT[r.after.verdict] || r.after.verdict}.`;
+    });
+    const head = data.changes ? "" : `${data.unit_name} i dag. `;
+    $("announce").textContent = head + (parts.length ? parts.join(" ") : "Enheten är inte godkänd för något område.");
+  }
+
+  function pair(before, after, fmt, cls) {
+    const v = el("span", { className: "v" });
+    if (before !== null && before !== undefined) {
+      v.append(el("span", { className: "sr", text: "i dag " }), el("span", { className: "before", text: fmt(before) }),
+        el("span", { "aria-hidden": "true", text: " → " }), el("span", { className: "sr", text: ", med ändringarna " }));
+    }
+    const a = el("span", { className: "after" + (cls ? " " + cls : ""), text: after === null ? "–" : fmt(after) });
+    v.append(a);
+    return v;
+  }
+
+  function verdictSpan(v) {
+    const cls = v === "supported" ? "supported" : v === "at risk" ? "at-risk" : v === "unsupported" ? "unsupported" : "";
+    const mark = VERDICT_MARK[v] ? VERDICT_MARK[v] + " " : "";
+    return el("span", { className: "verdict " + cls, text: mark + (VERDICT[v] || v) });
+  }
+
+  function renderTable(data) {
+    const tbody = $("coverage").querySelector("tbody");
+    tbody.textContent = "";
+    for (const r of data.rows.filter((x) => x.approved)) {
+      const b = data.changes ? r.before || null : null; // without changes, one figure per cell
+      const a = r.after || null;
+      const tr = el("tr", { "data-area": String(r.area_id) });
+      tr.append(el("th", { scope: "row", text: `Område ${r.area_id} – ${r.area_name}` }));
+      const cells = [
+        ["Befolkning", "population_share", pct, "pop"],
+        ["Landyta", "land_share", pct, "land"],
+        ["Vägar", "road_share", pct, "roads"],
+      ];
+      for (const [name, field, fmt, cls] of cells) {
+        const td = el("td", { "data-label": name, className: cls });
+        td.append(pair(b && b[field], a ? a[field] : null, fmt));
+        tr.append(td);
+      }
+      const vd = el("td", { "data-label": "Bedömning", className: "verdict-cell" });
+      const v = el("span", { className: "v" });
+      if (b) {
+        v.append(el("span", { className: "sr", text: "i dag " }), verdictSpan(b.verdict),
+          el("span", { "aria-hidden": "true", text: " → " }), el("span", { className: "sr", text: ", med ändringarna " }));
+      }
+      if (a) v.append(verdictSpan(a.verdict));
+      vd.append(v);
+      tr.append(vd);
+      const gap = el("td", { "data-label": "Personer som inte nås", className: "gap" });
+      gap.append(pair(b && b.gap_population, a ? a.gap_population : null, people));
+      tr.append(gap);
+      tbody.append(tr);
+    }
+  }
+
+  // ---- the base list and the keyboard form ----
+
+  function refreshBases() {
+    const hadFocus = $("bases").contains(document.activeElement) ? document.activeElement.closest("li") : null;
+    const focusKey = hadFocus ? hadFocus.dataset.key : null;
+    renderBaseList();
+    renderTargets();
+    drawMarkers();
+    $("changes-count").textContent = `${changeCount()} av ${MAX_CHANGES} ändringar`;
+    $("reset").disabled = changeCount() === 0;
+    if (hadFocus) {
+      const li = focusKey && $("bases").querySelector(`li[data-key="${focusKey}"] button`);
+      (li || $("bases-heading")).focus();
+    }
+  }
+
+  function renderBaseList() {
+    const list = $("bases");
+    list.textContent = "";
+    unit.bases.forEach((b, i) => {
+      const key = keyOf("b", i);
+      const removed = removes.has(i);
+      const li = el("li", { "data-key": key });
+      li.append(el("span", { className: "mk " + (removed ? "mk-gone" : markClass(key)), "aria-hidden": "true", text: markText(key) }));
+      const name = el("span", { className: "name", text: label(key) });
+      const p = position(key);
+      const where = removed ? "" : `${coord(p.lat)}, ${coord(p.lon)} · ${moves.has(i) ? "ny plats" : PRECISION[b.precision] || b.precision}`;
+      if (where) name.append(el("span", { className: "where", text: where }));
+      name.append(el("span", { className: "warn", "data-warn": key }));
+      li.append(name);
+      if (removed) {
+        li.append(el("span", { className: "tag", text: "Borttagen" }));
+        li.append(button("Ångra", ` borttagningen av bas ${i + 1}`, () => change(() => removes.delete(i))));
+      } else {
+        if (moves.has(i)) {
+          li.append(el("span", { className: "tag", text: "Flyttad" }));
+          li.append(button("Ångra", ` flytten av bas ${i + 1}`, () => change(() => moves.delete(i))));
+        }
+        li.append(button("Ta bort", ` bas ${i + 1}`, () => removeBase(i)));
+      }
+      list.append(li);
+    });
+    adds.forEach((p, i) => {
+      const key = keyOf("a", i);
+      const li = el("li", { "data-key": key });
+      li.append(el("span", { className: "mk mk-new", "aria-hidden": "true", text: markText(key) }));
+      const name = el("span", { className: "name", text: label(key) });
+      name.append(el("span", { className: "where", text: `${coord(p.lat)}, ${coord(p.lon)}` }));
+      name.append(el("span", { className: "warn", "data-warn": key }));
+      li.append(name, el("span", { className: "tag", text: "Ny" }));
+      li.append(button("Ta bort", ` ny bas ${i + 1}`, () => change(() => adds.splice(i, 1))));
+      list.append(li);
+    });
+    refreshWarnings();
+  }
+
+  function refreshWarnings() {
+    for (const node of document.querySelectorAll("[data-warn]")) {
+      const s = snaps.get(node.dataset.warn);
+      node.textContent = s && s.far_from_road
+        ? `⚠ ${people(Math.round(s.snap_m))} m till närmaste bilväg; körtiderna räknas därifrån.`
+        : "";
+    }
+  }
+
+  function removeBase(i) {
+    if (currentKeys().length === 1) {
+      showError("Enheten måste ha minst en bas kvar. Flytta basen i stället, eller lägg till en ny först.");
+      return;
+    }
+    change(() => {
+      removes.add(i);
+      moves.delete(i);
+    });
+  }
+
+  function button(text, srText, onClick) {
+    const b = el("button", { type: "button" }, [text]);
+    if (srText) b.append(el("span", { className: "sr", text: srText }));
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  const coord = (x) => x.toFixed(5).replace(".", ",");
+
+  function renderTargets() {
+    const select = $("target");
+    const old = select.value;
+    select.textContent = "";
+    for (const key of currentKeys()) select.append(el("option", { value: key, text: label(key) }));
+    select.append(el("option", { value: "new", text: "Ny bas (lägg till)" }));
+    select.value = [...select.options].some((o) => o.value === old) ? old : select.options[0].value;
+    syncForm();
+  }
+
+  function syncForm(force = false) {
+    const key = $("target").value;
+    const isNew = key === "new";
+    $("apply").textContent = isNew ? "Lägg till basen här" : "Flytta basen hit";
+    for (const b of $("nudge").querySelectorAll("button")) b.disabled = isNew;
+    const typing = [$("lat"), $("lon")].includes(document.activeElement);
+    if (isNew || (typing && !force)) return;
+    const p = position(key);
+    $("lat").value = coord(p.lat);
+    $("lon").value = coord(p.lon);
+    for (const id of ["lat", "lon"]) $(id).removeAttribute("aria-invalid");
+    $("coords-error").hidden = true;
+    for (const [k, m] of markerMap) {
+      const node = m.getElement && m.getElement();
+      if (node) node.classList.toggle("selected", k === key);
+    }
+  }
+
+  function parseCoord(text) {
+    const t = String(text || "").trim().replace(",", ".");
+    return /^[-+]?\d+(\.\d+)?$/.test(t) ? Number(t) : NaN;
+  }
+
+  function coordsError(text) {
+    const err = $("coords-error");
+    err.textContent = text;
+    err.hidden = false;
+    for (const id of ["lat", "lon"]) {
+      $(id).setAttribute("aria-invalid", "true");
+      $(id).setAttribute("aria-describedby", "coords-error coords-hint");
+    }
+    $("lat").focus();
+  }
+
+  $("move-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const lat = parseCoord($("lat").value);
+    const lon = parseCoord($("lon").value);
+    if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
+      coordsError("Skriv latitud och longitud som tal i grader, t.ex. 59,19 och 17,63.");
+      return;
+    }
+    $("coords-error").hidden = true;
+    for (const id of ["lat", "lon"]) {
+      $(id).removeAttribute("aria-invalid");
+      $(id).setAttribute("aria-describedby", "coords-hint");
+    }
+    const key = $("target").value;
+    if (key === "new") {
+      change(() => adds.push({ lat: round6(lat), lon: round6(lon) }));
+      $("target").value = keyOf("a", adds.length - 1);
+      syncForm(true);
+    } else {
+      setPosition(key, lat, lon);
+      syncForm(true);
+    }
+  });
+
+  $("target").addEventListener("change", () => syncForm(true));
+
+  function nudge(dir, km) {
+    const key = $("target").value;
+    if (!key || key === "new") return;
+    const p = position(key);
+    const dLat = km / KM_PER_DEG_LAT;
+    const dLon = km / (111.32 * Math.cos((p.lat * Math.PI) / 180));
+    const lat = p.lat + (dir === "n" ? dLat : dir === "s" ? -dLat : 0);
+    const lon = p.lon + (dir === "e" ? dLon : dir === "w" ? -dLon : 0);
+    setPosition(key, lat, lon, NUDGE_WAIT_MS);
+    syncForm(true);
+  }
+
+  $("nudge").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-dir]");
+    if (b) nudge(b.dataset.dir, 1);
+  });
+  $("nudge").addEventListener("keydown", (ev) => {
+    const dir = DIRS[ev.key];
+    if (!dir || !ev.target.closest("button")) return;
+    ev.preventDefault();
+    nudge(dir, ev.shiftKey ? 5 : 1);
+  });
+
+  $("reset").addEventListener("click", () => {
+    change(() => {
+      moves = new Map();
+      adds = [];
+      removes = new Set();
+    });
+    $("bases-heading").focus();
+  });
+
+  // ---- the map (optional: the list and the form do everything it does) ----
+
+  const markerMap = new Map();
+
+  function mapFailed() {
+    $("map-box").classList.add("failed");
+    $("map-note").hidden = false;
+    $("map-note").textContent = "Kartan kunde inte visas. Baserna flyttas med formuläret; tabellen visar resultatet.";
+  }
+
+  function initMap() {
+    L = window.L;
+    if (!L || typeof L.map !== "function") {
+      mapFailed();
+      return;
+    }
+    map = L.map("map", { zoomControl: false, attributionControl: true, scrollWheelZoom: false, keyboard: true });
+    L.control.zoom({ zoomInTitle: "Zooma in", zoomOutTitle: "Zooma ut" }).addTo(map);
+    map.attributionControl.setPrefix(false);
+    map.attributionControl.addAttribution("Lantmäteriet, SCB, Stockholms stad, © OpenStreetMap contributors");
+    areaGroup = L.layerGroup().addTo(map);
+    reachGroup = L.layerGroup().addTo(map);
+    baseGroup = L.layerGroup().addTo(map);
+    // The view's bounds (south, west, north, east), for tests and the benchmark that drag a base to a place.
+    map.on("moveend", () => {
+      const b = map.getBounds();
+      $("map").dataset.view = [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()].map((x) => x.toFixed(6)).join(",");
+    });
+    map.setView([59.33, 18.06], 9);
+    map.on("click", (ev) => {
+      if (!adding) return;
+      setAdding(false);
+      const { lat, lng } = ev.latlng;
+      change(() => adds.push({ lat: round6(lat), lon: round6(lng) }));
+    });
+  }
+
+  function setAdding(on) {
+    adding = on;
+    $("add-mode").setAttribute("aria-pressed", on ? "true" : "false");
+    $("map").classList.toggle("adding", on);
+  }
+
+  $("add-mode").addEventListener("click", () => setAdding(!adding));
+  $("skip-map").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    $("bases-heading").focus();
+  });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && adding) setAdding(false);
+  });
+
+  function tooltip(text) {
+    return el("span", { text });
+  }
+
+  function drawMarkers() {
+    if (!map) return;
+    baseGroup.clearLayers();
+    markerMap.clear();
+    for (const key of currentKeys()) {
+      const p = position(key);
+      const name = `${label(key)}${key[0] === "b" && moves.has(indexOf(key)) ? " (flyttad)" : ""}`;
+      const m = L.marker([p.lat, p.lon], {
+        icon: L.divIcon({ className: "mk " + markClass(key), html: markText(key), iconSize: [28, 28] }),
+        draggable: true, keyboard: false, title: "", riseOnHover: true, autoPan: true,
+      });
+      m.on("add", () => {
+        const node = m.getElement();
+        node.setAttribute("role", "img");
+        node.setAttribute("aria-label", name);
+        node.dataset.key = key;
+        node.classList.toggle("selected", $("target").value === key);
+      });
+      m.on("dragend", () => {
+        const ll = m.getLatLng();
+        if ($("target").value !== key) $("target").value = key;
+        setPosition(key, ll.lat, ll.lng);
+        syncForm(true);
+      });
+      m.bindTooltip(tooltip(name), { direction: "top", offset: [0, -14] });
+      m.addTo(baseGroup);
+      markerMap.set(key, m);
+    }
+  }
+
+  function areaStyle(approved) {
+    return approved
+      ? { color: "#005f96", weight: 2, dashArray: "6 4", fillColor: "#56B4E9", fillOpacity: 0.15 }
+      : { color: "#6e7781", weight: 1, fillOpacity: 0, dashArray: null };
+  }
+
+  function styleAreas() {
+    for (const [id, layer] of areaLayers) layer.setStyle(areaStyle(unit && unit.areas.includes(id)));
+  }
+
+  async function loadAreas(ids) {
+    if (!map) return;
+    await Promise.all(ids.map(async (id) => {
+      try {
+        const f = await getJSON("/v1/areas/" + encodeURIComponent(id));
+        const layer = L.geoJSON(f, { style: areaStyle(unit && unit.areas.includes(id)), interactive: false });
+        layer.addTo(areaGroup);
+        areaLayers.set(id, layer);
+      } catch (e) { /* the background is optional */ }
+    }));
+  }
+
+  function frame() {
+    if (!map) return;
+    const bounds = L.latLngBounds([]);
+    for (const id of unit.areas) if (areaLayers.has(id)) bounds.extend(areaLayers.get(id).getBounds());
+    for (const key of currentKeys()) bounds.extend([position(key).lat, position(key).lon]);
+    if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 12, animate: false });
+  }
+
+  function drawReach(data) {
+    if (!map) return;
+    reachGroup.clearLayers();
+    L.geoJSON(data.polygon, {
+      style: { color: "#b84a00", weight: 2, fillColor: "#E69F00", fillOpacity: 0.3 }, interactive: false,
+    }).addTo(reachGroup);
+    if (data.changes) {
+      L.geoJSON(data.before_polygon, {
+        style: { color: "#1b1f23", weight: 2, dashArray: "4 4", fill: false }, interactive: false,
+      }).addTo(reachGroup);
+    }
+  }
+
+  // ---- start ----
+
+  function selectUnit(id) {
+    unit = units.find((u) => u.id === id) || units[0];
+    moves = new Map();
+    adds = [];
+    removes = new Set();
+    snaps = new Map();
+    clearError();
+    setAdding(false);
+    $("target").value = "";
+    styleAreas();
+    changedAt = performance.now();
+    refreshBases();
+    frame();
+    compute(null);
+  }
+
+  $("unit").addEventListener("change", () => selectUnit($("unit").value));
+  $("pick").addEventListener("submit", (ev) => ev.preventDefault());
+
+  async function start() {
+    initMap();
+    try {
+      const [providers, areas] = await Promise.all([getJSON("/v1/providers"), getJSON("/v1/areas")]);
+      units = providers;
+      for (const a of areas) areaNames.set(a.id, a.name);
+      const select = $("unit");
+      select.textContent = "";
+      for (const u of units) {
+        const list = u.areas.length === 1 ? `område ${u.areas[0]}` : `områden ${u.areas.join(", ")}`;
+        select.append(el("option", { value: u.id, text: `${u.unit} (${list})` }));
+      }
+      select.disabled = false;
+      const loading = loadAreas([...areaNames.keys()]);
+      selectUnit(select.value);
+      await loading;
+      styleAreas();
+      frame();
+    } catch (e) {
+      showError("Enheterna kunde inte laddas. Ladda om sidan.");
+    }
+  }
+
+  start();
+})();

@@ -1,0 +1,447 @@
+"""Live what-if for the planning page: one unit's bases moved, added or removed, answered in tens of milliseconds.
+
+Method. Only the bases that moved or were added get new trees — point trees grown over the whole network exactly as
+the prepared base trees are (:func:`routing.basetrees.compute_base_trees`, ~5 ms each); the unit's other bases keep
+their prepared rows. From the unit's trees, in one pass:
+
+- the limit's polygon is one contour of one time field, the minimum over the unit's bases
+  (:func:`routing.isochrones.unit_bands` on the prepared contour grid of the network);
+- the audit rows are :meth:`routing.audit.CoverageAuditor.audit_unit` of an auditor holding only this unit's trees,
+  sharing the prepared auditor's sample points, settings and road index: the same figures and verdicts as
+  ``asih audit`` / ``GET /v1/audit/{unit}`` would give with the bases so placed.
+
+"Before" is the prepared state, as ``GET /v1/audit/{unit}`` answers today. Results are memoised in small, bounded,
+thread-safe caches with single-flight (:class:`Memo`): dragging a base back to where it was costs nothing, and two
+requests for the same placement compute it once. At most :data:`MAX_PARALLEL` computations run at once.
+
+Polygons are sent simplified by :data:`SIMPLIFY_M` (for drawing; the audit figures come from the sample points, not
+from the polygon) with WGS84 coordinates rounded to :data:`COORD_DECIMALS` decimals (about 1 m).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from geo.areas.locate import AreaLocator
+from geo.crs import geometry_to_wgs84, verify_lat_lon
+from geo.providers import Base, Registry, Unit
+from routing.audit import ApprovalAudit, CoverageAuditor
+from routing.basetrees import BaseTrees, compute_base_trees
+from routing.contours import contour_grid
+from routing.isochrones import subset_snaps, unit_bands
+from routing.snapping import SnapArray
+from routing.whatif import WHAT_IF_PRECISION, WhatIfError
+
+MAX_CHANGES = 5
+"""Most changes (moves, additions and removals together) in one what-if."""
+
+MAX_PARALLEL = 2
+"""Most what-if computations at once (each uses one core for ~50 ms; the machine has two)."""
+
+SIMPLIFY_M = 20.0
+"""Polygons are simplified by this (m) before they are sent: a fifth of the contour grid's cell, invisible at the
+zoom levels a county map uses, and it halves the answer."""
+
+COORD_DECIMALS = 5
+"""WGS84 decimals of the polygons sent (1e-5° ≈ 1.1 m north–south, 0.6 m east–west at 59° N)."""
+
+_ROW_KEYS = ("unit", "unit_id", "area_id", "approved")
+"""Keys of ``ApprovalAudit.to_dict`` that name the row rather than describe a side (before / after)."""
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TooManyChanges(WhatIfError):
+    """More than :data:`MAX_CHANGES` changes in one what-if."""
+
+
+class UnknownBase(WhatIfError):
+    """A change names a base the unit does not have, or names one base twice."""
+
+
+class OutsideCounty(WhatIfError):
+    """A new position lies outside the areas (Stockholm County)."""
+
+
+@dataclass(frozen=True)
+class BaseMove:
+    """Base ``base`` (0-based index into the unit's bases, as ``GET /v1/providers/{unit}`` lists them) moved to
+    ``lat``, ``lon`` (WGS84 degrees)."""
+
+    base: int
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a planner changed: moves, additions (lat, lon in WGS84 degrees) and removals (0-based base indices)."""
+
+    move: tuple[BaseMove, ...] = ()
+    add: tuple[tuple[float, float], ...] = ()
+    remove: tuple[int, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.move) + len(self.add) + len(self.remove)
+
+
+@dataclass(frozen=True)
+class PlacedBase:
+    """A base of the unit after the changes: ``index`` is its index before (None for an added base); ``change`` is
+    ``"moved"``, ``"added"`` or None."""
+
+    base: Base
+    index: int | None
+    change: str | None
+
+
+class Memo:
+    """A small bounded LRU cache, thread-safe, with single-flight: concurrent callers of one key wait for one
+    computation instead of each running it.
+
+    Parameters
+    ----------
+    maxsize : int
+        Entries kept; the least recently used goes first.
+    """
+
+    def __init__(self, maxsize: int):
+        if maxsize < 1:
+            raise ValueError("A memo needs room for at least one entry.")
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._pending: dict[Hashable, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        """The value of ``key``, computed by ``compute()`` when missing (once, whoever else asks meanwhile).
+
+        An exception from ``compute`` reaches its caller; callers that waited then try themselves.
+        """
+        while True:
+            with self._lock:
+                if key in self._data:
+                    self._data.move_to_end(key)
+                    return self._data[key]
+                event = self._pending.get(key)
+                owner = event is None
+                if owner:
+                    event = self._pending[key] = threading.Event()
+            if owner:
+                break
+            event.wait()
+        try:
+            value = compute()
+        except BaseException:
+            with self._lock:
+                del self._pending[key]
+            event.set()
+            raise
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+            del self._pending[key]
+        event.set()
+        return value
+
+
+class _UnitAuditor(CoverageAuditor):
+    """A :class:`CoverageAuditor` over one unit's trees that borrows the prepared auditor's road index (building it
+    costs 0.2 s; it depends only on the network and the areas)."""
+
+    def __init__(self, prepared: CoverageAuditor, unit: Unit, trees: BaseTrees):
+        self._prepared = prepared
+        super().__init__(prepared.settings, prepared.net, prepared.model, Registry((unit,), prepared.registry.version),
+                         trees, prepared.samples, prepared.limit_s)
+
+    def _road_edges(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._prepared._edges, self._prepared._edge_area
+
+
+class LiveWhatIf:
+    """What-if answers for one prepared state (an auditor: network, profile, limit, samples, registry, base trees).
+
+    Parameters
+    ----------
+    auditor : CoverageAuditor
+        The prepared auditor (``Service.auditor()``): "before" is its audit.
+    locator : AreaLocator
+        Decides whether a new position lies in the county.
+    max_changes : int
+        See :data:`MAX_CHANGES`.
+    """
+
+    def __init__(self, auditor: CoverageAuditor, locator: AreaLocator, max_changes: int = MAX_CHANGES):
+        self.auditor = auditor
+        self.locator = locator
+        self.max_changes = max_changes
+        self.net = auditor.net
+        self.trees = auditor.trees
+        self.limit_s = auditor.limit_s
+        self.area_names = {int(i): str(n) for i, n in zip(auditor.model.areas["id"], auditor.model.areas["name"])}
+        contour_grid(self.net)  # built once per network (~0.3 s), here rather than in the first request
+        self._base_trees: Memo = Memo(64)  # one row (~0.3 MB) per new position
+        self._answers: Memo = Memo(32)
+        self._before: Memo = Memo(32)
+        self._slots = threading.BoundedSemaphore(MAX_PARALLEL)
+
+    # -- the one call -------------------------------------------------------------------------------------------------
+    def answer(self, unit_key: str, changes: Changes = Changes()) -> dict[str, Any]:
+        """The what-if of one unit (id or name): its bases, the audit rows of its approved areas before and after,
+        and the limit's polygon before and after (GeoJSON Features, EPSG:4326).
+
+        Raises
+        ------
+        geo.providers.UnknownUnit
+            No such unit.
+        WhatIfError
+            :class:`TooManyChanges`, :class:`UnknownBase`, :class:`OutsideCounty`, a removal that leaves no base, or
+            coordinates that are not WGS84 degrees (each with a sentence).
+        """
+        unit = self.auditor.registry.get(unit_key)
+        placed = self.place(unit, changes)
+        key = (unit.id, tuple((p.base.lat, p.base.lon, p.index, p.change) for p in placed))
+        after = self._answers.get(key, lambda: self._bounded(lambda: self._after(unit, placed)))
+        before = self._before.get(unit.id, lambda: self._bounded(lambda: self._before_of(unit)))
+        return {
+            "unit": unit.id,
+            "unit_name": unit.unit,
+            "limit_s": self.limit_s,
+            "profile": self.net.profile,
+            "changes": len(changes),
+            "bases": after["bases"],
+            "rows": _pair_rows(before["audit"].approvals, after["audit"].approvals, self.area_names),
+            "reaches_not_approved": _pair_rows(before["audit"].reaches_not_approved,
+                                               after["audit"].reaches_not_approved, self.area_names),
+            "polygon": after["polygon"],
+            "before_polygon": before["polygon"],
+        }
+
+    def place(self, unit: Unit, changes: Changes) -> list[PlacedBase]:
+        """The unit's bases after ``changes`` (moves in place, removals dropped, additions last); checks every change.
+
+        Raises :class:`WhatIfError` (see :meth:`answer`)."""
+        _verify_count(changes, self.max_changes)
+        n = len(unit.bases)
+        named: set[int] = set()
+        for what, index in [*((f"move[{i}]", m.base) for i, m in enumerate(changes.move)),
+                            *((f"remove[{i}]", r) for i, r in enumerate(changes.remove))]:
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
+                raise UnknownBase(f"{what}: {unit.unit} has {_bases_text(n)}; base indices start at 0 as in "
+                                  f"GET /v1/providers/{unit.id}.")
+            if index in named:
+                raise UnknownBase(f"{what}: base {index} is named by more than one change; give one change per base.")
+            named.add(index)
+        if len(changes.remove) == n and not changes.add:
+            raise WhatIfError(f"{unit.unit} would have no base left: move a base instead of removing the last one.")
+        for i, m in enumerate(changes.move):
+            self._verify_point(f"move[{i}]", m.lat, m.lon)
+        for i, (lat, lon) in enumerate(changes.add):
+            self._verify_point(f"add[{i}]", lat, lon)
+
+        moved = {m.base: m for m in changes.move}
+        removed = set(changes.remove)
+        placed = []
+        for i, b in enumerate(unit.bases):
+            if i in removed:
+                continue
+            if i in moved:
+                m = moved[i]
+                placed.append(PlacedBase(Base(b.name, float(m.lat), float(m.lon), WHAT_IF_PRECISION, "what-if: moved"),
+                                         i, "moved"))
+            else:
+                placed.append(PlacedBase(b, i, None))
+        for k, (lat, lon) in enumerate(changes.add):
+            placed.append(PlacedBase(Base(f"Added base {k + 1}", float(lat), float(lon), WHAT_IF_PRECISION,
+                                          "what-if: added"), None, "added"))
+        return placed
+
+    # -- computing ------------------------------------------------------------------------------------------------------
+    def _bounded(self, compute: Callable[[], V]) -> V:
+        with self._slots:
+            return compute()
+
+    def _verify_point(self, what: str, lat: float, lon: float) -> None:
+        try:
+            lat, lon = float(lat), float(lon)
+            verify_lat_lon(lat, lon)
+        except (TypeError, ValueError) as exc:
+            raise WhatIfError(f"{what}: {exc}" if isinstance(exc, ValueError) else
+                              f"{what}: lat and lon must be numbers (WGS84 degrees).") from None
+        loc = self.locator.locate(lat, lon)
+        if not loc.inside:
+            raise OutsideCounty(f"{what}: {loc.message or 'Outside Stockholm County.'} Place the base inside the county.")
+
+    def _tree_of(self, unit: Unit, base: Base) -> BaseTrees:
+        key = (self.net.profile, round(base.lat, 7), round(base.lon, 7))
+        return self._base_trees.get(key, lambda: _point_tree(self.net, unit, base))
+
+    def unit_trees(self, unit: Unit, placed: Sequence[PlacedBase]) -> BaseTrees:
+        """The trees of the unit's bases after the changes: prepared rows for the bases that stay, new point trees for
+        the moved and added ones (memoised per position)."""
+        rows = self.trees.rows_of(unit.id)
+        parts: list[BaseTrees] = []
+        for p in placed:
+            if p.change is None:
+                r = rows[p.index : p.index + 1]
+                parts.append(BaseTrees([unit.id], [p.base], subset_snaps(self.trees.snaps, r), self.trees.times[r],
+                                       self.trees.profile))
+            else:
+                t = self._tree_of(unit, p.base)
+                parts.append(BaseTrees([unit.id], [p.base], t.snaps, t.times, t.profile))
+        return _stack(parts)
+
+    def _after(self, unit: Unit, placed: Sequence[PlacedBase]) -> dict[str, Any]:
+        trees = self.unit_trees(unit, placed)
+        changed = Unit(unit.id, unit.unit, unit.organisation, unit.areas, tuple(p.base for p in placed),
+                       unit.capacity_note, unit.contact)
+        return self._evaluate(changed, trees, [
+            {"index": p.index, "name": p.base.name, "lat": p.base.lat, "lon": p.base.lon,
+             "precision": p.base.precision, "change": p.change,
+             "snap_m": round(float(trees.snaps.distance_m[k]), 1), "far_from_road": bool(trees.snaps.far[k])}
+            for k, p in enumerate(placed)
+        ])
+
+    def _before_of(self, unit: Unit) -> dict[str, Any]:
+        rows = self.trees.rows_of(unit.id)
+        trees = BaseTrees([unit.id] * len(rows), [self.trees.bases[r] for r in rows], subset_snaps(self.trees.snaps, rows),
+                          self.trees.times[rows], self.trees.profile)
+        audit = self.auditor.audit_unit(unit.id)
+        return {"audit": audit, "polygon": self._polygon(unit, trees, self._reached_population(audit.unit.id))}
+
+    def _evaluate(self, unit: Unit, trees: BaseTrees, bases: list[dict]) -> dict[str, Any]:
+        with np.errstate(invalid="ignore"):  # 0 · inf on one-way roads, as in _point_tree
+            auditor = _UnitAuditor(self.auditor, unit, trees)
+        audit = auditor.audit_unit(unit.id)
+        people = float(auditor.samples.population.weight[auditor.pop_reached[0]].sum())
+        return {"audit": audit, "bases": bases, "polygon": self._polygon(unit, trees, people)}
+
+    def _reached_population(self, unit_id: str) -> float:
+        i = self.auditor.unit_order.index(unit_id)
+        return float(self.auditor.samples.population.weight[self.auditor.pop_reached[i]].sum())
+
+    def _polygon(self, unit: Unit, trees: BaseTrees, population: float) -> dict[str, Any]:
+        band = unit_bands(self.net, trees, unit.id, [self.limit_s / 60.0])[0]
+        return {
+            "type": "Feature",
+            "properties": {"unit_id": unit.id, "minutes": band.minutes, "population": int(round(population)),
+                           "area_km2": round(band.area_km2, 1), "profile": self.net.profile},
+            "geometry": geojson_geometry(band.geometry),
+        }
+
+
+class GeoJSONText(str):
+    """A GeoJSON geometry already serialised (shapely's ``to_geojson``, ~10× faster than building dicts):
+    :func:`dumps` embeds it as is; ``json.loads`` reads it back."""
+
+
+def geojson_geometry(geom: BaseGeometry, simplify_m: float = SIMPLIFY_M, decimals: int = COORD_DECIMALS) -> GeoJSONText:
+    """A polygon in EPSG:3006 as a GeoJSON geometry in EPSG:4326, simplified by ``simplify_m`` (m; Douglas–Peucker:
+    3 ms where the topology-preserving variant takes 30 ms — the polygon is for drawing) and rounded to ``decimals``
+    degrees."""
+    if simplify_m > 0 and not geom.is_empty:
+        geom = shapely.simplify(geom, simplify_m, preserve_topology=False)
+    wgs = geometry_to_wgs84(geom)
+    return GeoJSONText(shapely.to_geojson(shapely.transform(wgs, lambda xy: np.round(xy, decimals))))
+
+
+def dumps(answer: dict[str, Any]) -> str:
+    """An answer of :meth:`LiveWhatIf.answer` as JSON text, its polygons' geometries embedded as serialised."""
+    raw: list[str] = []
+    out = dict(answer)
+    for key in ("polygon", "before_polygon"):
+        feature = out.get(key)
+        if feature is not None and isinstance(feature.get("geometry"), GeoJSONText):
+            raw.append(feature["geometry"])
+            out[key] = {**feature, "geometry": f"\0geometry-{len(raw) - 1}\0"}
+    text = json.dumps(out, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for i, geometry in enumerate(raw):
+        text = text.replace(json.dumps(f"\0geometry-{i}\0"), geometry, 1)
+    return text
+
+
+def _point_tree(net, unit: Unit, base: Base) -> BaseTrees:
+    # A base snapped to the very end of a one-way road gives 0 · inf on the reverse arc, which the tree discards.
+    with np.errstate(invalid="ignore"):
+        return compute_base_trees(net, [(unit, base)])
+
+
+def _verify_count(changes: Changes, max_changes: int) -> None:
+    n = len(changes)
+    if n > max_changes:
+        raise TooManyChanges(f"At most {max_changes} changes at a time (moves, additions and removals together); "
+                             f"this what-if has {n}.")
+
+
+def _bases_text(n: int) -> str:
+    return "one base (index 0)" if n == 1 else f"{n} bases (indices 0–{n - 1})"
+
+
+def _stack(parts: Sequence[BaseTrees]) -> BaseTrees:
+    """One :class:`BaseTrees` of several, rows in order."""
+    snaps = SnapArray(*(np.concatenate([getattr(p.snaps, f) for p in parts])
+                        for f in ("edge", "fraction", "distance_m", "x", "y", "far")))
+    return BaseTrees([u for p in parts for u in p.unit_ids], [b for p in parts for b in p.bases], snaps,
+                     np.vstack([p.times for p in parts]), parts[0].profile)
+
+
+def _side(row: ApprovalAudit | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {k: v for k, v in row.to_dict().items() if k not in _ROW_KEYS}
+
+
+def _pair_rows(before: list[ApprovalAudit], after: list[ApprovalAudit], names: dict[int, str]) -> list[dict]:
+    """One row per area in either list (order of ``after``, then areas only before): ``area_id, area_name, approved,
+    before, after, change`` (the population share's change, None when a side is missing)."""
+    b = {r.area_id: r for r in before}
+    a = {r.area_id: r for r in after}
+    order = [*a, *(k for k in b if k not in a)]
+    out = []
+    for area_id in order:
+        rb, ra = _side(b.get(area_id)), _side(a.get(area_id))
+        change = None if rb is None or ra is None else round(ra["population_share"] - rb["population_share"], 4)
+        out.append({"area_id": int(area_id), "area_name": names.get(int(area_id), ""),
+                    "approved": (a.get(area_id) or b.get(area_id)).approved, "before": rb, "after": ra,
+                    "change": change})
+    return out
+
+
+_ENGINES: weakref.WeakKeyDictionary[CoverageAuditor, LiveWhatIf] = weakref.WeakKeyDictionary()
+_ENGINES_LOCK = threading.Lock()
+
+
+def live_what_if(auditor: CoverageAuditor, locator: AreaLocator) -> LiveWhatIf:
+    """The :class:`LiveWhatIf` of a prepared auditor (one per auditor, made on first use; its memos live as long as
+    the auditor)."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(auditor)
+        if engine is None or engine.locator is not locator:
+            engine = _ENGINES[auditor] = LiveWhatIf(auditor, locator)
+        return engine
+
+
+def changes_from(move: Sequence[dict] = (), add: Sequence[dict] = (), remove: Sequence[int] = ()) -> Changes:
+    """:class:`Changes` from the API's lists (``{"base", "lat", "lon"}``, ``{"lat", "lon"}``, indices)."""
+    return Changes(
+        tuple(BaseMove(int(m["base"]), float(m["lat"]), float(m["lon"])) for m in move),
+        tuple((float(p["lat"]), float(p["lon"])) for p in add),
+        tuple(int(i) for i in remove),
+    )
+
