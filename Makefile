@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	$(BIN)/python -m maps.vendor_assets
+	$(BIN)/python -m api.docs_assets
 	touch $(STAMP)
 
 install: $(STAMP)

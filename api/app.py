@@ -29,7 +29,7 @@ from api.executor import (
     HeavyExecutor,
 )
 from api.privacy import install_log_redaction
-from api.routes import areas, coverage, docs, lookup, meta, providers, registry, web, whatif
+from api.routes import areas, coverage, docs, lookup, meta, planning, providers, registry, web, whatif
 from api.service import Service
 from geo.settings import Settings, get_settings
 from registry.service import RegistryService
@@ -60,10 +60,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             # Free places and dated approvals in lookup answers; a copy, so a service handed in stays as it was.
             app.state.service = copy.copy(app.state.service)
             app.state.service.live = app.state.registry
-        app.state.audit_problem = meta.audit_readiness(app.state.service)
-        if app.state.audit_problem is None and service is None:
-            _check_plausibility(settings, app.state.service)
-        app.state.heavy.start(app.state.service)  # after the registry: the workers answer lookups in batches
+        if isinstance(app.state.service, Service):  # not a stand-in (the registry's tests need no lookups)
+            app.state.audit_problem = meta.audit_readiness(app.state.service)
+            if app.state.audit_problem is None and service is None:
+                _check_plausibility(settings, app.state.service)
+            app.state.heavy.start(app.state.service)  # after the registry: the workers answer lookups in batches
         try:
             yield
         finally:
@@ -122,7 +123,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     async def http_error(request: Request, exc: StarletteHTTPException):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
 
-    for module in (meta, areas, providers, lookup, coverage, web, docs, registry, whatif, docs_assets):
+    for module in (meta, areas, providers, lookup, coverage, web, docs, registry, whatif, planning, docs_assets):
         app.include_router(module.router)
     return app
 

@@ -21,7 +21,8 @@ _HOW_SV = {"a house number": "ett husnummer", "the street address": "gatuadresse
            "a confirmation": "en bekräftelse", "the town or postcode": "orten eller postnumret"}
 _WHAT_SV = {"the postcode's postal town": "postnumrets postort", "the postal town": "postorten",
             "the district": "stadsdelen", "the municipality": "kommunen", "the place": "orten"}
-_PROFILE_SV = {"free-flow": "fritt flöde", "rush-hour": "rusningstrafik"}
+_PROFILE_SV = {"free-flow": "fritt flöde", "typical-traffic": "normal trafik (dygnsmedel)",
+               "peak-traffic": "rusningstrafik", "rush-hour": "rusningstrafik"}
 _BASE_SV = {"address": "adress", "place": "plats", "unknown": "gissning"}
 _NETWORK_SV = {
     "county road network from OpenStreetMap (≈2013, MATSim 2014)": "länets vägnät från OpenStreetMap (≈2013, MATSim 2014)",
@@ -105,7 +106,8 @@ _TEMPLATES: list[tuple[str, str | Callable[[re.Match], str]]] = [
     (r"The location is known only to within (?P<k>[\d.]+) km; drive times are from its most likely point\.",
      lambda m: f"Platsen är bara känd inom {m['k'].replace('.', ',')} km; körtiderna räknas från den mest sannolika "
                "punkten."),
-    (r"'Within (?P<m>\d+) min' rests on (?P<p>free-flow|rush-hour) drive times on the (?P<n>.+?)"
+    (r"'Within (?P<m>\d+) min' rests on (?P<p>free-flow|typical-traffic|peak-traffic|rush-hour) drive times on the "
+     r"(?P<n>.+?)"
      r"(?:; the least certain base is known by (?P<b>address|place|unknown))?\.$",
      lambda m: f"'Inom {m['m']} min' bygger på körtider vid {_PROFILE_SV[m['p']]} på "
                f"{_NETWORK_SV.get(m['n'], m['n'])}"

@@ -1,7 +1,10 @@
 """Keep looked-up addresses and coordinates out of logs.
 
-uvicorn's access log prints the request line, query string included; :class:`RedactQueryFilter` replaces every
-query string with ``?<redacted>`` before any handler sees the record. The app itself never logs request input.
+uvicorn's access log record carries the request target as an argument (``client, method, target, version,
+status``). :class:`RedactQueryFilter` cuts that target at its first ``?`` — where the query starts, whatever
+characters follow (quotes included) — and logs ``?<redacted>`` in its place, before any handler or formatter sees
+the record. Other records get every ``?…`` up to the next whitespace replaced the same way. The app itself never
+logs request input.
 """
 
 from __future__ import annotations
@@ -9,12 +12,22 @@ from __future__ import annotations
 import logging
 import re
 
-_QUERY = re.compile(r"\?[^\s\"]*")
+REDACTED = "?<redacted>"
+_QUERY = re.compile(r"\?\S*")
+ACCESS_LOGGER = "uvicorn.access"
+_TARGET_ARG = 2
+"""Position of the request target in uvicorn's access-log arguments ``(client, method, target, version, status)``."""
+
+
+def redact_target(target: str) -> str:
+    """A request target (``/path?query``) with its query replaced by ``?<redacted>``; the path is kept."""
+    path, sep, _query = target.partition("?")
+    return path + REDACTED if sep else path
 
 
 def redact(text: str) -> str:
-    """Replace the query string of any URL or request line in ``text`` by ``?<redacted>``."""
-    return _QUERY.sub("?<redacted>", text)
+    """Replace every query string (from ``?`` to the next whitespace) in free text by ``?<redacted>``."""
+    return _QUERY.sub(REDACTED, text)
 
 
 class RedactQueryFilter(logging.Filter):
@@ -22,7 +35,10 @@ class RedactQueryFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            args = list(record.args)
+            if record.name == ACCESS_LOGGER and len(args) > _TARGET_ARG and isinstance(args[_TARGET_ARG], str):
+                args[_TARGET_ARG] = redact_target(args[_TARGET_ARG])
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
         elif isinstance(record.args, dict):
             record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
         if isinstance(record.msg, str):

@@ -64,36 +64,40 @@ class Service:
         return get_geocoder(self.settings, units=self.units)
 
     def auditor(self, limit_s: float | None = None):
-        """A coverage auditor over this state (sample points read from the cache; built on first use)."""
+        """A coverage auditor over this state (sample points read from the cache once), memoised per limit in the
+        service's bounded, thread-safe memo (:func:`api.executor.memo_of`); concurrent callers share one build."""
+        from api.executor import memo_of
         from routing.audit import CoverageAuditor
         from routing.population import load_samples
 
+        memo = memo_of(self)
         key = float(limit_s or self.settings.limit_s)
-        cache = self.__dict__.setdefault("_auditors", {})
-        if key not in cache:
-            if len(cache) >= 8:
-                cache.pop(next(iter(cache)))
-            samples = load_samples(self.settings, self.network, self.areas)
-            cache[key] = CoverageAuditor(
+        samples = memo.get_or_compute(
+            ("samples",), lambda: load_samples(self.settings, self.network, self.areas),
+            weigh=lambda s: sum(getattr(p, f).nbytes for p in (s.population, s.land) for f in ("weight", "x", "y")) * 4,
+        )
+        return memo.get_or_compute(
+            ("auditor", key),
+            lambda: CoverageAuditor(
                 self.settings, self.network, self.areas, self.registry, self.eligibility.trees, samples, key
-            )
-        return cache[key]
+            ),
+            weigh=lambda a: a.pop_reached.nbytes + a.land_reached.nbytes + 1e6,
+        )
 
     def isochrone(self, unit_id: str, limit_s: float):
-        """The union of a unit's per-base isochrones (EPSG:3006), memoised per (unit, limit)."""
+        """The union of a unit's per-base isochrones (EPSG:3006), memoised per (unit, limit) in the service's memo."""
+        from api.executor import memo_of
         from routing.isochrones import isochrone
 
-        cache = self.__dict__.setdefault("_isochrones", {})
-        key = (unit_id, float(limit_s))
-        if key not in cache:
+        def build():
             trees = self.eligibility.trees
             rows = trees.rows_of(unit_id)
-            if len(cache) >= 64:
-                cache.pop(next(iter(cache)))
-            cache[key] = shapely.union_all(
+            return shapely.union_all(
                 [isochrone(self.network, trees.times[r], limit_s, origin=trees.snaps[int(r)]) for r in rows]
             )
-        return cache[key]
+
+        return memo_of(self).get_or_compute(("isochrone", unit_id, float(limit_s)), build,
+                                            weigh=lambda g: 16.0 * shapely.get_num_coordinates(g) + 1e3)
 
     @cached_property
     def units(self) -> AdminUnits:
@@ -322,7 +326,8 @@ NETWORK_LABELS = {
     "overpass": "OpenStreetMap road network (Overpass download)",
 }
 """What each network source is, for the answer's basis line."""
-PROFILE_LABELS = {"free_flow": "free-flow", "rush_hour": "rush-hour"}
+PROFILE_LABELS = {"free_flow": "free-flow", "typical": "typical-traffic", "peak": "peak-traffic",
+                  "rush_hour": "peak-traffic"}
 WIDE_REGION_M = 1000.0
 """A certain area whose location is wider than this (m) says that drive times are from its most likely point."""
 OUTSIDE_SENTENCE = "Outside Stockholm County. ASIH areas cover Stockholm County only."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_routing.py", "bench_isochrones.py", "bench_geocode.py", "bench_geocode_quality.py", "bench_audit.py", "bench_lookup.py",
-           "bench_http.py", "bench_whatif.py"]
+           "bench_http.py", "bench_whatif.py", "bench_mixed_load.py"]
 
 
 def main() -> int:

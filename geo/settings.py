@@ -29,7 +29,7 @@ STOCKHOLM_CODE = "0180"
 """SCB municipality code of Stockholm city, the only municipality split by districts."""
 
 NetworkSource = Literal["matsim", "osmnx-files", "osm-xml", "pbf", "overpass"]
-Profile = Literal["free_flow", "rush_hour"]
+Profile = Literal["free_flow", "typical", "peak", "rush_hour"]
 
 
 def _default_data_dir() -> Path:

@@ -17,10 +17,13 @@ from geo.settings import METRIC_CRS, Settings, get_settings
 from maps import style
 from maps.elements import Legend, Popup, Title, Tooltip, swatch, table_html
 from maps.layers import (
+    BASE_LABEL_CSS,
+    BaseList,
     BASES_PANE,
     HATCH_SVG,
     LINES_PANE,
     area_layer,
+    base_labels,
     base_map,
     base_marker,
     bases_layer,
@@ -71,8 +74,10 @@ def overview_map(
     outline_layer(municipalities, style.MUNICIPALITY_EDGE, 1.2, None).add_to(borders)
     outline_layer(boroughs, style.BOROUGH_EDGE, 1.0, "4 3").add_to(borders)
     borders.add_to(m)
-    bases_layer(bases, style.LABELS["bases"]).add_to(m)
-    Title(style.TITLES["overview"]).add_to(m)
+    group = bases_layer(bases, style.LABELS["bases"])
+    base_labels(bases, group, [str(k) for k in range(1, len(bases) + 1)])
+    group.add_to(m)
+    _titled(m, style.TITLES["overview"])
     Legend(
         [
             (style.LABELS["areas"], [(swatch(style.area_colour(i), "#555"), style.area_label(i, n))
@@ -80,10 +85,23 @@ def overview_map(
             (style.LABELS["borders"], [(swatch("", style.MUNICIPALITY_EDGE, "line"), "kommun"),
                                        (swatch("", style.BOROUGH_EDGE, "line"), "stadsdelsområde")]),
             precision_legend(),
+            _caveats(style.caveat_lines(bases=bases)),
         ]
     ).add_to(m)
+    BaseList(style.LABELS["bases"], [style.base_label(k, b) for k, b in enumerate(bases, start=1)]).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _titled(m: folium.Map, title: str) -> None:
+    """The title on the map and as the page's <title> (browser tab, bookmarks, screen readers)."""
+    Title(title).add_to(m)
+    m.get_root().title = title
+    m.get_root().header.add_child(folium.Element(BASE_LABEL_CSS), name="asih_base_label_css")
+
+
+def _caveats(lines: list[str]) -> tuple[str, list[tuple[str, str]]]:
+    return (style.LABELS["caveats"], [("", line) for line in lines])
 
 
 def unit_map(
@@ -93,6 +111,8 @@ def unit_map(
     gaps: gpd.GeoDataFrame | None = None,
     minutes: float | None = None,
     *,
+    unreached: gpd.GeoDataFrame | None = None,
+    profile: str | None = None,
     land: gpd.GeoDataFrame | None = None,
     settings: Settings | None = None,
 ) -> folium.Map:
@@ -107,9 +127,15 @@ def unit_map(
     areas
         ``id, name, geometry`` in EPSG:3006.
     gaps
-        ``area_id, population, geometry`` in EPSG:3006: parts of approved areas the unit does not reach.
+        ``area_id, population, geometry`` in EPSG:3006: parts of approved areas the unit does not reach; only those
+        holding people are drawn (used when ``unreached`` is not given).
     minutes
         The drive-time limit drawn; defaults to ``settings.limit_minutes``.
+    unreached
+        ``deso, area_id, unreached, geometry`` in EPSG:3006 (``CoverageAuditor.unreached_by_deso``): gaps hatched by
+        the people out of reach, never by land area.
+    profile
+        The drive-time profile of the reach (for the caveats); defaults to free flow.
 
     Returns
     -------
@@ -117,7 +143,7 @@ def unit_map(
     """
     settings = settings or get_settings()
     minutes = settings.limit_minutes if minutes is None else minutes
-    verify_metric(areas=areas, gaps=gaps)
+    verify_metric(areas=areas, gaps=gaps, unreached=unreached)
     approved = {int(a) for a in unit.get("areas", [])}
     m = base_map(areas, land, settings)
     m.get_root().html.add_child(folium.Element(HATCH_SVG), name="asih_hatch")
@@ -136,32 +162,57 @@ def unit_map(
         Tooltip(f"{base_name}: {style.LABELS['isochrone'].format(minutes=minutes).lower()}").add_to(layer)
         layer.add_to(reach)
     reach.add_to(m)
-    if gaps is not None and len(gaps):
-        gap_group = folium.FeatureGroup(name=style.LABELS["gaps"])
-        for _, row in gaps.iterrows():
+    people = _people_gaps(unreached, gaps)
+    drawn_classes = []
+    if people is not None and len(people):
+        gap_group = folium.FeatureGroup(name=style.LABELS["unreached"])
+        for _, row in people.iterrows():
+            look = style.unreached_class(row["unreached"])
+            if look is None:
+                continue
+            drawn_classes.append(look)
             layer = geojson_layer(gpd.GeoDataFrame(geometry=[row.geometry], crs=METRIC_CRS), "gap", {
-                "color": style.GAP_COLOUR, "weight": 1, "fillColor": "url(#asih-hatch)", "fillOpacity": 1.0})
-            rows = [("Område", int(row["area_id"]))]
-            if "population" in gaps:
-                rows.append((style.LABELS["population"], style.population_text(row["population"])))
-            Popup(table_html(rows, style.LABELS["gaps"])).add_to(layer)
+                "color": style.GAP_COLOUR, "weight": 1, "opacity": look[1], "fillColor": "url(#asih-hatch)",
+                "fillOpacity": look[1]})
+            rows = [("Område", int(row["area_id"])) if "area_id" in people else None,
+                    ("DeSO", row["deso"]) if "deso" in people else None,
+                    ("Ej nådda personer", style.population_text(row["unreached"]))]
+            Popup(table_html([r for r in rows if r], style.LABELS["gaps"])).add_to(layer)
             layer.add_to(gap_group)
         gap_group.add_to(m)
-    bases_layer(flatten_bases([unit]), style.LABELS["bases"]).add_to(m)
-    Title(style.TITLES["unit"].format(unit=unit.get("unit", ""), minutes=minutes)).add_to(m)
+    unit_bases = flatten_bases([unit])
+    group = bases_layer(unit_bases, style.LABELS["bases"])
+    base_labels(unit_bases, group, [b.get("name", "") for b in unit_bases])
+    group.add_to(m)
+    title = style.TITLES["unit"].format(unit=unit.get("unit", ""), minutes=minutes)
+    _titled(m, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})")
+    classes = [c for c in style.UNREACHED_CLASSES if any(d[0] == c[1] for d in drawn_classes)]
     Legend(
         [
             (unit.get("unit", ""), [
                 (swatch(style.ISOCHRONE_COLOUR), style.LABELS["isochrone"].format(minutes=minutes)),
                 (swatch("transparent", style.APPROVED_EDGE), style.LABELS["approved"] + ": "
                  + ", ".join(str(a) for a in sorted(approved))),
-                (swatch("transparent", style.GAP_COLOUR, hatch=True), style.LABELS["gaps"]),
             ]),
+            (style.LABELS["unreached"], [(swatch("transparent", style.GAP_COLOUR, hatch=True), label)
+                                         for _, label, _ in classes] or [("", "inga")]),
             precision_legend(),
+            _caveats(style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=unit_bases)),
         ]
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _people_gaps(unreached: gpd.GeoDataFrame | None, gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """Polygons with the people out of reach in each (``unreached``): the DeSO frame, or the gaps holding people."""
+    if unreached is not None:
+        return unreached
+    if gaps is None or not len(gaps) or "population" not in gaps:
+        return None
+    held = gaps[gaps["population"] >= 1]
+    return gpd.GeoDataFrame({"area_id": held["area_id"].to_numpy(), "unreached": held["population"].to_numpy()},
+                            geometry=held.geometry.values, crs=gaps.crs)
 
 
 def choice_map(
@@ -169,6 +220,8 @@ def choice_map(
     areas: gpd.GeoDataFrame,
     minutes: float | None = None,
     *,
+    profile: str | None = None,
+    bases: Sequence[Mapping] = (),
     land: gpd.GeoDataFrame | None = None,
     settings: Settings | None = None,
 ) -> folium.Map:
@@ -208,8 +261,10 @@ def choice_map(
         ),
     ).add_to(m)
     area_layer(areas, name=style.LABELS["areas"], fill_opacity=0.0, weight=2.0, edge="#333333").add_to(m)
-    Title(style.TITLES["choice"].format(minutes=minutes)).add_to(m)
-    Legend([(style.choice_legend_title(minutes), [(swatch(c), label) for _, label, c in style.CHOICE_CLASSES])]).add_to(m)
+    title = style.TITLES["choice"].format(minutes=minutes)
+    _titled(m, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})")
+    Legend([(style.choice_legend_title(minutes), [(swatch(c), label) for _, label, c in style.CHOICE_CLASSES]),
+            _caveats(style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=bases))]).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
 

@@ -6,15 +6,18 @@ so they stay clickable even after a polygon layer is unticked and ticked again i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 import folium
 import geopandas as gpd
+from branca.element import MacroElement
+from jinja2 import Template
 
 from geo.settings import WGS84
 from maps import style
 from maps.background import add_background, bounds_latlon
-from maps.elements import Label, Markup, Popup, Tooltip, esc, swatch, table_html
+from maps.elements import Label, Markup, Popup, Tooltip, esc, js_string, swatch, table_html
 from maps.offline import offline_map
 
 BASES_PANE = "asih-bases"
@@ -82,9 +85,170 @@ def area_layer(areas: gpd.GeoDataFrame, name: str, fill_opacity: float = 0.55, w
         Tooltip(label + (f" ({provenance})" if provenance else "")).add_to(layer)
         layer.add_to(group)
         if labels:
-            spot = gpd.GeoSeries([row.geometry.representative_point()], crs=areas.crs).to_crs(WGS84).iloc[0]
-            Label((spot.y, spot.x), label).add_to(group)
+            spot = gpd.GeoSeries([_label_point(row.geometry)], crs=areas.crs).to_crs(WGS84).iloc[0]
+            AreaLabel((spot.y, spot.x), label, str(int(row["id"])), row.geometry.area / 1e6).add_to(group)
+    if labels:
+        Declutter().add_to(group)
     return group
+
+
+def _label_point(geom):
+    """Where an area's label goes: the centre of its largest part (the most room for the text)."""
+    import shapely
+
+    parts = list(getattr(geom, "geoms", [geom]))
+    biggest = max(parts, key=lambda g: g.area)
+    try:
+        return shapely.polylabel(biggest, tolerance=50.0)  # metres (EPSG:3006)
+    except Exception:  # noqa: BLE001 - a degenerate polygon: any inside point will do
+        return biggest.representative_point()
+
+
+class AreaLabel(MacroElement):
+    """An area's label: the full text, or just its number when the full text would cover another label.
+
+    The label is a DivIcon (no image, no clicks) holding both forms; :class:`Declutter` chooses per zoom level.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function() {
+                var m = L.marker({{ this.location }}, {
+                    icon: L.divIcon({className: 'asih-label asih-area-label', html: {{ this.html }}, iconSize: null}),
+                    interactive: false, keyboard: false
+                }).addTo({{ this._parent.get_name() }});
+                var el = m.getElement();
+                if (el) { el.dataset.size = {{ this.size }}; }
+                m.on('add', function() { m.getElement().dataset.size = {{ this.size }}; });
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, location, text: str, short: str, size: float = 0.0):
+        super().__init__()
+        self._name = "AreaLabel"
+        self.location = json.dumps([float(location[0]), float(location[1])])
+        self.size = float(size)
+        self.html = js_string(f'<span class="asih-al-full">{esc(text)}</span>'
+                              f'<span class="asih-al-short">{esc(short)}</span>')
+
+
+class Declutter(MacroElement):
+    """After every zoom and move, keep map labels from covering each other: base labels first (one hidden where it
+    would cover another; its marker's tooltip still names it), then every area's number, then each area's full name
+    where it covers no label and no base (largest areas first). An area always shows at least its number unless two
+    numbers collide; its tooltip and the legend name it in full."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+            <style>
+            .asih-area-label .asih-al-short { display:none; }
+            .asih-area-label.asih-al-as-short .asih-al-full { display:none; }
+            .asih-area-label.asih-al-as-short .asih-al-short { display:inline-block; }
+            .asih-al-hidden { visibility:hidden; }
+            </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+            (function() {
+                var map = {{ this._parent._parent.get_name() }};
+                function overlaps(a, b) {
+                    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+                }
+                function rect(node) {
+                    var r = node.getBoundingClientRect();
+                    return {left: r.left - 2, right: r.right + 2, top: r.top - 1, bottom: r.bottom + 1};
+                }
+                function free(r, placed) { return !placed.some(function(p) { return overlaps(p, r); }); }
+                function declutter() {
+                    var box = map.getContainer();
+                    var placed = [];
+                    box.querySelectorAll('path.asih-base').forEach(function(p) { placed.push(rect(p)); });
+                    var markers = placed.length;
+                    box.querySelectorAll('.asih-base-label').forEach(function(el) {
+                        el.classList.remove('asih-al-hidden');
+                        var r = rect(el.querySelector('span'));
+                        if (free(r, placed.slice(markers))) { placed.push(r); } else { el.classList.add('asih-al-hidden'); }
+                    });
+                    var areas = Array.prototype.slice.call(box.querySelectorAll('.asih-area-label'));
+                    areas.forEach(function(el) {
+                        el.classList.remove('asih-al-hidden');
+                        el.classList.add('asih-al-as-short');
+                        var r = rect(el.querySelector('.asih-al-short'));
+                        if (free(r, placed.slice(markers))) { placed.push(r); el._short = r; }
+                        else { el.classList.add('asih-al-hidden'); el._short = null; }
+                    });
+                    areas.sort(function(a, b) { return (+b.dataset.size || 0) - (+a.dataset.size || 0); });
+                    areas.forEach(function(el) {
+                        if (!el._short) { return; }
+                        el.classList.remove('asih-al-as-short');
+                        var r = rect(el.querySelector('.asih-al-full'));
+                        var others = placed.filter(function(p) { return p !== el._short; });
+                        if (free(r, others)) { placed[placed.indexOf(el._short)] = r; el._short = r; }
+                        else { el.classList.add('asih-al-as-short'); }
+                    });
+                    box.setAttribute('data-labels-placed', String(Date.now()));
+                }
+                // After Leaflet has placed every marker for the new view (viewreset fires after moveend).
+                var pending = null;
+                function soon() { clearTimeout(pending); pending = setTimeout(declutter, 30); }
+                map.on('zoomend moveend viewreset overlayadd overlayremove resize', soon);
+                map.whenReady(soon);
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Declutter"
+
+
+class BaseList(MacroElement):
+    """The numbered bases as a folded list in the lower left (opened with one click), so the legend stays short."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            (function() {
+                var list = L.control({position: 'bottomleft'});
+                list.onAdd = function() {
+                    var div = L.DomUtil.create('div', 'asih-legend asih-base-list');
+                    div.innerHTML = {{ this.html }};
+                    L.DomEvent.disableClickPropagation(div);
+                    L.DomEvent.disableScrollPropagation(div);
+                    return div;
+                };
+                list.addTo({{ this._parent.get_name() }});
+            })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, items: Sequence[str]):
+        super().__init__()
+        self._name = "BaseList"
+        rows = "".join(f"<li>{esc(item)}</li>" for item in items)
+        self.html = js_string(
+            f"<details><summary class='asih-legend-title'>{esc(title)} ({len(items)})</summary>"
+            f"<ol style='margin:4px 0 0;padding-left:0;list-style:none;max-height:40vh;overflow:auto'>{rows}</ol>"
+            "</details>"
+        )
+
+
+def base_labels(bases: Sequence[Mapping], group: folium.FeatureGroup, texts: Sequence[str]) -> None:
+    """A small text beside each base marker (a number, or a name on a unit's map)."""
+    for base, text in zip(bases, texts):
+        Label((float(base["lat"]), float(base["lon"])), text, class_name="asih-base-label").add_to(group)
+
+
+BASE_LABEL_CSS = (
+    "<style>.asih-base-label span { display:inline-block; transform:translate(10px,-50%); white-space:nowrap;"
+    " font:700 11px/1.1 system-ui,sans-serif; color:#111; background:rgba(255,255,255,.8); padding:0 3px;"
+    " border-radius:3px; }</style>"
+)
 
 
 def geojson_layer(gdf: gpd.GeoDataFrame, class_name: str, path_style: dict) -> folium.GeoJson:

@@ -7,6 +7,7 @@ SWEREF 99 TM differs from true north by under 3° in the county, which the arrow
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,7 @@ import matplotlib.patheffects as pe  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from shapely.geometry.base import BaseGeometry  # noqa: E402
 
 from geo.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
@@ -81,20 +83,29 @@ def overview_figure(areas: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame, b
     boroughs.boundary.plot(ax=ax, color=style.BOROUGH_EDGE, linewidth=0.4, linestyle=(0, (3, 2)), zorder=3)
     areas.boundary.plot(ax=ax, color="#333333", linewidth=1.2, zorder=4)
     _area_numbers(ax, areas)
-    _plot_bases(ax, bases)
+    numbers = [str(k) for k in range(1, len(bases) + 1)]
+    inner = _inner_city_inset(ax, areas, boroughs, bases, numbers)
+    _plot_bases(ax, bases, [n if not inner[k] else "" for k, n in enumerate(numbers)])
     handles = [Patch(facecolor=style.area_colour(i), edgecolor="#444444", label=style.area_label(i, n))
                for i, n in zip(areas["id"], areas["name"])]
     handles += [Line2D([], [], color=style.MUNICIPALITY_EDGE, lw=0.8, label="Kommungräns"),
                 Line2D([], [], color=style.BOROUGH_EDGE, lw=0.8, ls=(0, (3, 2)), label="Stadsdelsområdesgräns")]
     handles += _precision_handles()
-    _finish(fig, ax, style.TITLES["overview"], handles)
+    _finish(fig, ax, style.TITLES["overview"], handles, caveats=style.caveat_lines(bases=bases),
+            base_list=[style.base_label(k, b) for k, b in enumerate(bases, start=1)])
     return fig
 
 
 def unit_figure(unit: Mapping, isochrone: BaseGeometry | Mapping[str, BaseGeometry], areas: gpd.GeoDataFrame,
                 gaps: gpd.GeoDataFrame | None = None, minutes: float | None = None, *,
+                unreached: gpd.GeoDataFrame | None = None, profile: str | None = None,
                 land: gpd.GeoDataFrame | None = None, settings: Settings | None = None) -> plt.Figure:
-    """One unit's reach, its approved areas (bold outline) and the gaps in them (red hatching)."""
+    """One unit's reach, its approved areas (bold outline) and the people out of reach in them.
+
+    Gaps are drawn by population, never by land: ``unreached`` (DeSOs with ``unreached`` people, from
+    ``CoverageAuditor.unreached_by_deso``) hatched more densely the more people they hold; without it, the ``gaps``
+    polygons that hold people (``population`` ≥ 1). Land nobody lives on is not drawn as a gap.
+    """
     settings = settings or get_settings()
     minutes = settings.limit_minutes if minutes is None else minutes
     approved = areas[areas["id"].astype(int).isin([int(a) for a in unit.get("areas", [])])]
@@ -107,23 +118,110 @@ def unit_figure(unit: Mapping, isochrone: BaseGeometry | Mapping[str, BaseGeomet
     if len(reach):
         reach.plot(ax=ax, color=style.ISOCHRONE_COLOUR, alpha=0.35, edgecolor=style.ISOCHRONE_COLOUR,
                    linewidth=0.8, zorder=3)
-    if gaps is not None and len(gaps):
-        gaps.plot(ax=ax, facecolor="none", edgecolor=style.GAP_COLOUR, hatch="////", linewidth=0.6, zorder=4)
+    gap_handles = _plot_unreached(ax, _people_gaps(unreached, gaps))
     approved.boundary.plot(ax=ax, color=style.APPROVED_EDGE, linewidth=2.0, zorder=5)
     _area_numbers(ax, areas)
-    _plot_bases(ax, [{**b, "unit": unit.get("unit")} for b in unit.get("bases", [])])
+    bases = [{**b, "unit": unit.get("unit")} for b in unit.get("bases", [])]
+    _plot_bases(ax, bases, [b.get("name", "") for b in bases])
     label = style.LABELS["isochrone"].format(minutes=minutes)
     handles = [
         Patch(facecolor=style.ISOCHRONE_COLOUR, alpha=0.35, edgecolor=style.ISOCHRONE_COLOUR, label=label),
         Patch(facecolor="none", edgecolor=style.APPROVED_EDGE, linewidth=2.0,
               label=style.LABELS["approved"] + ": " + ", ".join(str(a) for a in sorted(unit.get("areas", [])))),
-        Patch(facecolor="none", edgecolor=style.GAP_COLOUR, hatch="////", label=style.LABELS["gaps"]),
+        *gap_handles,
     ] + _precision_handles()
-    _finish(fig, ax, style.TITLES["unit"].format(unit=unit.get("unit", ""), minutes=minutes), handles)
+    caveats = style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=bases)
+    title = style.TITLES["unit"].format(unit=unit.get("unit", ""), minutes=minutes)
+    _finish(fig, ax, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})", handles,
+            caveats=caveats)
     return fig
 
 
+INSET_RADIUS_M = 9000.0
+"""Bases this close to Stockholm's centre are drawn again, labelled, in an inset of the overview map (m)."""
+INSET_MIN_BASES = 3
+_STOCKHOLM_CENTRE = (59.3326, 18.0649)  # Sergels torg (WGS84)
+
+
+def _inner_city_inset(ax, areas: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame, bases: Sequence[Mapping],
+                      labels: Sequence[str]) -> list[bool]:
+    """An inset over the inner city when bases crowd there; returns which bases it labels."""
+    if not bases:
+        return []
+    points = gpd.GeoSeries.from_xy([b["lon"] for b in bases], [b["lat"] for b in bases], crs=WGS84).to_crs(METRIC_CRS)
+    centre = gpd.GeoSeries.from_xy([_STOCKHOLM_CENTRE[1]], [_STOCKHOLM_CENTRE[0]], crs=WGS84).to_crs(METRIC_CRS)[0]
+    inside = [p.distance(centre) <= INSET_RADIUS_M for p in points]
+    if sum(inside) < INSET_MIN_BASES:
+        return [False] * len(bases)
+    xs = [p.x for p, i in zip(points, inside) if i]
+    ys = [p.y for p, i in zip(points, inside) if i]
+    pad = 2500.0
+    half = max(max(xs) - min(xs), max(ys) - min(ys)) / 2 + pad
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    inset = ax.inset_axes([0.56, 0.02, 0.42, 0.42])
+    inset.set_facecolor(style.WATER)
+    areas.plot(ax=inset, color=[style.area_colour(i) for i in areas["id"]], edgecolor="#444444", linewidth=0.8,
+               alpha=0.85, zorder=2)
+    boroughs.boundary.plot(ax=inset, color=style.BOROUGH_EDGE, linewidth=0.4, linestyle=(0, (3, 2)), zorder=3)
+    areas.boundary.plot(ax=inset, color="#333333", linewidth=1.2, zorder=4)
+    inset.set_xlim(cx - half, cx + half)
+    inset.set_ylim(cy - half, cy + half)
+    inset.set_aspect("equal")
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.set_xlabel("")
+    inset.set_ylabel("")
+    inset.text(0.02, 0.98, "Innerstaden med omnejd", transform=inset.transAxes, fontsize=8, fontweight="bold",
+               va="top", ha="left", zorder=11, path_effects=_HALO)
+    _area_numbers(inset, areas)
+    _plot_bases(inset, [b for b, i in zip(bases, inside) if i], [t for t, i in zip(labels, inside) if i])
+    ax.indicate_inset_zoom(inset, edgecolor="#333333", linewidth=0.8)
+    return inside
+
+
+def _people_gaps(unreached: gpd.GeoDataFrame | None, gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The polygons to hatch and the people out of reach in each (``unreached`` column)."""
+    if unreached is not None:
+        return unreached
+    if gaps is None or not len(gaps) or "population" not in gaps:
+        return None
+    held = gaps[gaps["population"] >= 1]
+    return gpd.GeoDataFrame({"unreached": held["population"].to_numpy()}, geometry=held.geometry.values,
+                            crs=gaps.crs)
+
+
+def _plot_unreached(ax, frame: gpd.GeoDataFrame | None) -> list:
+    """Hatch each polygon by its class of people out of reach; returns the legend handles of the classes drawn."""
+    handles = []
+    if frame is None or not len(frame):
+        return handles
+    classes = [style.unreached_class(v) for v in frame["unreached"]]
+    for low, label, opacity in style.UNREACHED_CLASSES:
+        part = frame[[c is not None and c[0] == label for c in classes]]
+        if not len(part):
+            continue
+        part.plot(ax=ax, facecolor=(*matplotlib.colors.to_rgb(style.GAP_COLOUR), 0.12 * opacity),
+                  edgecolor=(*matplotlib.colors.to_rgb(style.GAP_COLOUR), opacity), hatch="////", linewidth=0.5,
+                  zorder=4)
+        handles.append(Patch(facecolor=(*matplotlib.colors.to_rgb(style.GAP_COLOUR), 0.12 * opacity),
+                             edgecolor=(*matplotlib.colors.to_rgb(style.GAP_COLOUR), opacity), hatch="////",
+                             label=f"{style.LABELS['unreached_short']}: {label}"))
+    if {"x", "y"} <= set(frame.columns):
+        # A circle per DeSO whose area is the number of people out of reach: a big empty DeSO does not look big.
+        ax.scatter(frame["x"], frame["y"], s=_DOT_AREA * frame["unreached"], facecolor="none",
+                   edgecolor=style.GAP_COLOUR, linewidth=0.9, zorder=6)
+        handles.append(Line2D([], [], ls="", marker="o", markersize=(_DOT_AREA * 1000) ** 0.5,
+                              markerfacecolor="none", markeredgecolor=style.GAP_COLOUR,
+                              label=f"{style.LABELS['unreached_dots']} (1 000 pers.)"))
+    return handles
+
+
+_DOT_AREA = 0.06
+"""Marker area (points²) per person out of reach: 1 000 people ≈ a 8-point circle."""
+
+
 def choice_figure(deso: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, minutes: float | None = None, *,
+                  profile: str | None = None, bases: Sequence[Mapping] = (),
                   land: gpd.GeoDataFrame | None = None, settings: Settings | None = None) -> plt.Figure:
     """DeSO areas coloured by how many approved units reach them within the limit (0, 1, 2, 3+)."""
     settings = settings or get_settings()
@@ -135,8 +233,10 @@ def choice_figure(deso: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, minutes: floa
     _area_numbers(ax, areas)
     handles = [Patch(facecolor=c, edgecolor="#666666", label=label) for _, label, c in style.CHOICE_CLASSES]
     handles += [Patch(facecolor="white", edgecolor="#222222", label="Nummer = ASIH-område")]
-    _finish(fig, ax, style.TITLES["choice"].format(minutes=minutes), handles,
-            legend_title=style.choice_legend_title(minutes))
+    title = style.TITLES["choice"].format(minutes=minutes)
+    _finish(fig, ax, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})", handles,
+            legend_title=style.choice_legend_title(minutes),
+            caveats=style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=bases))
     return fig
 
 
@@ -164,12 +264,24 @@ def _canvas(bounds, land: gpd.GeoDataFrame | None, settings: Settings | None):
     return fig, ax
 
 
-def _finish(fig, ax, title: str, handles: list, legend_title: str | None = None) -> None:
+def _finish(fig, ax, title: str, handles: list, legend_title: str | None = None, caveats: Sequence[str] = (),
+            base_list: Sequence[str] = ()) -> None:
     ax.set_xlabel("")  # geopandas labels the axes with the CRS's; the caption names it
     ax.set_ylabel("")
     ax.set_title(title, fontsize=15, fontweight="bold", loc="left", pad=10)
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.71, 0.92), frameon=False, fontsize=9,
-               title=legend_title, title_fontsize=10, alignment="left")
+    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.71, 0.92), frameon=False, fontsize=9,
+                        title=legend_title, title_fontsize=10, alignment="left")
+    top = 0.92
+    if base_list:
+        fig.canvas.draw()  # where the legend ends, so the list of bases starts below it
+        top = legend.get_window_extent().transformed(fig.transFigure.inverted()).y0 - 0.01
+        fig.text(0.715, top, style.LABELS["bases"] + "\n" + "\n".join(base_list), fontsize=6.5, va="top",
+                 ha="left", linespacing=1.3)
+    if caveats:
+        text = "\n".join(textwrap.fill(c, 54) for c in caveats)
+        fig.text(0.715, 0.06, f"{style.LABELS['caveats']}\n{text}", fontsize=7.5, va="bottom", ha="left",
+                 linespacing=1.35, color="#222222",
+                 bbox={"boxstyle": "round,pad=0.5", "facecolor": "#fff8e1", "edgecolor": "#b08800", "linewidth": 0.8})
     _scale_bar(ax)
     _north_arrow(ax)
     fig.text(0.02, 0.025, style.ATTRIBUTION_PREFIX + style.ATTRIBUTION + ". Koordinatsystem SWEREF 99 TM (EPSG:3006).",
@@ -215,7 +327,8 @@ def _area_numbers(ax, areas: gpd.GeoDataFrame) -> None:
                     zorder=8, path_effects=_HALO)
 
 
-def _plot_bases(ax, bases: Sequence[Mapping]) -> None:
+def _plot_bases(ax, bases: Sequence[Mapping], labels: Sequence[str] | None = None) -> None:
+    """Markers by precision; with ``labels``, each base labelled beside its marker (numbers or names)."""
     if not bases:
         return
     points = gpd.GeoSeries.from_xy([b["lon"] for b in bases], [b["lat"] for b in bases], crs=WGS84).to_crs(METRIC_CRS)
@@ -223,6 +336,41 @@ def _plot_bases(ax, bases: Sequence[Mapping]) -> None:
         look = style.precision_style(base.get("precision"))
         ax.scatter([point.x], [point.y], s=55, marker=look["marker"], color=look["colour"], edgecolor="#222222",
                    linewidth=0.8, zorder=9)
+    if labels:
+        _place_labels(ax, [(p.x, p.y) for p in points], list(labels))
+
+
+_LABEL_OFFSETS = [(r * math.cos(a), r * math.sin(a)) for r in (9, 16, 26, 38, 52)
+                  for a in [math.radians(d) for d in (20, -20, 160, -160, 90, -90, 55, -55, 125, -125)]]
+"""Where a label may go around its marker (points), nearest first; beyond the first ring a line leads to it."""
+
+
+def _place_labels(ax, xy: list[tuple[float, float]], labels: list[str]) -> None:
+    """Label each point at the nearest offset where the text covers no other label or marker (greedy)."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    marks = [ax.transData.transform(p) for p in xy]
+    taken = [(m[0] - 6, m[1] - 6, m[0] + 6, m[1] + 6) for m in marks]  # markers, in display pixels
+
+    def free(box) -> bool:
+        return all(box[2] < t[0] or t[2] < box[0] or box[3] < t[1] or t[3] < box[1] for t in taken)
+
+    for (x, y), text in zip(xy, labels):
+        if not text:
+            continue
+        annotation = None
+        for n, (dx, dy) in enumerate(_LABEL_OFFSETS):
+            if annotation is not None:
+                annotation.remove()
+            lead = {"arrowstyle": "-", "color": "#333333", "lw": 0.6, "shrinkA": 0, "shrinkB": 4} if n >= 10 else None
+            annotation = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8,
+                                     fontweight="bold", zorder=10, path_effects=_HALO, arrowprops=lead,
+                                     ha="left" if dx >= 0 else "right", va="center")
+            annotation.update_positions(renderer)
+            box = Text.get_window_extent(annotation, renderer)  # the text only, not its leader line
+            if free((box.x0, box.y0, box.x1, box.y1)):
+                break
+        taken.append((box.x0, box.y0, box.x1, box.y1))
 
 
 def _precision_handles() -> list:

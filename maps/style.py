@@ -30,11 +30,13 @@ AREA_COLOURS: dict[int, str] = {
 }
 AREA_FALLBACK = "#d9d9d9"
 
-# How sure a provider base is: colour and a one-letter symbol (also readable in black-and-white print).
+# How sure a provider base is: colour and a one-letter symbol (also readable in black-and-white print). Dark
+# colours, so a base never looks like the pastel area under it, also under colour-blindness simulation
+# (tests/maps/test_style.py; the old "place" orange was area 6's).
 PRECISION_STYLE: dict[str, dict[str, str]] = {
-    "address": {"colour": "#1a9641", "symbol": "A", "label": "adress", "marker": "o"},
-    "place": {"colour": "#fdae61", "symbol": "P", "label": "plats", "marker": "s"},
-    "unknown": {"colour": "#d7191c", "symbol": "?", "label": "okänd (gissning)", "marker": "X"},
+    "address": {"colour": "#2166AC", "symbol": "A", "label": "adress", "marker": "o"},
+    "place": {"colour": "#762A83", "symbol": "P", "label": "plats", "marker": "s"},
+    "unknown": {"colour": "#993404", "symbol": "?", "label": "okänd (gissning)", "marker": "X"},
 }
 PRECISION_LEGEND_TITLE = "Basens precision"
 
@@ -50,12 +52,20 @@ APPROVED_EDGE = "#08306b"
 GAP_COLOUR = "#d7191c"
 REACH_NOT_APPROVED = "#7b3294"
 
-# Choice map: number of approved units reaching a DeSO within the limit.
+# Unit maps: people an approved area's DeSO has out of reach (lower bound of the class, label, hatch opacity).
+UNREACHED_CLASSES: list[tuple[int, str, float]] = [
+    (1, "1–99", 0.35),
+    (100, "100–999", 0.65),
+    (1000, "1 000 eller fler", 1.0),
+]
+
+# Choice map: number of approved units reaching a DeSO within the limit. Okabe–Ito vermillion → orange → sky blue
+# → blue: no red/green pair, and every pair stays apart under protan, deutan and tritan simulation (tests/maps).
 CHOICE_CLASSES: list[tuple[int, str, str]] = [
-    (0, "0", "#d7191c"),
-    (1, "1", "#fdae61"),
-    (2, "2", "#a6d96a"),
-    (3, "3+", "#1a9641"),
+    (0, "0", "#D55E00"),
+    (1, "1", "#E69F00"),
+    (2, "2", "#56B4E9"),
+    (3, "3+", "#0072B2"),
 ]
 
 # Lookup.
@@ -113,6 +123,52 @@ TITLES = {
     "lookup": "Sökt plats: område och godkända enheter",
 }
 
+PROFILE_TEXT = {
+    "free_flow": "fritt flöde (skyltad hastighet, ingen trafik)",
+    "typical": "normal trafik (kalibrerad mot uppmätt trängsel över dagen)",
+    "peak": "rusningstrafik (kalibrerad mot uppmätt trängsel i rusning)",
+}
+"""What a drive-time profile means, for captions (the calibration's numbers live in data/speeds.yaml)."""
+PROFILE_SHORT = {"free_flow": "fritt flöde", "typical": "normal trafik", "peak": "rusning"}
+
+
+def caveat_lines(*, profile: str | None = None, minutes: float | None = None, bases=(),
+                 hypothesis_areas: bool = True) -> list[str]:
+    """The caveats a static map states (Swedish): drive-time basis, hypothesis areas, how sure the bases are.
+
+    ``bases`` are dicts with ``precision`` (see ``maps.layers.flatten_bases``); each is counted once.
+    """
+    lines = []
+    if profile is not None:
+        limit = f"Gräns {minutes:g} min; " if minutes is not None else ""
+        lines.append(f"{limit}restider vid {PROFILE_TEXT.get(profile, profile)}, modellerade på vägnät från ≈2013 "
+                     "(OSM, MATSim); verkliga tider kan vara längre.")
+    if hypothesis_areas:
+        lines.append("Områdena 2–8 är vår hypotes; bara område 1 är bekräftat.")
+    counts: dict[str, int] = {}
+    for base in bases:
+        counts[base.get("precision") or "unknown"] = counts.get(base.get("precision") or "unknown", 0) + 1
+    if counts:
+        lines.append(f"Baser: {counts.get('address', 0)} kända på adress, {counts.get('place', 0)} på ort, "
+                     f"{counts.get('unknown', 0)} gissade.")
+    return lines
+
+
+def unreached_class(people: float) -> tuple[str, float] | None:
+    """Legend label and hatch opacity for a DeSO's people out of reach (None below one person)."""
+    for low, label, opacity in reversed(UNREACHED_CLASSES):
+        if people >= low - 0.5:
+            return label, opacity
+    return None
+
+
+def base_label(number: int, base) -> str:
+    """A numbered base for map legends: ``4 Ersta Diakoni – Ersta sjukhus, Södermalm`` (its marker shows how sure
+    the base is)."""
+    unit = str(base.get("unit") or "").removeprefix("ASIH ")
+    return f"{number} {unit} – {base.get('name', '')}"
+
+
 LABELS = {
     "areas": "ASIH-områden",
     "borders": "Kommun- och stadsdelsområdesgränser",
@@ -120,6 +176,10 @@ LABELS = {
     "isochrone": "Nås inom {minutes:g} min",
     "approved": "Godkända områden",
     "gaps": "Luckor (godkänt men nås inte)",
+    "unreached": "Ej nådda personer per DeSO (godkänt område)",
+    "unreached_short": "Ej nådda i DeSO",
+    "unreached_dots": "Cirkelns yta = antal ej nådda",
+    "caveats": "Förbehåll",
     "choices": "Valmöjlighet",
     "point": "Sökt plats",
     "eligible": "Godkända enheter",

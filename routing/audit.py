@@ -8,6 +8,8 @@ there. Every figure carries the precision of the bases it rests on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+import math
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -17,11 +19,15 @@ import shapely
 from geo.areas.model import AreaModel
 from geo.providers import Registry, Unit
 from geo.settings import METRIC_CRS, Settings
-from routing.basetrees import BaseTrees
+from routing.basetrees import BaseTrees, load_base_trees
 from routing.network import RoadNetwork
 from routing.population import SamplePoints, Samples
 
 VERDICTS = ("supported", "at risk", "unsupported")
+NOT_APPROVED = "reaches, not approved"
+AUDIT_PROFILES = ("free_flow", "typical", "peak")
+"""The traffic profiles an audit shows side by side (``data/speeds.yaml``): free flow, all-day average, peak."""
+PROFILE_PHRASES = {"free_flow": "at free flow", "typical": "in typical traffic", "peak": "at peak"}
 
 
 @dataclass
@@ -57,9 +63,9 @@ class ApprovalAudit:
             "unit_id": self.unit_id,
             "area_id": self.area_id,
             "approved": self.approved,
-            "population_share": round(self.population_share, 4),
-            "land_share": round(self.land_share, 4),
-            "road_share": round(self.road_share, 4),
+            "population_share": floor4(self.population_share),
+            "land_share": floor4(self.land_share),
+            "road_share": floor4(self.road_share),
             "verdict": self.verdict,
             "population": round(self.population),
             "gap_population": round(self.gap_population),
@@ -124,12 +130,17 @@ class CoverageAuditor:
             return "at risk"
         return "unsupported"
 
+    def _not_approved(self, share: float) -> str:
+        return NOT_APPROVED if share >= self.settings.audit_supported_share else "not approved"
+
     def node_times(self, unit_id: str) -> np.ndarray:
         """Drive time (s) from the unit's nearest base to every node."""
         return self.trees.times[self.trees.rows_of(unit_id)].min(axis=0)
 
-    def audit_unit(self, unit_id: str) -> UnitAudit:
-        """Every approved area of one unit, and the non-approved areas it reaches at the supported share."""
+    def audit_unit(self, unit_id: str, also: Iterable[int] = ()) -> UnitAudit:
+        """Every approved area of one unit, and the non-approved areas it reaches at the supported share (and those
+        in ``also`` whatever it reaches: the same rows under another profile)."""
+        also = {int(a) for a in also}
         unit = self.registry.get(unit_id)
         i = self.unit_order.index(unit.id)
         pop, land = self.samples.population, self.samples.land
@@ -142,7 +153,7 @@ class CoverageAuditor:
             reached = float(pop.weight[in_pop & self.pop_reached[i]].sum())
             share = reached / population if population else 0.0
             approved = area_id in unit.areas
-            if not approved and share < self.settings.audit_supported_share:
+            if not approved and share < self.settings.audit_supported_share and area_id not in also:
                 continue
             row = ApprovalAudit(
                 unit_id=unit.id,
@@ -153,7 +164,7 @@ class CoverageAuditor:
                 population_reached=reached,
                 land_share=_share(land.weight, in_land, self.land_reached[i]),
                 road_share=float(road[in_road].sum() / road_len[in_road].sum()) if in_road.any() else 0.0,
-                verdict=self.verdict(share) if approved else "reaches, not approved",
+                verdict=self.verdict(share) if approved else self._not_approved(share),
                 base_precision=unit.precision,
             )
             if approved:
@@ -206,6 +217,26 @@ class CoverageAuditor:
         gaps["base_precision"] = unit.precision
         return gaps.sort_values(["population", "land_km2"], ascending=False).reset_index(drop=True)
 
+    def unreached_by_deso(self, unit_id: str) -> gpd.GeoDataFrame:
+        """The people of the unit's approved areas out of reach, per DeSO (EPSG:3006): ``deso, area_id, population,
+        unreached`` (persons) and ``x, y`` (their centre), for the DeSOs with anyone out of reach, most first. Maps shade gaps by
+        these, not by land: a forest nobody lives in is not a gap in care."""
+        unit = self.registry.get(unit_id)
+        pop = self.samples.population
+        miss = np.isin(pop.area_id, list(unit.areas)) & ~self.pop_reached[self.unit_order.index(unit.id)]
+        codes, inverse = np.unique(pop.deso[miss].astype(str), return_inverse=True)
+        w = pop.weight[miss]
+        people = np.bincount(inverse, weights=w) if codes.size else np.zeros(0)
+        cx = np.bincount(inverse, weights=w * pop.x[miss]) / np.maximum(people, 1e-12) if codes.size else people
+        cy = np.bincount(inverse, weights=w * pop.y[miss]) / np.maximum(people, 1e-12) if codes.size else people
+        deso = self.model.deso.reset_index(drop=True)
+        out = deso[deso["deso"].isin(codes[people >= 0.5])][["deso", "area_id", "population", "geometry"]].copy()
+        at = {c: k for k, c in enumerate(codes)}
+        k = out["deso"].map(at).to_numpy(dtype=int)
+        out["unreached"] = np.round(people[k]).astype(int)
+        out["x"], out["y"] = cx[k], cy[k]  # where the people out of reach live (their weighted centre, EPSG:3006)
+        return out.sort_values("unreached", ascending=False).reset_index(drop=True)
+
     def _road_edges(self) -> tuple[np.ndarray, np.ndarray]:
         """One directed edge per road (two-way roads once, ferries excluded), and its area by midpoint."""
         net = self.net
@@ -229,6 +260,139 @@ class CoverageAuditor:
         t_rev = np.maximum(net.edge_time_s[np.maximum(rev, 0)], 1e-9)
         from_v = np.where(rev >= 0, np.clip((self.limit_s - times[net.edge_v[e]]) / t_rev, 0, 1), 0.0)
         return np.minimum(1.0, from_u + from_v) * net.edge_length_m[e]
+
+
+def profile_auditors(auditor: CoverageAuditor, profiles: Iterable[str] = AUDIT_PROFILES,
+                     rebuild: bool = True) -> dict[str, CoverageAuditor]:
+    """Auditors of the same state (samples, registry, limit) under each profile, in the order given.
+
+    The network's arrays and snap index are shared; each profile reads its base trees from the cache (computed,
+    in a fraction of a second, when missing and ``rebuild``).
+    """
+    out = {}
+    for name in profiles:
+        net = auditor.net.with_profile(name)
+        if net is auditor.net:
+            out[name] = auditor
+            continue
+        trees = load_base_trees(auditor.settings, net, auditor.registry, rebuild=rebuild)
+        out[name] = CoverageAuditor(auditor.settings, net, auditor.model, auditor.registry, trees, auditor.samples,
+                                    auditor.limit_s)
+    return out
+
+
+@dataclass
+class ProfileRow:
+    """One (unit, area) audited under several profiles (``rows``: profile → row, in the auditors' order)."""
+
+    rows: dict[str, ApprovalAudit]
+    area_name: str
+
+    @property
+    def first(self) -> ApprovalAudit:
+        """The row of the first profile (free flow by default)."""
+        return next(iter(self.rows.values()))
+
+    @property
+    def worst(self) -> ApprovalAudit:
+        """The row with the smallest population share (the most congested profile, as a rule)."""
+        return min(self.rows.values(), key=lambda r: r.population_share)
+
+    def verdicts(self) -> dict[str, str]:
+        """Profile → verdict."""
+        return {p: r.verdict for p, r in self.rows.items()}
+
+    def summary(self) -> str:
+        """E.g. 'supported at free flow, at risk at peak' (each verdict once, with the profiles where it holds)."""
+        groups: dict[str, list[str]] = {}
+        for p, v in self.verdicts().items():
+            groups.setdefault(v, []).append(PROFILE_PHRASES.get(p, p))
+        if len(groups) == 1:
+            return f"{next(iter(groups))} under every profile"
+        return ", ".join(f"{v} " + " and ".join(ps) for v, ps in groups.items())
+
+    def to_dict(self) -> dict:
+        """The first profile's row (``ApprovalAudit.to_dict``) plus ``area_name``, ``profiles`` and ``summary``."""
+        return {
+            **self.first.to_dict(),
+            "area_name": self.area_name,
+            "profile": next(iter(self.rows)),
+            "profiles": {p: {k: v for k, v in r.to_dict().items() if k in _PER_PROFILE} for p, r in self.rows.items()},
+            "summary": self.summary(),
+        }
+
+
+_PER_PROFILE = ("population_share", "land_share", "road_share", "verdict", "gap_population", "gaps")
+
+
+def audit_profiles(auditors: dict[str, CoverageAuditor], unit_ids: Iterable[str] | None = None) -> list[ProfileRow]:
+    """Every unit's rows under every profile, side by side (a row reached well under one profile only appears
+    under all). Units in registry order, approved areas first."""
+    first = next(iter(auditors.values()))
+    names = dict(zip(first.model.areas["id"].astype(int), first.model.areas["name"]))
+    out = []
+    for unit_id in unit_ids if unit_ids is not None else first.unit_order:
+        per = {p: a.audit_unit(unit_id) for p, a in auditors.items()}
+        areas = {r.area_id for ua in per.values() for r in ua.rows()}
+        per = {p: a.audit_unit(unit_id, also=areas) for p, a in auditors.items()}
+        keys = [(r.area_id, r.approved) for r in next(iter(per.values())).rows()]
+        for area_id, _ in keys:
+            rows = {p: next(r for r in ua.rows() if r.area_id == area_id) for p, ua in per.items()}
+            out.append(ProfileRow(rows, str(names.get(area_id, ""))))
+    return out
+
+
+def share_text(share: float, verdict: str | None = None, settings: Settings | None = None, decimals: int = 1) -> str:
+    """A population share as a percentage floored to ``decimals`` (94.97 % → '94.9 %'), never shown on the other
+    side of a verdict threshold than the verdict it got (a share of exactly 0.95 prints '95.0 %')."""
+    scale = 10**decimals
+    value = math.floor(share * 100 * scale + 1e-9) / scale
+    if settings is not None and verdict in VERDICTS:
+        lower = {"supported": settings.audit_supported_share, "at risk": settings.audit_at_risk_share}.get(verdict)
+        if lower is not None:
+            value = max(value, lower * 100)
+    return f"{value:.{decimals}f} %"
+
+
+def compare_rows(before: list[dict], after: list[dict], min_change: float = 0.001) -> list[dict]:
+    """What changed between two audits (rows as ``ProfileRow.to_dict`` or the flat ``ApprovalAudit.to_dict``).
+
+    One entry per (unit, area, profile) whose verdict changed or whose population share moved by at least
+    ``min_change``, plus rows only in one of them: ``unit, unit_id, area_id, profile, share_before, share_after,
+    change, verdict_before, verdict_after, what`` (``what``: verdict, share, new or gone).
+    """
+
+    def index(rows):
+        out = {}
+        for r in rows:
+            per = r.get("profiles") or {r.get("profile", "free_flow"): r}
+            for p, v in per.items():
+                out[(r["unit_id"], int(r["area_id"]), p)] = (r, v)
+        return out
+
+    old, new = index(before), index(after)
+    changes = []
+    for key in sorted(set(old) | set(new), key=lambda k: (k[0], k[1], AUDIT_PROFILES.index(k[2])
+                                                          if k[2] in AUDIT_PROFILES else 9)):
+        (ro, vo), (rn, vn) = old.get(key, (None, None)), new.get(key, (None, None))
+        so, sn = (vo or {}).get("population_share"), (vn or {}).get("population_share")
+        what = "new" if vo is None else "gone" if vn is None else (
+            "verdict" if vo["verdict"] != vn["verdict"] else "share" if abs(sn - so) >= min_change else None)
+        if what is None:
+            continue
+        row = rn or ro
+        changes.append({
+            "unit": row["unit"], "unit_id": key[0], "area_id": key[1], "area_name": row.get("area_name", ""),
+            "profile": key[2], "share_before": so, "share_after": sn,
+            "change": None if so is None or sn is None else round(sn - so, 4),
+            "verdict_before": (vo or {}).get("verdict"), "verdict_after": (vn or {}).get("verdict"), "what": what,
+        })
+    return changes
+
+
+def floor4(share: float) -> float:
+    """A share floored (not rounded) to 4 decimals: 0.94997 stays below the 0.95 threshold as 0.9499."""
+    return math.floor(share * 10_000 + 1e-9) / 10_000
 
 
 def _share(weight: np.ndarray, mask: np.ndarray, reached: np.ndarray) -> float:

@@ -1,16 +1,18 @@
 """Drive-time trees from every provider base, computed once per network, profile and providers file.
 
 The request path reads these trees; it never runs a graph search. Trees are unbounded (whole network) so an
-answer can say "45 minutes" as well as "within 30".
+answer can say "45 minutes" as well as "within 30". Cached as ``trees.npz`` + ``trees.json`` (hashed; times checked
+finite-or-unreachable and ≥ 0, shapes checked against the network and the providers file on load).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
-from geo.cache import entry_is_fresh, file_checksum, read_entry, write_entry
+from geo.cache import file_checksum, json_bytes, json_value, load_or_build, npz_arrays, npz_bytes, require
 from geo.crs import to_metric
 from geo.providers import Base, Registry, Unit
 from geo.settings import Settings
@@ -80,15 +82,57 @@ def compute_base_trees(net: RoadNetwork, pairs: list[tuple[Unit, Base]], limit_s
 
 
 def load_base_trees(settings: Settings, net: RoadNetwork, registry: Registry, rebuild: bool = True) -> BaseTrees:
-    """Base trees for ``net``'s profile from the cache, computed and cached when missing or stale."""
+    """Base trees for ``net``'s profile from the cache, computed and cached when missing, stale or damaged.
+
+    Raises :class:`~geo.cache.CacheError` (one sentence naming the entry or file and the fix) when the entry is not
+    usable and ``rebuild`` is False.
+    """
     entry = settings.cache_dir / "trees" / net.profile
     checksum = f"{net.checksum}:{file_checksum(settings.providers_file)}:{net.profile}"
-    if entry_is_fresh(entry, checksum):
-        return read_entry(entry, ["trees"])["trees"]
-    if not rebuild:
-        from geo.cache import CacheError
+    pairs = registry.bases()
+    return load_or_build(
+        entry, checksum, what="The base trees", names=[NPZ, META],
+        decode=lambda files: _trees_from_files(files, entry, net, pairs),
+        build=lambda: compute_base_trees(net, pairs),
+        encode=_trees_files,
+        info=lambda t: {"bases": len(t.bases), "profile": t.profile},
+        rebuild=rebuild,
+    )
 
-        raise CacheError(f"The base trees in {entry} are missing or stale; run `asih prepare`.")
-    trees = compute_base_trees(net, registry.bases())
-    write_entry(entry, checksum, {"trees": trees}, {"bases": len(trees.bases), "profile": net.profile})
-    return trees
+
+NPZ = "trees.npz"
+META = "trees.json"
+_SNAP_FIELDS = ("edge", "fraction", "distance_m", "x", "y", "far")
+
+
+def _trees_files(trees: BaseTrees) -> dict[str, bytes]:
+    arrays = {"times": trees.times} | {f"snap_{f}": getattr(trees.snaps, f) for f in _SNAP_FIELDS}
+    meta = {"unit_ids": list(trees.unit_ids), "bases": [asdict(b) for b in trees.bases], "profile": trees.profile}
+    return {NPZ: npz_bytes(arrays), META: json_bytes(meta)}
+
+
+def _trees_from_files(
+    files: dict[str, bytes], entry: Path, net: RoadNetwork, pairs: list[tuple[Unit, Base]]
+) -> BaseTrees:
+    """Trees from verified files, checked against the network and the providers (shapes, finite times ≥ 0)."""
+    meta = json_value(files[META])
+    arrays = npz_arrays(files[NPZ])
+    path = entry / NPZ
+    k = len(pairs)
+    bases = [Base(**b) for b in meta["bases"]]
+    require(meta["unit_ids"] == [u.id for u, _ in pairs] and bases == [b for _, b in pairs], entry / META,
+            "its bases differ from the providers file")
+    require(meta["profile"] == net.profile, entry / META, f"profile {meta['profile']!r}, not {net.profile!r}")
+    times = arrays["times"]
+    require(times.dtype == np.float64 and times.shape == (k, net.n_nodes), path,
+            f"times of shape {times.shape}, not ({k}, {net.n_nodes})")
+    require(not bool(np.isnan(times).any()) and bool((times >= 0).all()), path,
+            "drive times below 0 s or not a number")
+    snaps = SnapArray(*(arrays[f"snap_{f}"] for f in _SNAP_FIELDS))
+    require(all(a.shape == (k,) for a in (arrays[f"snap_{f}"] for f in _SNAP_FIELDS)), path,
+            "base snaps of the wrong length")
+    require(bool(((snaps.edge >= 0) & (snaps.edge < net.n_edges)).all()), path, "base snaps on unknown edges")
+    require(bool(((snaps.fraction >= 0) & (snaps.fraction <= 1)).all()), path, "base snap positions outside 0..1")
+    require(bool((np.isfinite(snaps.distance_m) & (snaps.distance_m >= 0)).all()), path,
+            "base snap distances negative or not finite")
+    return BaseTrees([u.id for u, _ in pairs], bases, snaps, times, net.profile)

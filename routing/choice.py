@@ -24,7 +24,7 @@ def _approved_matrix(auditor: CoverageAuditor) -> np.ndarray:
 
 
 def choice_summary(auditor: CoverageAuditor) -> dict:
-    """``{by_area: [{area_id, population, pop_0, pop_1, pop_2, pop_3plus}], county: {...}}`` (persons)."""
+    """``{by_area: [{area_id, area_name, population, pop_0, pop_1, pop_2, pop_3plus}], county: {...}}`` (persons)."""
     pop = auditor.samples.population
     counts = (auditor.pop_reached & _approved_matrix(auditor)).sum(axis=0)
 
@@ -39,7 +39,8 @@ def choice_summary(auditor: CoverageAuditor) -> dict:
             "pop_3plus": int(round(w[c >= 3].sum())),
         }
 
-    by_area = [{"area_id": a, **_row(pop.area_id == a)} for a in auditor.area_ids]
+    names = dict(zip(auditor.model.areas["id"].astype(int), auditor.model.areas["name"].astype(str)))
+    by_area = [{"area_id": a, "area_name": names.get(a, ""), **_row(pop.area_id == a)} for a in auditor.area_ids]
     county = _row(np.ones(len(pop), dtype=bool))
     return {
         "by_area": by_area,

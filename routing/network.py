@@ -1,7 +1,8 @@
 """The compiled road network: flat numpy arrays and a sparse travel-time matrix (EPSG:3006).
 
 A :class:`RoadNetwork` is built once from a normalised graph (:mod:`routing.loaders`), saved as one
-``.npz`` plus a small ``.json`` and loaded in well under a second. It stores free-flow speeds and road
+``.npz`` plus a small ``.json`` (a :mod:`geo.cache` entry: content hashes checked and arrays sanity-checked on load)
+and loaded in well under a second. It stores free-flow speeds and road
 classes, so :meth:`RoadNetwork.with_profile` derives the times of any profile without the graph.
 """
 
@@ -18,10 +19,23 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
+from geo.cache import (
+    CacheError,
+    EntryDamaged,
+    entry_lock,
+    npz_arrays,
+    npz_bytes,
+    read_entry,
+    read_manifest,
+    require,
+    write_entry,
+)
 from geo.settings import METRIC_CRS
 
-FORMAT_VERSION = 1
-"""Bump when the cache layout or the compile step changes (invalidates old caches)."""
+FORMAT_VERSION = 2
+"""Bump when the cache layout or the compile step changes (invalidates old caches). 2: hashed cache entry."""
+NPZ = "network.npz"
+META = "network.json"
 
 REVERSE_LENGTH_TOLERANCE_M = 1.0
 """Two opposite edges are one two-way road when their lengths differ by less than this (m) + 1 %."""
@@ -148,48 +162,121 @@ class RoadNetwork:
         return G
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``network.npz`` and ``network.json`` into ``folder``; returns the folder."""
+        """Write ``network.npz`` and ``network.json`` into the cache entry ``folder`` (replaced whole, under its
+        lock, with the files' SHA-256 in its manifest); returns the folder."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        arrays = {name: getattr(self, name) for name in _ARRAYS}
-        tmp = folder / "network.tmp.npz"
-        np.savez(tmp, **arrays)
-        tmp.replace(folder / "network.npz")
+        with entry_lock(folder, exclusive=True):
+            write_entry(folder, self.checksum, self.files(), {"source": self.source, "n_nodes": self.n_nodes,
+                                                                "n_edges": self.n_edges})
+        return folder
+
+    def files(self) -> dict[str, bytes]:
+        """The cache files of this network: ``network.npz`` (arrays) and ``network.json`` (metadata)."""
         meta = {
             "format": FORMAT_VERSION, "source": self.source, "checksum": self.checksum, "profile": self.profile,
             "profiles": self.profiles, "snap_exclude": list(self.snap_exclude), "crs": METRIC_CRS,
             "n_nodes": self.n_nodes, "n_edges": self.n_edges,
         }
-        (folder / "network.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        return folder
+        return {
+            NPZ: npz_bytes({name: getattr(self, name) for name in _ARRAYS}),
+            META: json.dumps(meta, indent=1).encode("utf-8"),
+        }
 
     @classmethod
     def load(cls, folder: str | Path, profile: str | None = None) -> RoadNetwork:
-        """Read a network written by :meth:`save`.
+        """Read a network written by :meth:`save`, checking each file's SHA-256 and the arrays' plausibility.
 
         Raises
         ------
         FileNotFoundError
             When the folder holds no network.
+        geo.cache.CacheError
+            When a file is damaged (the sentence names it and says to run ``asih prepare``).
         """
-        meta = read_meta(folder)
-        if meta is None:
-            raise FileNotFoundError(f"No compiled network in {folder}; run `asih prepare-network`.")
-        with np.load(Path(folder) / "network.npz", allow_pickle=False) as data:
-            arrays = {name: data[name] for name in _ARRAYS}
+        folder = Path(folder)
+        with entry_lock(folder, exclusive=False):
+            if read_manifest(folder) is None:
+                raise FileNotFoundError(f"No compiled network in {folder}; run `asih prepare`.")
+            files = read_entry(folder, [NPZ, META], what="The compiled network")
+        return cls.from_files(files, folder, profile)
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes], folder: Path, profile: str | None = None) -> RoadNetwork:
+        """A network from the verified contents of ``network.npz`` and ``network.json`` (see :meth:`files`)."""
+        try:
+            meta = json.loads(files[META].decode("utf-8"))
+        except ValueError:
+            raise EntryDamaged(_damaged(folder / META, "not valid JSON")) from None
+        require(isinstance(meta, dict) and meta.get("format") == FORMAT_VERSION, folder / META,
+                f"not a network description of format {FORMAT_VERSION}")
+        try:
+            arrays = npz_arrays(files[NPZ])
+        except (ValueError, OSError, EOFError) as exc:
+            raise EntryDamaged(_damaged(folder / NPZ, f"not a readable .npz: {exc}")) from None
+        _verify_arrays(arrays, meta, folder / NPZ)
+        profiles = meta.get("profiles")
+        require(isinstance(profiles, dict) and all(isinstance(p, list) and len(p) == 2 for p in profiles.values()),
+                folder / META, "no speed profiles")
+        profile = profile or meta.get("profile")
+        if profile not in profiles:
+            raise ValueError(f"Unknown speed profile {profile!r}; available: {sorted(profiles)}.")
         return cls(
-            **arrays, profiles=meta["profiles"], profile=profile or meta["profile"], source=meta["source"],
-            checksum=meta["checksum"], snap_exclude=tuple(meta["snap_exclude"]),
+            **{name: arrays[name] for name in _ARRAYS}, profiles=profiles, profile=profile,
+            source=str(meta.get("source", "")), checksum=str(meta.get("checksum", "")),
+            snap_exclude=tuple(meta.get("snap_exclude", ())),
         )
 
 
 def read_meta(folder: str | Path) -> dict | None:
-    """The ``network.json`` of a cache folder, or None when missing or of another format version."""
-    path = Path(folder) / "network.json"
-    if not path.exists() or not (Path(folder) / "network.npz").exists():
+    """The ``network.json`` of a cache folder, or None when missing, unreadable or of another format version."""
+    folder = Path(folder)
+    try:
+        manifest = read_manifest(folder)
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    except (CacheError, OSError, ValueError):
         return None
-    meta = json.loads(path.read_text(encoding="utf-8"))
+    if manifest is None or not (folder / NPZ).exists() or not isinstance(meta, dict):
+        return None
     return meta if meta.get("format") == FORMAT_VERSION else None
+
+
+def _damaged(path: Path, reason: str) -> str:
+    return f"The cache file {path} is damaged ({reason}); run `asih prepare` to rebuild it."
+
+
+def _verify_arrays(a: dict[str, np.ndarray], meta: dict, path: Path) -> None:
+    """Shapes, index ranges and finite, non-negative values of a stored network (raises ``EntryDamaged``)."""
+    missing = [name for name in _ARRAYS if name not in a]
+    require(not missing, path, f"arrays missing: {', '.join(missing)}")
+    n, m = a["node_x"].shape[0], a["edge_u"].shape[0]
+    require(n > 0 and m > 0, path, "no nodes or no edges")
+    require(meta.get("n_nodes") == n and meta.get("n_edges") == m, path,
+            f"{n} nodes and {m} edges where network.json says {meta.get('n_nodes')} and {meta.get('n_edges')}")
+    for name in ("node_x", "node_y", "node_id"):
+        require(a[name].shape == (n,), path, f"{name} has shape {a[name].shape}, not ({n},)")
+    for name in ("edge_u", "edge_v", "edge_length_m", "edge_speed_kph", "edge_class", "edge_ferry", "edge_fixed_s",
+                 "edge_rev", "edge_name"):
+        require(a[name].shape == (m,), path, f"{name} has shape {a[name].shape}, not ({m},)")
+    for name in ("node_x", "node_y"):
+        require(a[name].dtype.kind == "f" and bool(np.isfinite(a[name]).all()), path, f"{name} is not finite")
+    for name in ("edge_u", "edge_v"):
+        require(a[name].dtype.kind in "iu" and bool(((a[name] >= 0) & (a[name] < n)).all()), path,
+                f"{name} points outside the {n} nodes")
+    require(a["edge_rev"].dtype.kind in "iu" and bool(((a["edge_rev"] >= -1) & (a["edge_rev"] < m)).all()), path,
+            "edge_rev points outside the edges")
+    for name, low in (("edge_length_m", 0.0), ("edge_fixed_s", 0.0)):
+        require(a[name].dtype.kind == "f" and bool((np.isfinite(a[name]) & (a[name] >= low)).all()), path,
+                f"{name} has negative or non-finite values")
+    speed = a["edge_speed_kph"]
+    require(speed.dtype.kind == "f" and bool((np.isfinite(speed) & (speed > 0)).all()), path,
+            "edge_speed_kph has values ≤ 0 or not finite")
+    require(a["edge_ferry"].dtype == bool, path, "edge_ferry is not boolean")
+    geom, offsets = a["geom_xy"], a["geom_offsets"]
+    require(geom.ndim == 2 and geom.shape[1] == 2 and bool(np.isfinite(geom).all()), path,
+            "geom_xy is not a finite (k, 2) array")
+    require(offsets.shape == (m + 1,) and offsets.dtype.kind in "iu" and int(offsets[0]) == 0
+            and int(offsets[-1]) == geom.shape[0] and bool((np.diff(offsets) >= 2).all()), path,
+            "geom_offsets do not index geom_xy")
 
 
 def _verify_profile(profiles: dict, name: str) -> None:

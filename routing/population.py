@@ -9,18 +9,20 @@ How land counts: the county's land (DeSO polygons, clipped to the areas) is cut 
 (``settings.audit_land_cell_m``); a cell is reached when the nearest drivable road point to its centre is reached
 within the limit and lies within ``settings.audit_land_reach_m`` of it. Cells carry their true land area (km²).
 
-Everything is built and snapped once, at prepare time, and cached.
+Everything is built and snapped once, at prepare time, and cached (``samples.npz`` + ``samples.json``, hashed and
+checked on load: lengths, finite weights, known areas, the population adding up to the county's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import shapely
 
 from geo.areas.model import AreaModel
-from geo.cache import entry_is_fresh, manifest_checksum, read_entry, write_entry
+from geo.cache import json_bytes, json_value, load_or_build, manifest_checksum, npz_arrays, npz_bytes, require
 from geo.settings import Settings
 from routing.network import RoadNetwork
 from routing.snapping import SnapArray, snap_candidates, snap_many
@@ -137,18 +139,93 @@ def build_land_cells(net: RoadNetwork, model: AreaModel, cell_m: float) -> Sampl
     )
 
 
-def load_samples(settings: Settings, net: RoadNetwork, model: AreaModel) -> Samples:
-    """Population points and land cells for ``net`` from the cache (built when missing or stale)."""
+def load_samples(settings: Settings, net: RoadNetwork, model: AreaModel, rebuild: bool = True) -> Samples:
+    """Population points and land cells for ``net`` from the cache (built when missing, stale or damaged).
+
+    Raises :class:`~geo.cache.CacheError` (one sentence naming the entry or file and the fix) when the entry is not
+    usable and ``rebuild`` is False.
+    """
     entry = settings.cache_dir / "samples"
     checksum = (
         f"{SAMPLES_VERSION}:{net.checksum}:{manifest_checksum(settings.cache_dir / 'areas')}:{settings.audit_land_cell_m}"
     )
-    if entry_is_fresh(entry, checksum):
-        return read_entry(entry, ["samples"])["samples"]
-    samples = Samples(
-        build_population_points(net, model), build_land_cells(net, model, settings.audit_land_cell_m),
-        settings.audit_land_cell_m,
+
+    def build() -> Samples:
+        return Samples(
+            build_population_points(net, model), build_land_cells(net, model, settings.audit_land_cell_m),
+            settings.audit_land_cell_m,
+        )
+
+    return load_or_build(
+        entry, checksum, what="The coverage samples", names=[NPZ, META],
+        decode=lambda files: _samples_from_files(files, entry, net, model),
+        build=build,
+        encode=_samples_files,
+        info=lambda s: {"population_points": len(s.population), "land_cells": len(s.land)},
+        rebuild=rebuild,
     )
-    write_entry(entry, checksum, {"samples": samples}, {"population_points": len(samples.population),
-                                                         "land_cells": len(samples.land)})
-    return samples
+
+
+NPZ = "samples.npz"
+META = "samples.json"
+_SNAP_FIELDS = ("edge", "fraction", "distance_m", "x", "y", "far")
+
+
+def _samples_files(samples: Samples) -> dict[str, bytes]:
+    """Parallel arrays in one ``.npz``; place and DeSO names as codes into name lists kept in JSON."""
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict = {"version": SAMPLES_VERSION, "cell_m": samples.cell_m}
+    for kind in ("population", "land"):
+        pts: SamplePoints = getattr(samples, kind)
+        for name in ("area_id", "weight", "x", "y"):
+            arrays[f"{kind}_{name}"] = getattr(pts, name)
+        for f in _SNAP_FIELDS:
+            arrays[f"{kind}_snap_{f}"] = getattr(pts.snaps, f)
+        names, codes = np.unique(np.asarray(pts.place, dtype=str), return_inverse=True)
+        arrays[f"{kind}_place"] = codes.astype(np.int32)
+        meta[f"{kind}_places"] = names.tolist()
+        if pts.deso is not None:
+            desos, codes = np.unique(np.asarray(pts.deso, dtype=str), return_inverse=True)
+            arrays[f"{kind}_deso"] = codes.astype(np.int32)
+            meta[f"{kind}_desos"] = desos.tolist()
+    return {NPZ: npz_bytes(arrays), META: json_bytes(meta)}
+
+
+def _samples_from_files(files: dict[str, bytes], entry: Path, net: RoadNetwork, model: AreaModel) -> Samples:
+    """Samples from verified files, checked: lengths agree, weights finite ≥ 0, known areas, snaps on the network,
+    and the population points add up to the area model's population."""
+    meta = json_value(files[META])
+    a = npz_arrays(files[NPZ])
+    path = entry / NPZ
+    require(meta.get("version") == SAMPLES_VERSION, entry / META, f"version {meta.get('version')}")
+    area_ids = model.areas["id"].to_numpy()
+    out = {}
+    for kind in ("population", "land"):
+        n = a[f"{kind}_weight"].shape[0]
+        names = [f"{kind}_{c}" for c in ("area_id", "weight", "x", "y", "place")] + [
+            f"{kind}_snap_{f}" for f in _SNAP_FIELDS]
+        require(all(a[c].shape == (n,) for c in names), path, f"{kind} arrays of different lengths")
+        weight = a[f"{kind}_weight"]
+        require(bool((np.isfinite(weight) & (weight >= 0)).all()), path, f"{kind} weights negative or not finite")
+        require(bool(np.isin(a[f"{kind}_area_id"], area_ids).all()), path, f"{kind} points in unknown areas")
+        edge = a[f"{kind}_snap_edge"]
+        require(bool(((edge >= 0) & (edge < net.n_edges)).all()), path, f"{kind} snaps on unknown edges")
+        require(bool(np.isfinite(a[f"{kind}_snap_distance_m"]).all()), path, f"{kind} snap distances not finite")
+        places = np.array(meta[f"{kind}_places"], dtype=object)
+        codes = a[f"{kind}_place"]
+        require(bool(((codes >= 0) & (codes < len(places))).all()), path, f"{kind} place codes out of range")
+        deso = None
+        if f"{kind}_deso" in a:
+            desos = np.array(meta[f"{kind}_desos"], dtype=object)
+            require(bool(((a[f"{kind}_deso"] >= 0) & (a[f"{kind}_deso"] < len(desos))).all()), path,
+                    f"{kind} DeSO codes out of range")
+            deso = desos[a[f"{kind}_deso"]]
+        out[kind] = SamplePoints(
+            area_id=a[f"{kind}_area_id"], place=places[codes], weight=weight, x=a[f"{kind}_x"], y=a[f"{kind}_y"],
+            snaps=SnapArray(*(a[f"{kind}_snap_{f}"] for f in _SNAP_FIELDS)), deso=deso,
+        )
+    total = float(model.deso["population"].sum())
+    got = float(out["population"].weight.sum())
+    require(abs(got - total) <= 1e-6 * max(total, 1.0) + 1.0, path,
+            f"population points add up to {got:,.0f}, not the county's {total:,.0f}")
+    return Samples(out["population"], out["land"], float(meta["cell_m"]))

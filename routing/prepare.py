@@ -1,8 +1,9 @@
 """Prepare and cache the compiled road network (``settings.cache_dir / "network"``).
 
 ``prepare_network`` runs raw source → normalised graph → speeds → :class:`RoadNetwork` → ``.npz``/``.json``.
-The cache records a checksum of its inputs (the network file, ``speeds.yaml`` and the compile format), so
-``load_network`` notices when either changed and rebuilds (or refuses, with ``rebuild=False``).
+The cache records a checksum of its inputs (the network file, ``speeds.yaml`` and the compile format) and of its
+own files, so ``load_network`` notices when an input changed or a file was damaged and rebuilds (or refuses, with
+``rebuild=False``).
 """
 
 from __future__ import annotations
@@ -14,19 +15,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, TypeVar
 
+import numpy as np
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
+from geo.cache import CacheError, EntryMissing, EntryStale, entry_lock, load_or_build, manifest_checksum
 from geo.settings import Settings
 from routing.loaders import load_graph, network_path
-from routing.network import FORMAT_VERSION, RoadNetwork, compile_network, read_meta
+from routing.network import FORMAT_VERSION, META, NPZ, RoadNetwork, compile_network, read_meta
 from routing.snapping import build_snap_index
 from routing.speeds import load_speed_model
 
 T = TypeVar("T")
 
 
-class StaleNetworkError(RuntimeError):
+class StaleNetworkError(CacheError):
     """The cached network is missing or was built from other inputs."""
 
 
@@ -84,7 +88,7 @@ def _steps(enabled: bool) -> Iterator[Callable[[str, Callable[[], T]], T]]:
 def prepare_network(
     settings: Settings, source: str | None = None, progress: bool = True, polygon_wgs84: BaseGeometry | None = None
 ) -> RoadNetwork:
-    """Build the compiled network from the raw source and write it to the cache.
+    """Build the compiled network from the raw source and write it to the cache (under the entry's lock).
 
     Parameters
     ----------
@@ -103,25 +107,33 @@ def prepare_network(
         In ``settings.profile``.
     """
     source = source or settings.network_source
+    entry = network_cache_dir(settings)
+    with entry_lock(entry, exclusive=True):
+        net = _build_network(settings, source, progress, polygon_wgs84)
+        net.save(entry)
+    return net.with_profile(load_speed_model(settings.speeds_file).canonical(settings.profile))
+
+
+def _build_network(
+    settings: Settings, source: str, progress: bool, polygon_wgs84: BaseGeometry | None = None
+) -> RoadNetwork:
     model = load_speed_model(settings.speeds_file)
     with _steps(progress) as step:
         checksum = step("Checksum of inputs", lambda: input_checksum(settings, source, polygon_wgs84))
         G = step(f"Load network ({source})", lambda: load_graph(settings, source, polygon_wgs84=polygon_wgs84, model=model))
-        net = step(
+        return step(
             "Compile arrays",
             lambda: compile_network(G, model.profiles, "free_flow", model.snap_exclude, checksum),
         )
-        step("Save cache", lambda: net.save(network_cache_dir(settings)))
-    return net.with_profile(settings.profile)
 
 
 def cache_status(settings: Settings, source: str | None = None) -> str:
-    """``"fresh"``, ``"missing"`` or ``"stale"`` for the cached network."""
+    """``"fresh"``, ``"missing"`` or ``"stale"`` for the cached network (content hashes are checked on load)."""
     meta = read_meta(network_cache_dir(settings))
     if meta is None:
         return "missing"
     source = source or settings.network_source
-    if meta.get("source") != source or meta.get("checksum") != input_checksum(settings, source):
+    if meta.get("source") != source or manifest_checksum(network_cache_dir(settings)) != input_checksum(settings, source):
         return "stale"
     return "fresh"
 
@@ -129,15 +141,16 @@ def cache_status(settings: Settings, source: str | None = None) -> str:
 def load_network(
     settings: Settings, profile: str | None = None, rebuild: bool = True, progress: bool = False
 ) -> RoadNetwork:
-    """Load the cached network, rebuilding it when missing or stale.
+    """Load the cached network, rebuilding it when missing, stale or damaged.
 
     Parameters
     ----------
     settings : Settings
     profile : str, optional
-        Speed profile; defaults to ``settings.profile``.
+        Speed profile; defaults to ``settings.profile``. An old name (``rush_hour``) loads the profile it stands for.
     rebuild : bool
-        Rebuild a missing or stale cache (True) or raise :class:`StaleNetworkError` (False).
+        Rebuild a missing, stale or damaged cache (True) or raise (False): :class:`StaleNetworkError` when missing
+        or stale, :class:`~geo.cache.CacheError` naming the damaged file.
     progress : bool
         Progress display while rebuilding.
 
@@ -146,27 +159,89 @@ def load_network(
     RoadNetwork
         With its snap index built.
     """
-    profile = profile or settings.profile
-    status = cache_status(settings) if settings.network_source != "overpass" else _overpass_status(settings)
-    if status != "fresh":
-        if not rebuild:
-            raise StaleNetworkError(
-                f"The compiled network in {network_cache_dir(settings)} is {status}; run `asih prepare-network`."
-            )
-        net = prepare_network(settings, progress=progress)
-    else:
-        net = RoadNetwork.load(network_cache_dir(settings))
+    profile = load_speed_model(settings.speeds_file).canonical(profile or settings.profile)  # rush_hour → peak
+    entry = network_cache_dir(settings)
+    try:
+        net = load_or_build(
+            entry, _expected_checksum(settings), what="The compiled network", names=[NPZ, META],
+            decode=lambda files: RoadNetwork.from_files(files, entry),
+            build=lambda: _build_network(settings, settings.network_source, progress),
+            encode=RoadNetwork.files,
+            info=lambda n: {"source": n.source, "n_nodes": n.n_nodes, "n_edges": n.n_edges},
+            rebuild=rebuild,
+        )
+    except (EntryMissing, EntryStale) as exc:
+        raise StaleNetworkError(str(exc)) from None
     net = net.with_profile(profile)
     build_snap_index(net)
     return net
 
 
-def _overpass_status(settings: Settings) -> str:
+def _expected_checksum(settings: Settings) -> str:
     """Overpass downloads have no file to hash: a cache of the right source is trusted."""
-    meta = read_meta(network_cache_dir(settings))
-    if meta is None:
-        return "missing"
-    return "fresh" if meta.get("source") == "overpass" else "stale"
+    if settings.network_source != "overpass":
+        return input_checksum(settings)
+    meta = read_meta(network_cache_dir(settings)) or {}
+    return manifest_checksum(network_cache_dir(settings)) if meta.get("source") == "overpass" else "overpass: none"
+
+
+# -- plausibility ---------------------------------------------------------------------------------------------------
+
+LARGEST_COMPONENT_MIN_SHARE = 0.90
+"""The largest strongly connected part must hold at least this share of the network's nodes (county MATSim network:
+100 %); less means a partial or broken extract, where many trips have no route."""
+NEAR_ROAD_M = 1000.0
+"""A person counts as served by the network when their population point lies within this distance (m) of a road."""
+POPULATION_NEAR_ROAD_MIN_SHARE = 0.95
+"""At least this share of the county's population must live within ``NEAR_ROAD_M`` of a road of the network (county
+MATSim network: 98.9 %)."""
+
+
+def check_network_plausibility(net: RoadNetwork, registry, trees, samples) -> list[str]:
+    """What makes a network implausible for the county, one sentence each (empty when plausible).
+
+    Checks the share of nodes in the largest strongly connected part, the share of the county's population within
+    ``NEAR_ROAD_M`` of a road, and that every unit reaches each of its approved areas at all (some population point
+    of the area, near a road, has a finite drive time from one of its bases).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    registry : geo.providers.Registry
+    trees : routing.basetrees.BaseTrees
+        Of ``net``.
+    samples : routing.population.Samples
+        Of ``net`` (population points snapped to it).
+
+    Returns
+    -------
+    list of str
+    """
+    problems = []
+    _, labels = connected_components(net.csr, directed=True, connection="strong")
+    largest = np.bincount(labels).max() / net.n_nodes
+    if largest < LARGEST_COMPONENT_MIN_SHARE:
+        problems.append(
+            f"Its largest connected part holds {largest:.1%} of its {net.n_nodes:,} nodes (at least "
+            f"{LARGEST_COMPONENT_MIN_SHARE:.0%} expected)."
+        )
+    pop = samples.population
+    near = pop.snaps.distance_m <= NEAR_ROAD_M
+    share = float(pop.weight[near].sum() / pop.weight.sum()) if pop.weight.sum() > 0 else 0.0
+    if share < POPULATION_NEAR_ROAD_MIN_SHARE:
+        problems.append(
+            f"Only {share:.1%} of the county's population lives within {NEAR_ROAD_M:,.0f} m of one of its roads (at "
+            f"least {POPULATION_NEAR_ROAD_MIN_SHARE:.0%} expected)."
+        )
+    units = list(registry.units)
+    times, _ = trees.unit_times(net, pop.snaps, [u.id for u in units])
+    for i, unit in enumerate(units):
+        unreached = [a for a in unit.areas if not bool((near & np.isfinite(times[i]) & (pop.area_id == a)).any())]
+        if unreached:
+            areas = ", ".join(str(a) for a in unreached)
+            problems.append(f"Unit {unit.id} cannot reach its approved area{'s' if len(unreached) > 1 else ''} "
+                            f"{areas} at all from its bases.")
+    return problems
 
 
 def describe(settings: Settings) -> str:

@@ -40,6 +40,8 @@ class SpeedModel:
         Profile name → (default factor, {class: factor}).
     ferry_speed_kph, ferry_wait_s : float
         Ferry crossing speed (km/h) and fixed boarding time (s).
+    aliases : dict
+        Old profile name → the profile it now stands for (its factors are also under the old name in ``profiles``).
     """
 
     default_kph: dict[str, float]
@@ -53,6 +55,11 @@ class SpeedModel:
     drivable: tuple[str, ...]
     service_exclude: tuple[str, ...]
     isochrone: dict[str, float] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def canonical(self, profile: str) -> str:
+        """The profile a name stands for (``rush_hour`` → ``peak``); other names unchanged."""
+        return self.aliases.get(profile, profile)
 
     def speed_kph(self, highway: str, maxspeed: Any = None) -> float:
         """Free-flow speed of an edge (km/h): its parsed maxspeed, else the class default."""
@@ -102,8 +109,13 @@ def _load_cached(path: str, _mtime: int) -> SpeedModel:
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     profiles = {
         name: (float(p.get("default_factor", 1.0)), {k: float(v) for k, v in (p.get("factor") or {}).items()})
-        for name, p in raw["profiles"].items()
+        for name, p in raw["profiles"].items() if "alias_of" not in p
     }
+    aliases = {name: str(p["alias_of"]) for name, p in raw["profiles"].items() if "alias_of" in p}
+    for name, target in aliases.items():
+        if target not in profiles:
+            raise ValueError(f"Profile {name!r} in {path} is an alias of {target!r}, which is not defined there.")
+        profiles[name] = profiles[target]  # old configurations keep working under the old name
     for name, (default, table) in profiles.items():
         if not all(0 < f <= 2 for f in [default, *table.values()]):
             raise ValueError(f"Profile {name!r} in {path} has a factor outside (0, 2].")
@@ -119,6 +131,7 @@ def _load_cached(path: str, _mtime: int) -> SpeedModel:
         drivable=tuple(raw["drivable"]),
         service_exclude=tuple(raw.get("service_exclude", ())),
         isochrone={k: float(v) for k, v in (raw.get("isochrone") or {}).items()},
+        aliases=aliases,
     )
 
 

@@ -1,9 +1,13 @@
 """The ``asih`` command line (typer + rich).
 
 Commands live in small modules by concern; each exposes ``COMMANDS`` (name → function) and is registered here.
+A later module's command replaces an earlier one of the same name (``serve`` lives in :mod:`api.cli.serve`).
+``lookup`` and ``batch`` check the areas and providers files first and refuse to answer when they are invalid.
 """
 
 from __future__ import annotations
+
+import sys
 
 import typer
 
@@ -11,9 +15,11 @@ from api.cli import areas as _areas
 from api.cli import audit as _audit
 from api.cli import lookup as _lookup
 from api.cli import maps as _maps
+from api.cli import planning as _planning
 from api.cli import prepare as _prepare
 from api.cli import registry as _registry
 from api.cli import routing as _routing
+from api.cli import serve as _serve
 
 app = typer.Typer(
     name="asih",
@@ -23,7 +29,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_prepare, _areas, _routing, _lookup, _audit, _maps):
-    for _name, _function in _module.COMMANDS.items():
-        app.command(_name)(_function)
+CHECKED_COMMANDS = ("lookup", "batch")
+"""Commands that answer about patients: they start only on valid areas and providers files (``serve`` checks in
+its own command, before the server starts)."""
+
+
+@app.callback()
+def _start(ctx: typer.Context) -> None:
+    """ASIH area coverage and drive-time routing for Region Stockholm."""
+    if ctx.invoked_subcommand in CHECKED_COMMANDS and not {"--help", "-h"} & set(sys.argv[1:]):
+        from api.cli.checks import DataCheckError, check_data
+        from api.cli.output import fail
+        from geo.settings import get_settings
+
+        try:
+            check_data(get_settings())
+        except DataCheckError as exc:
+            fail(str(exc))
+
+
+_commands: dict = {}
+for _module in (_prepare, _areas, _routing, _lookup, _serve, _audit, _maps, _planning):
+    _commands.update(_module.COMMANDS)
+for _name, _function in _commands.items():
+    app.command(_name)(_function)
 _registry.register(app)

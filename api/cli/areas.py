@@ -6,14 +6,17 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
+from api.cli.checks import check_providers
 from api.cli.output import console, fail, print_json
 from geo.areas.definitions import AreaDataError
 from geo.areas.locate import AreaLocator
 from geo.areas.model import build_area_model, load_area_model
 from geo.boundaries import DataFileError
-from geo.providers import ProviderDataError, read_registry, validate_registry
+from geo.cache import CacheError
+from geo.providers import ProviderDataError, read_registry
 from geo.settings import get_settings
 
 
@@ -26,17 +29,22 @@ def areas(
     settings = get_settings()
     try:
         model = build_area_model(settings, areas_file) if (check or areas_file) else load_area_model(settings)
-    except (AreaDataError, DataFileError) as exc:
+    except (AreaDataError, DataFileError, CacheError) as exc:
         fail(str(exc))
     summary = model.summary()
+    names = dict(zip(model.units["municipality_code"], model.units["municipality_name"]))
+    summary["municipality_names"] = [[names.get(c, c) for c in codes] for codes in summary["municipalities"]]
     if json_out:
         print_json(summary.drop(columns=["provenance_note"]).to_dict(orient="records"))
         return
-    table = Table(title="ASIH areas (provenance: confirmed or hypothesis)")
+    table = Table(title="ASIH areas: municipalities and Stockholm boroughs (provenance: confirmed or hypothesis)",
+                  box=box.SIMPLE_HEAD, title_justify="left", padding=(0, 1, 0, 0), pad_edge=False)
     for col in ("id", "name", "members", "land km²", "population", "provenance"):
-        table.add_column(col, justify="right" if col in ("land km²", "population", "id") else "left")
+        table.add_column(col, justify="right" if col in ("land km²", "population", "id") else "left",
+                         overflow="fold", min_width=26 if col == "members" else None,
+                         max_width=12 if col == "name" else None)
     for row in summary.itertuples():
-        members = ", ".join([*row.municipalities, *row.districts])
+        members = ", ".join([*row.municipality_names, *row.districts])
         table.add_row(str(row.id), row.name, members, f"{row.land_km2:,.0f}", f"{row.population:,}", row.provenance)
     console.print(table)
     if check:
@@ -88,12 +96,9 @@ def providers(
     """List the provider units with approved areas and bases (and how sure each base is)."""
     settings = get_settings()
     try:
-        registry = read_registry(providers_file or settings.providers_file)
-        model = load_area_model(settings)
-        locator = AreaLocator(model, 0)
-        validate_registry(registry, [a.id for a in model.defs.areas], locator.locate, locator.distance_to_land_m,
-                          settings.base_max_from_land_m)
-    except (ProviderDataError, AreaDataError, DataFileError) as exc:
+        read_registry(providers_file or settings.providers_file)  # the file's own structure first
+        registry = check_providers(settings, load_area_model(settings), providers_file)
+    except (ProviderDataError, AreaDataError, DataFileError, CacheError) as exc:
         fail(str(exc))
     if json_out:
         print_json([

@@ -1,182 +1,375 @@
-"""CLI commands: audit (approvals vs reach, with what-if) and choice (real patient choice)."""
+"""CLI commands: audit (approvals vs reach under free flow, typical and peak traffic, with what-if, filters,
+exports and snapshots) and choice (real patient choice)."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from api.cli.output import console, fail, print_json
 from geo.providers import UnknownUnit
 from geo.settings import get_settings
 
-ProfileOpt = Annotated[str, typer.Option(help="Speed profile: free_flow | rush_hour.")]
+ProfileOpt = Annotated[
+    Optional[str], typer.Option(help="One speed profile: free_flow | typical | peak (rush_hour = peak).")
+]
 LimitOpt = Annotated[Optional[float], typer.Option("--limit-minutes", help="Drive-time limit (minutes); default 30.")]
+LangOpt = Annotated[str, typer.Option("--lang", help="Language of CSV/XLSX headers and verdicts: sv (default) | en.")]
+CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Write the table as CSV (sv: ';', BOM, decimal comma).")]
+XlsxOpt = Annotated[Optional[Path], typer.Option("--xlsx", help="Write the table as an Excel workbook (.xlsx).")]
 
-VERDICT_STYLE = {"supported": "green", "at risk": "yellow", "unsupported": "red", "reaches, not approved": "cyan"}
+VERDICT_STYLE = {"supported": "green", "at risk": "yellow", "unsupported": "red", "reaches, not approved": "cyan",
+                 "not approved": "dim"}
+VERDICT_SHORT = {"reaches, not approved": "reaches", "not approved": "–"}
+"""Table cells of rows for areas the unit is not approved for (the area cell says 'not approved')."""
+VERDICT_RANK = {"unsupported": 0, "at risk": 1, "supported": 2, "reaches, not approved": 3, "not approved": 4}
+SORTS = ("unit", "area", "share", "gap", "verdict")
+PROFILE_TITLES = {"free_flow": "free flow", "typical": "typical", "peak": "peak"}
 
 
-def _auditor(profile: str, limit_minutes: float | None):
+def _service():
+    """The prepared state (in the configured profile; other profiles are derived from its network)."""
     from api.service import Service
 
-    settings = get_settings()
-    svc = Service.load(settings, profile=profile)
-    return svc.auditor(limit_minutes * 60 if limit_minutes else None)
+    return Service.load(get_settings())
+
+
+def _auditors(svc, profiles: list[str], limit_minutes: float | None) -> dict:
+    from routing.audit import profile_auditors
+
+    return profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None), profiles)
+
+
+def _profiles(profile: str | None, all_profiles: bool | None) -> list[str]:
+    from routing.audit import AUDIT_PROFILES
+    from routing.speeds import load_speed_model
+
+    if profile is None or all_profiles:
+        return list(AUDIT_PROFILES)
+    model = load_speed_model(get_settings().speeds_file)
+    if profile not in model.profiles:
+        fail(f"Unknown profile '{profile}': choose one of {', '.join(sorted(model.profiles))}.")
+    return [model.canonical(profile)]
 
 
 def audit(
     unit: Annotated[Optional[str], typer.Argument(help="One unit (id or name); default all.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write the table as CSV.")] = None,
+    csv_out: CsvOpt = None,
+    xlsx_out: XlsxOpt = None,
+    lang: LangOpt = "sv",
     gaps_out: Annotated[Optional[Path], typer.Option("--gaps", help="Write gap polygons (.geojson or .gpkg).")] = None,
-    profile: ProfileOpt = "free_flow",
+    profile: ProfileOpt = None,
+    all_profiles: Annotated[Optional[bool], typer.Option(
+        "--all-profiles/--one-profile",
+        help="Free flow, typical and peak side by side (the default unless --profile is given).")] = None,
     limit_minutes: LimitOpt = None,
-    move_base: Annotated[list[str], typer.Option("--move-base", help="What-if: UNIT[:N]=LAT,LON")] = [],
-    add_base: Annotated[list[str], typer.Option("--add-base", help="What-if: UNIT=LAT,LON")] = [],
+    area: Annotated[list[str], typer.Option("--area", help="Only these areas (number or name); repeatable.")] = [],
+    verdict: Annotated[list[str], typer.Option(
+        "--verdict", help="Only rows with this verdict under some shown profile: supported | at-risk | unsupported | "
+        "not-approved; repeatable.")] = [],
+    sort: Annotated[str, typer.Option("--sort", help="unit (file order) | area | share (lowest first) | gap "
+                                      "(most people not reached first) | verdict (worst first).")] = "unit",
+    compare: Annotated[Optional[str], typer.Option(
+        "--compare", help="Show what changed since a snapshot: 'last' or a file (from --save or --json).")] = None,
+    save: Annotated[bool, typer.Option("--save", help="Keep this audit as a snapshot in the cache.")] = False,
+    move_base: Annotated[list[str], typer.Option("--move-base", help="What-if: UNIT[:N]=LAT,LON or =PLACE")] = [],
+    add_base: Annotated[list[str], typer.Option("--add-base", help="What-if: UNIT=LAT,LON or =PLACE")] = [],
     remove_base: Annotated[list[str], typer.Option("--remove-base", help="What-if: UNIT[:N]")] = [],
 ) -> None:
-    """Audit each unit's approvals against what its bases reach within the limit (population, land, roads)."""
-    from routing.whatif import WhatIfError, what_if
+    """Audit each unit's approvals against what its bases reach within the limit (population, land, roads), under
+    free flow, typical and peak traffic side by side."""
+    from routing.audit import audit_profiles
 
-    auditor = _auditor(profile, limit_minutes)
+    if lang not in ("sv", "en"):
+        fail(f"--lang must be sv or en, not '{lang}'.")
+    if sort not in SORTS:
+        fail(f"--sort must be one of {', '.join(SORTS)}, not '{sort}'.")
+    for path, suffix in ((csv_out, ".csv"), (xlsx_out, ".xlsx")):
+        if path is not None and path.suffix.lower() != suffix:
+            fail(f"Give the {suffix[1:].upper()} file a {suffix} name, not '{path.name}'.")
+    profiles = _profiles(profile, all_profiles)
+    svc = _service()
+    auditors = _auditors(svc, profiles, limit_minutes)
+    base = auditors[profiles[0]]
     if move_base or add_base or remove_base:
-        try:
-            pairs = what_if(auditor, move_base, add_base, remove_base)
-        except (WhatIfError, UnknownUnit) as exc:
-            fail(str(exc))
-        _print_what_if(pairs, auditor, json_out)
+        _what_if(svc, auditors, move_base, add_base, remove_base, json_out, csv_out, xlsx_out, lang)
         return
     try:
-        audits = [auditor.audit_unit(unit)] if unit else auditor.audit_all()
+        units = [svc.registry.get(unit).id] if unit else None
     except UnknownUnit as exc:
         fail(str(exc))
-    rows = [r for ua in audits for r in ua.rows()]
-    if json_out:
-        print_json([r.to_dict() for r in rows])
+    rows = audit_profiles(auditors, units)
+    rows = _sorted(_filtered(rows, _area_ids(svc, area), _verdicts(verdict)), sort)
+    dicts = [r.to_dict() for r in rows]
+    if compare:
+        _compare(svc, compare, dicts, json_out)
+    elif json_out:
+        print_json(dicts)
     else:
-        _print_table(rows, auditor)
-    if csv_out:
-        _write_csv(csv_out, rows)
-        console.print(f"CSV → {csv_out}")
+        _print_profiles(rows, base, profiles)
+    meta = None
+    if csv_out or xlsx_out or save:
+        from api.exports import about_rows, audit_columns, audit_table_rows, metadata, save_snapshot, write_table
+
+        meta = metadata(base, profiles)
+        for path in (p for p in (csv_out, xlsx_out) if p):
+            write_table(path, audit_columns(profiles, lang), audit_table_rows(dicts, lang), lang,
+                        "Granskning" if lang == "sv" else "Audit", about_rows(meta, lang))
+            _note(f"{path.suffix[1:].upper()} → {path}", json_out)
+        if save:
+            _note(f"Snapshot → {save_snapshot(svc.settings, meta, dicts)}", json_out)
     if gaps_out:
         import geopandas as gpd
 
         from maps.export import export_layer
 
-        gaps = gpd.pd.concat([auditor.gap_polygons(ua.unit.id) for ua in audits], ignore_index=True)
-        export_layer(gpd.GeoDataFrame(gaps, crs=auditor.model.areas.crs), gaps_out, layer="gaps")
-        console.print(f"Gap polygons ({len(gaps)}) → {gaps_out}")
+        ids = list(dict.fromkeys(r.first.unit_id for r in rows))
+        gaps = gpd.pd.concat([base.gap_polygons(u) for u in ids], ignore_index=True) if ids else gpd.GeoDataFrame()
+        export_layer(gpd.GeoDataFrame(gaps, crs=base.model.areas.crs), gaps_out, layer="gaps")
+        _note(f"Gap polygons ({len(gaps)}, {PROFILE_TITLES.get(profiles[0], profiles[0])}) → {gaps_out}", json_out)
 
 
-def _print_table(rows, auditor) -> None:
+def _note(text: str, json_out: bool) -> None:
+    """A status line: on stderr when stdout carries JSON."""
+    from api.cli.output import err_console
+
+    (err_console if json_out else console).print(text, highlight=False)
+
+
+def _area_ids(svc, keys: list[str]) -> set[int] | None:
+    if not keys:
+        return None
+    names = {int(i): str(n) for i, n in zip(svc.areas.areas["id"], svc.areas.areas["name"])}
+    out = set()
+    for key in keys:
+        k = key.strip()
+        hits = [i for i in names if k == str(i)] or [i for i, n in names.items() if k.casefold() in n.casefold()]
+        if len(hits) != 1:
+            known = "; ".join(f"{i} {n}" for i, n in names.items())
+            fail(f"--area '{key}' matches {'no area' if not hits else 'several areas'}; the areas are: {known}.")
+        out.add(hits[0])
+    return out
+
+
+def _verdicts(keys: list[str]) -> set[str] | None:
+    if not keys:
+        return None
+    aliases = {"supported": "supported", "at-risk": "at risk", "at risk": "at risk", "unsupported": "unsupported",
+               "not-approved": "reaches, not approved", "reaches": "reaches, not approved",
+               "reaches, not approved": "reaches, not approved"}
+    out = set()
+    for key in keys:
+        if key.strip().lower() not in aliases:
+            fail(f"--verdict '{key}' is not one of supported, at-risk, unsupported, not-approved.")
+        out.add(aliases[key.strip().lower()])
+    return out
+
+
+def _filtered(rows, areas: set[int] | None, verdicts: set[str] | None):
+    keep = []
+    for r in rows:
+        if areas is not None and r.first.area_id not in areas:
+            continue
+        if verdicts is not None and not verdicts & set(r.verdicts().values()):
+            continue
+        keep.append(r)
+    return keep
+
+
+def _sorted(rows, how: str):
+    if how == "area":
+        return sorted(rows, key=lambda r: (r.first.area_id, not r.first.approved))
+    if how == "share":
+        return sorted(rows, key=lambda r: (not r.first.approved, r.worst.population_share))
+    if how == "gap":
+        return sorted(rows, key=lambda r: (not r.first.approved, -r.worst.gap_population))
+    if how == "verdict":
+        return sorted(rows, key=lambda r: (min(VERDICT_RANK.get(v, 9) for v in r.verdicts().values()),
+                                           r.worst.population_share))
+    return rows
+
+
+def _area_cell(r) -> str:
+    text = f"{r.first.area_id} {r.area_name}"
+    return text if r.first.approved else f"{text} [dim](not approved)[/]"
+
+
+def _print_profiles(rows, auditor, profiles: list[str]) -> None:
+    """One block per unit (its name and base precision), a row per area, a column per profile: fits 80 columns."""
+    from routing.audit import share_text
+
     s = auditor.settings
     table = Table(
-        title=f"ASIH approval audit — {auditor.limit_s / 60:.0f} min, {auditor.net.profile} "
-        f"(supported ≥ {s.audit_supported_share:.0%} of population, at risk ≥ {s.audit_at_risk_share:.0%})"
+        title=f"ASIH approval audit — {auditor.limit_s / 60:g} min, share of the area's population reached",
+        box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left",
     )
-    for col in ("unit", "area", "population", "land", "roads", "verdict", "not reached (people)", "biggest gaps", "base"):
-        table.add_column(col, justify="right" if col in ("area", "population", "land", "roads", "not reached (people)") else "left")
+    table.add_column("unit / area", max_width=24, overflow="fold")
+    for p in profiles:
+        table.add_column(PROFILE_TITLES.get(p, p), justify="right", min_width=9, max_width=11)
+    table.add_column(f"people not reached, {PROFILE_TITLES.get(profiles[-1], profiles[-1])}", justify="right",
+                     max_width=10)
+    unit_id = None
     for r in rows:
-        style = VERDICT_STYLE.get(r.verdict, "")
-        gaps = ", ".join(f"{g['where']} {g['population']:,}" for g in r.gaps[:3])
-        table.add_row(
-            r.unit.removeprefix("ASIH "), str(r.area_id), f"{r.population_share:.0%}", f"{r.land_share:.0%}",
-            f"{r.road_share:.0%}", f"[{style}]{r.verdict}[/]", f"{r.gap_population:,.0f}", gaps, r.base_precision,
-        )
+        if r.first.unit_id != unit_id:
+            unit_id = r.first.unit_id
+            table.add_row(f"[bold]{r.first.unit.removeprefix('ASIH ')}[/] [dim](base: {r.first.base_precision})[/]",
+                          *[""] * (len(profiles) + 1))
+        cells = []
+        for row in r.rows.values():
+            style = VERDICT_STYLE.get(row.verdict, "")
+            word = VERDICT_SHORT.get(row.verdict, row.verdict)
+            cells.append(f"{share_text(row.population_share, row.verdict, s)}\n[{style}]{word}[/]")
+        last = list(r.rows.values())[-1]
+        table.add_row("  " + _area_cell(r), *cells, f"{last.gap_population:,.0f}" if r.first.approved else "")
     console.print(table)
     console.print(
-        "Shares are of the area's population (DeSO 2023 on road nodes), land (250 m cells) and road length reached "
-        "within the limit from the unit's nearest base. 'base' is how sure that base's location is: figures that rest "
-        "on an 'unknown' base are guesses.", style="dim",
+        f"Supported ≥ {s.audit_supported_share:.0%}, at risk ≥ {s.audit_at_risk_share:.0%} of the area's population; "
+        "shares are floored (94.97 % shows 94.9 %). Free flow = posted speeds; typical and peak = calibrated to "
+        "TomTom's measured city-wide congestion (data/speeds.yaml), still optimistic in absolute terms. '(base: …)' "
+        "says how sure the unit's least certain base is: figures resting on an 'unknown' base are guesses. Areas 2–8 "
+        "are a hypothesis.", style="dim",
     )
 
 
-def _write_csv(path: Path, rows) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        cols = ["unit", "unit_id", "area_id", "approved", "population_share", "land_share", "road_share", "verdict",
-                "population", "gap_population", "base_precision", "gaps"]
-        writer = csv.DictWriter(fh, fieldnames=cols)
-        writer.writeheader()
-        for r in rows:
-            d = r.to_dict()
-            d["gaps"] = "; ".join(f"{g['where']}: {g['population']}" for g in d["gaps"])
-            writer.writerow(d)
+def _compare(svc, spec: str, rows: list[dict], json_out: bool) -> None:
+    from api.exports import load_snapshot
+    from routing.audit import compare_rows, share_text
 
-
-def _print_what_if(pairs, auditor, json_out: bool) -> None:
-    out = []
-    for before, after in pairs:
-        b = {r.area_id: r for r in before.rows()}
-        a = {r.area_id: r for r in after.rows()}
-        for area_id in sorted(set(b) | set(a)):
-            rb, ra = b.get(area_id), a.get(area_id)
-            out.append({
-                "unit": after.unit.unit,
-                "area_id": area_id,
-                "approved": area_id in after.unit.areas,
-                "population_share_before": round(rb.population_share, 4) if rb else None,
-                "population_share_after": round(ra.population_share, 4) if ra else None,
-                "verdict_before": rb.verdict if rb else None,
-                "verdict_after": ra.verdict if ra else None,
-                "gap_population_before": round(rb.gap_population) if rb else None,
-                "gap_population_after": round(ra.gap_population) if ra else None,
-                "bases_after": [f"{x.name} ({x.lat}, {x.lon})" for x in after.unit.bases],
-            })
+    try:
+        meta, old = load_snapshot(svc.settings, spec)
+    except ValueError as exc:
+        fail(str(exc))
+    changes = compare_rows(old, rows)
     if json_out:
-        print_json(out)
+        print_json({"since": meta, "changes": changes})
         return
-    table = Table(title=f"What-if against today — {auditor.limit_s / 60:.0f} min, {auditor.net.profile}")
-    for col in ("unit", "area", "approved", "population before", "after", "change", "verdict before → after"):
-        table.add_column(col)
-    for r in out:
+    since = meta.get("created", spec)
+    if not changes:
+        console.print(f"No change since the audit of {since}.")
+        return
+    table = Table(title=f"Changes since the audit of {since}", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False,
+                  title_justify="left")
+    for col, width in (("unit", 14), ("area", 16), ("profile", 9), ("population", 15), ("verdict", 22)):
+        table.add_column(col, max_width=width)
+    for c in changes:
+        share = "—" if c["share_before"] is None else share_text(c["share_before"])
+        share += " → " + ("—" if c["share_after"] is None else share_text(c["share_after"]))
+        table.add_row(c["unit"].removeprefix("ASIH "), f"{c['area_id']} {c['area_name']}",
+                      PROFILE_TITLES.get(c["profile"], c["profile"]), share,
+                      f"{c['verdict_before'] or 'new'} → {c['verdict_after'] or 'gone'}")
+    console.print(table)
+
+
+def _what_if(svc, auditors, move, add, remove, json_out, csv_out, xlsx_out, lang) -> None:
+    from routing.whatif import apply_changes, geocoder_resolver, what_if_registry, what_if_rows
+
+    base = next(iter(auditors.values()))
+    names = {int(i): str(n) for i, n in zip(svc.areas.areas["id"], svc.areas.areas["name"])}
+    try:
+        registry, changed = apply_changes(base.registry, list(move), list(add), list(remove),
+                                          resolve=geocoder_resolver(svc.geocoder))
+        rows = [row for p, a in auditors.items() for row in what_if_rows(what_if_registry(a, registry, changed), p, names)]
+    except (ValueError, UnknownUnit) as exc:  # WhatIfError, and coordinates out of range
+        fail(str(exc))
+    rows.sort(key=lambda r: (r["unit_id"], not r["approved"], r["area_id"], list(auditors).index(r["profile"])))
+    if json_out:
+        print_json(rows)
+    else:
+        _print_what_if(rows, base)
+    if csv_out or xlsx_out:
+        from api.exports import about_rows, metadata, what_if_columns, what_if_table_rows, write_table
+
+        about = about_rows(metadata(base, list(auditors)), lang)
+        for path in (p for p in (csv_out, xlsx_out) if p):
+            write_table(path, what_if_columns(lang), what_if_table_rows(rows, lang), lang,
+                        "Tänkt ändring" if lang == "sv" else "What-if", about)
+            _note(f"{path.suffix[1:].upper()} → {path}", json_out)
+
+
+def _print_what_if(rows: list[dict], auditor) -> None:
+    from routing.audit import share_text
+
+    table = Table(title=f"What-if against today — {auditor.limit_s / 60:g} min, share of the area's population reached",
+                  box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left")
+    for col, width in (("unit / area", 20), ("profile", 9), ("before", 7), ("after", 7), ("change", 8),
+                       ("verdict", 18)):
+        table.add_column(col, max_width=width, justify="right" if col in ("before", "after", "change") else "left")
+    unit_id = None
+    for r in rows:
+        if r["unit_id"] != unit_id:
+            unit_id = r["unit_id"]
+            table.add_row(f"[bold]{r['unit'].removeprefix('ASIH ')}[/]", *[""] * 5)
         before, after = r["population_share_before"], r["population_share_after"]
-        change = "" if before is None or after is None else f"{(after - before) * 100:+.1f} pp"
+        change = "" if before is None or after is None else f"{_floor1(after) - _floor1(before):+.1f} pp"
+        area = f"  {r['area_id']} {r['area_name']}" + ("" if r["approved"] else " [dim](not approved)[/]")
+        vb, va = r["verdict_before"] or "—", r["verdict_after"] or "—"
         table.add_row(
-            r["unit"], str(r["area_id"]), "yes" if r["approved"] else "no",
-            "—" if before is None else f"{before:.0%}", "—" if after is None else f"{after:.0%}", change,
-            f"{r['verdict_before'] or '—'} → {r['verdict_after'] or '—'}",
+            area, PROFILE_TITLES.get(r["profile"], r["profile"]),
+            "—" if before is None else share_text(before), "—" if after is None else share_text(after),
+            change, f"{va} (=)" if vb == va else f"{vb} → {va}",
         )
     console.print(table)
-    console.print("Rows for areas not approved appear only where the unit reaches ≥ the supported share.", style="dim")
+    console.print("Bases after: " + "; ".join(dict.fromkeys(b for r in rows for b in r["bases_after"])), style="dim")
+    console.print("Rows for areas not approved appear only where the unit reaches ≥ the supported share under some "
+                  "profile. Shares are floored.", style="dim")
+
+
+def _floor1(share: float) -> float:
+    """A share as a percentage floored to 0.1, as :func:`routing.audit.share_text` shows it."""
+    import math
+
+    return math.floor(share * 1000 + 1e-9) / 10
 
 
 def choice(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    csv_out: Annotated[Optional[Path], typer.Option("--csv", help="Write per-area counts as CSV.")] = None,
+    csv_out: CsvOpt = None,
+    xlsx_out: XlsxOpt = None,
+    lang: LangOpt = "sv",
     layer_out: Annotated[Optional[Path], typer.Option("--out", help="Write the DeSO choice layer (.geojson/.gpkg).")] = None,
-    profile: ProfileOpt = "free_flow",
+    profile: Annotated[str, typer.Option(help="Speed profile: free_flow | typical | peak.")] = "free_flow",
     limit_minutes: LimitOpt = None,
 ) -> None:
     """How many approved units really reach each place within the limit: population with 0, 1, 2, 3+ choices."""
     from routing.choice import choice_layer, choice_summary
 
-    auditor = _auditor(profile, limit_minutes)
+    if lang not in ("sv", "en"):
+        fail(f"--lang must be sv or en, not '{lang}'.")
+    [name] = _profiles(profile, False)
+    auditor = _auditors(_service(), [name], limit_minutes)[name]
     summary = choice_summary(auditor)
     if json_out:
         print_json(summary)
     else:
-        table = Table(title=f"Real patient choice — approved units reaching within {auditor.limit_s / 60:.0f} min ({auditor.net.profile})")
-        for col in ("area", "population", "0 units", "1", "2", "3+"):
+        table = Table(title=f"Real patient choice — approved units reaching within {auditor.limit_s / 60:g} min "
+                      f"({PROFILE_TITLES.get(auditor.net.profile, auditor.net.profile)})", box=box.SIMPLE_HEAD,
+                      padding=(0, 1, 0, 0), pad_edge=False, title_justify="left")
+        table.add_column("area", max_width=26)
+        for col in ("population", "0 units", "1", "2", "3+"):
             table.add_column(col, justify="right")
-        for r in [*summary["by_area"], {"area_id": "county", **summary["county"]}]:
-            table.add_row(str(r["area_id"]), f"{r['population']:,}", f"{r['pop_0']:,}", f"{r['pop_1']:,}",
-                          f"{r['pop_2']:,}", f"{r['pop_3plus']:,}")
+        for r in [*summary["by_area"], {"area_id": "", "area_name": "County", **summary["county"]}]:
+            table.add_row(f"{r['area_id']} {r['area_name']}".strip(), f"{r['population']:,}", f"{r['pop_0']:,}",
+                          f"{r['pop_1']:,}", f"{r['pop_2']:,}", f"{r['pop_3plus']:,}")
         console.print(table)
         console.print(summary["base_precision_note"], style="dim")
-    if csv_out:
-        with csv_out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["area_id", "population", "pop_0", "pop_1", "pop_2", "pop_3plus"])
-            writer.writeheader()
-            writer.writerows(summary["by_area"])
-            writer.writerow({"area_id": "county", **summary["county"]})
+    if csv_out or xlsx_out:
+        from api.exports import about_rows, choice_columns, choice_table_rows, metadata, write_table
+
+        about = about_rows(metadata(auditor, [auditor.net.profile]), lang)
+        for path in (p for p in (csv_out, xlsx_out) if p):
+            write_table(path, choice_columns(lang), choice_table_rows(summary, lang), lang,
+                        "Valmöjlighet" if lang == "sv" else "Choice", about)
+            _note(f"{path.suffix[1:].upper()} → {path}", json_out)
     if layer_out:
         from maps.export import export_layer
 
         export_layer(choice_layer(auditor), layer_out, layer="choice")
-        console.print(f"Choice layer → {layer_out}")
+        _note(f"Choice layer → {layer_out}", json_out)
 
 
 COMMANDS = {"audit": audit, "choice": choice}

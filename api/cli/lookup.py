@@ -1,4 +1,4 @@
-"""CLI commands: lookup, batch, serve."""
+"""CLI commands: lookup, batch (serve is in api.cli.serve)."""
 
 from __future__ import annotations
 
@@ -191,21 +191,4 @@ def _unit_time(e: dict) -> str:
     return f"{e['unit']} ({minutes})"
 
 
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
-) -> None:
-    """Start the HTTP API and the referrer web page (uvicorn; query strings are redacted from the access log)."""
-    import uvicorn
-
-    from api.privacy import uvicorn_log_config
-
-    console.print(f"ASIH service on http://{host}:{port}/ (API docs: /docs)")
-    uvicorn.run(
-        "api.main:app", host=host, port=port, workers=workers, log_config=uvicorn_log_config(),
-        timeout_keep_alive=5, limit_concurrency=256,
-    )
-
-
-COMMANDS = {"lookup": lookup, "batch": batch, "serve": serve}
+COMMANDS = {"lookup": lookup, "batch": batch}

@@ -37,17 +37,21 @@ def _inputs(svc, kind: str, target: str | None, limit_s: float) -> dict:
         }
     if kind == "unit":
         unit = svc.registry.get(target)
+        auditor = svc.auditor(limit_s)
         return {
             "unit": unit.to_dict(),
             "isochrone": svc.isochrone(unit.id, limit_s),
             "areas": areas,
-            "gaps": svc.auditor(limit_s).gap_polygons(unit.id),
+            "gaps": auditor.gap_polygons(unit.id),
+            "unreached": auditor.unreached_by_deso(unit.id),  # gaps are drawn by people, not land
             "minutes": round(limit_s / 60),
+            "profile": svc.network.profile,
         }
     if kind == "choice":
         from routing.choice import choice_layer
 
-        return {"deso": choice_layer(svc.auditor(limit_s)), "areas": areas, "minutes": round(limit_s / 60)}
+        return {"deso": choice_layer(svc.auditor(limit_s)), "areas": areas, "minutes": round(limit_s / 60),
+                "profile": svc.network.profile, "bases": bases}
     return {"result": svc.lookup(address=target, lang="sv"), "bases": bases, "areas": areas}
 
 
@@ -55,7 +59,7 @@ def map_cmd(
     kind: Annotated[str, typer.Argument(help="overview | unit | choice | lookup")],
     target: Annotated[Optional[str], typer.Argument(help="The unit (for 'unit') or the address (for 'lookup').")] = None,
     out: Annotated[Path, typer.Option(help="Output: .html (interactive, offline) or .png / .pdf (static).")] = Path("map.html"),
-    profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+    profile: Annotated[str, typer.Option(help="free_flow | typical | peak (rush_hour = peak)")] = "free_flow",
     limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
 ) -> None:
     """A map for planning meetings: the areas and bases, a unit's reach and gaps, patient choice, or a lookup."""
@@ -96,7 +100,7 @@ def map_cmd(
 def export_cmd(
     layer: Annotated[str, typer.Argument(help="areas | isochrones | gaps | choice")],
     out: Annotated[Path, typer.Option(help="Output: .geojson (EPSG:4326) or .gpkg (EPSG:3006).")] = Path("layer.gpkg"),
-    profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+    profile: Annotated[str, typer.Option(help="free_flow | typical | peak (rush_hour = peak)")] = "free_flow",
     limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
 ) -> None:
     """Export a GIS layer for the region's analysts."""

@@ -1,4 +1,10 @@
-"""CLI command: prepare (build every cached artifact the service and the other commands read)."""
+"""CLI command: prepare (build every cached artifact the service and the other commands read).
+
+Idempotent and self-repairing: an entry whose inputs changed, or whose stored files are damaged (a content hash
+that differs, a truncated file, implausible values), is rebuilt without ``--force``. Several ``asih prepare`` runs,
+or a run and starting servers, may overlap: each entry is built once, under its lock. The road network must pass
+the plausibility checks (:func:`routing.prepare.check_network_plausibility`) or the command stops with exit 2.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from api.cli.checks import check_providers, implausible_message
 from api.cli.output import console, fail
 from geo.areas.definitions import AreaDataError
-from geo.areas.locate import AreaLocator
 from geo.areas.model import prepare_area_model
 from geo.boundaries import DataFileError
+from geo.cache import CacheError
 from geo.geocode.sources import SourceError
-from geo.providers import ProviderDataError, read_registry, validate_registry
+from geo.providers import ProviderDataError
 from geo.settings import get_settings
 
 
@@ -21,30 +28,30 @@ def prepare(
     source: Annotated[
         Optional[str], typer.Option(help="Network source: matsim | osmnx-files | osm-xml | pbf | overpass.")
     ] = None,
-    profile: Annotated[Optional[str], typer.Option(help="Speed profile: free_flow | rush_hour.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even when the cache is fresh.")] = False,
+    profile: Annotated[Optional[str], typer.Option(help="Speed profile: free_flow | typical | peak.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when the cache is fresh and intact.")] = False,
 ) -> None:
-    """Build the cache: areas, road network, base drive-time trees, geocoder index. Idempotent."""
+    """Build the cache: areas, road network, base drive-time trees, geocoder index. Idempotent; repairs damage."""
     from geo.geocode import build_index
     from routing.basetrees import load_base_trees
     from routing.population import load_samples
-    from routing.prepare import load_network, prepare_network
+    from routing.prepare import check_network_plausibility, load_network, prepare_network
 
     settings = get_settings()
     if source:
         settings = settings.model_copy(update={"network_source": source})
-    profiles = [profile] if profile else ["free_flow", "rush_hour"]
+    from routing.audit import AUDIT_PROFILES
+
+    profiles = [profile] if profile else list(AUDIT_PROFILES)
     t0 = time.perf_counter()
     try:
         model = prepare_area_model(settings, force=force)
         console.print(f"Areas: {len(model.areas)} areas, land covered {model.report.land_coverage:.4%}")
-        registry = read_registry(settings.providers_file)
-        locator = AreaLocator(model, 0)
-        validate_registry(registry, [a.id for a in model.defs.areas], locator.locate, locator.distance_to_land_m,
-                          settings.base_max_from_land_m)
+        registry = check_providers(settings, model)
         console.print(f"Providers: {len(registry.units)} units, {len(registry.bases())} bases")
         if force:
             prepare_network(settings, source=settings.network_source)
+        checked = None
         for name in profiles:
             net = load_network(settings, profile=name)
             trees = load_base_trees(settings, net, registry)
@@ -53,11 +60,17 @@ def prepare(
                 f"Network ({net.source}, {name}): {net.n_nodes:,} nodes, {net.n_edges:,} edges; "
                 f"{len(trees.bases)} base trees" + (f"; bases far from roads: {far}" if far else "")
             )
+            checked = checked or (net, trees)
         samples = load_samples(settings, net, model)
-        console.print(f"Coverage samples: {len(samples.population):,} population points, {len(samples.land):,} land cells")
+        console.print(f"Coverage samples: {len(samples.population):,} population points, "
+                      f"{len(samples.land):,} land cells")
+        problems = check_network_plausibility(checked[0], registry, checked[1], samples)
+        if problems:
+            fail(implausible_message(settings, problems))
+        console.print("Network plausibility: connected, covers the county's population, every unit reaches its areas")
         build_index(settings)
         console.print("Geocoder index: ready")
-    except (AreaDataError, ProviderDataError, DataFileError) as exc:
+    except (AreaDataError, ProviderDataError, DataFileError, CacheError) as exc:
         fail(str(exc))
     except SourceError as exc:
         fail(f"{exc} The geocoder reads street names from ASIH_STREET_NETWORK_FILE (an OSMnx-saved network, or an "

@@ -1,13 +1,20 @@
-"""Coverage for contract managers and maps: audit, patient choice and isochrones."""
+"""Coverage for contract managers and maps: audit, patient choice, isochrones and the split of areas.
+
+Each is heavy (0.05–3 s of CPU for a new parameter set), so it runs in the app's :class:`~api.executor.HeavyExecutor`:
+off the event loop, bounded (503 with ``Retry-After`` when saturated), computed once for identical concurrent
+requests and memoised in bounds.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import Response
 
 from api.deps import service
+from api.executor import heavy_for, json_bytes, run_heavy
 from api.service import Service
 from geo.providers import UnknownUnit
 from routing.isochrones import MAX_BANDS, unit_isochrones
@@ -30,14 +37,15 @@ def _limit(minutes: int | None) -> float | None:
 
 
 @router.get("/audit")
-def audit_all(minutes: int | None = Minutes, svc: Service = Depends(service)) -> list[dict]:
+async def audit_all(request: Request, minutes: int | None = Minutes) -> list[dict]:
     """Every unit × approved area (and areas reached but not approved): population/land/road shares and verdict."""
-    auditor = svc.auditor(_limit(minutes))
-    return [r.to_dict() for ua in auditor.audit_all() for r in ua.rows()]
+    limit = _limit(minutes)
+    return _answer(await run_heavy(heavy_for(request), ("audit", limit), audit_all_json, limit))
 
 
 @router.get("/audit/{unit}")
-def audit_unit(
+async def audit_unit(
+    request: Request,
     unit: str,
     minutes: int | None = Minutes,
     gaps: bool = Query(False, description="Include the gap polygons as a GeoJSON FeatureCollection (EPSG:4326)."),
@@ -45,31 +53,25 @@ def audit_unit(
 ) -> dict:
     """One unit's audit rows, optionally with its gap polygons."""
     u = _unit(svc, unit)
-    auditor = svc.auditor(_limit(minutes))
-    out = {"unit": u.to_dict(), "rows": [r.to_dict() for r in auditor.audit_unit(u.id).rows()]}
-    if gaps:
-        out["gaps"] = _feature_collection(auditor.gap_polygons(u.id))
-    return out
+    limit = _limit(minutes)
+    key = ("audit", u.id, limit, gaps)
+    return _answer(await run_heavy(heavy_for(request), key, audit_unit_json, u.id, limit, gaps))
 
 
 @router.get("/choice")
-def choice(
+async def choice(
+    request: Request,
     minutes: int | None = Minutes,
     layer: bool = Query(False, description="Include the DeSO choice layer as GeoJSON (EPSG:4326)."),
-    svc: Service = Depends(service),
 ) -> dict:
     """Population with 0, 1, 2, 3+ approved units reaching within the limit, per area and for the county."""
-    from routing.choice import choice_layer, choice_summary
-
-    auditor = svc.auditor(_limit(minutes))
-    out = choice_summary(auditor)
-    if layer:
-        out["layer"] = _feature_collection(choice_layer(auditor))
-    return out
+    limit = _limit(minutes)
+    return _answer(await run_heavy(heavy_for(request), ("choice", limit, layer), choice_json, limit, layer))
 
 
 @router.get("/isochrones/{unit}")
-def isochrone(
+async def isochrone(
+    request: Request,
     unit: str,
     minutes: str = Query(
         "30", max_length=40,
@@ -86,21 +88,68 @@ def isochrone(
     """The places a unit reaches within each limit: a GeoJSON FeatureCollection (EPSG:4326), one feature per band
     with ``minutes``, ``lower_minutes`` (rings), ``population``, ``area_km2``, the direction and base precision."""
     u = _unit(svc, unit)
-    limits = _minutes_list(minutes)
-    return unit_isochrones(svc.settings, svc.network, svc.areas, svc.eligibility.trees, u, limits, shape, direction)
+    limits = tuple(_minutes_list(minutes))
+    key = ("isochrones", u.id, limits, shape, direction)
+    return _answer(await run_heavy(heavy_for(request), key, isochrones_json, u.id, limits, shape, direction))
 
 
 @router.get("/split")
-def split(
+async def split(
+    request: Request,
     minutes: int | None = Query(None, ge=1, le=120, description="Places beyond this from every unit go to none."),
     direction: Literal["outbound", "inbound"] = Query("outbound", description="Drive time from (or to) the bases."),
     units: Literal["approved", "all"] = Query("approved", description="Which units compete in an area."),
-    svc: Service = Depends(service),
 ) -> dict:
     """Each area divided among its units by drive time (the nearest unit wins): a GeoJSON FeatureCollection
     (EPSG:4326), one feature per area × unit with ``population``, ``population_share`` and ``area_km2``."""
-    return split_collection(svc.settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry, minutes,
-                            units == "approved", direction)
+    key = ("split", minutes, units, direction)
+    return _answer(await run_heavy(heavy_for(request), key, split_json, minutes, units == "approved", direction))
+
+
+# -- heavy work, run in the executor's workers (module-level: sent to a worker by name) --------------------------
+
+
+def audit_all_json(svc: Service, limit_s: float | None) -> bytes:
+    """The body of ``GET /v1/audit``."""
+    auditor = svc.auditor(limit_s)
+    return json_bytes([r.to_dict() for ua in auditor.audit_all() for r in ua.rows()])
+
+
+def audit_unit_json(svc: Service, unit_id: str, limit_s: float | None, gaps: bool) -> bytes:
+    """The body of ``GET /v1/audit/{unit}``."""
+    u = svc.registry.get(unit_id)
+    auditor = svc.auditor(limit_s)
+    out = {"unit": u.to_dict(), "rows": [r.to_dict() for r in auditor.audit_unit(u.id).rows()]}
+    if gaps:
+        out["gaps"] = _feature_collection(auditor.gap_polygons(u.id))
+    return json_bytes(out)
+
+
+def choice_json(svc: Service, limit_s: float | None, layer: bool) -> bytes:
+    """The body of ``GET /v1/choice``."""
+    from routing.choice import choice_layer, choice_summary
+
+    auditor = svc.auditor(limit_s)
+    out = choice_summary(auditor)
+    if layer:
+        out["layer"] = _feature_collection(choice_layer(auditor))
+    return json_bytes(out)
+
+
+def isochrones_json(svc: Service, unit_id: str, limits: tuple[float, ...], shape: str, direction: str) -> bytes:
+    """The body of ``GET /v1/isochrones/{unit}``."""
+    return json_bytes(unit_isochrones(svc.settings, svc.network, svc.areas, svc.eligibility.trees,
+                                      svc.registry.get(unit_id), list(limits), shape, direction))
+
+
+def split_json(svc: Service, minutes: int | None, approved: bool, direction: str) -> bytes:
+    """The body of ``GET /v1/split``."""
+    return json_bytes(split_collection(svc.settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry,
+                                       minutes, approved, direction))
+
+
+def _answer(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 def _minutes_list(text: str) -> list[float]:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 
 from api.batch import BatchInputError, BatchRow, rows_from_csv, run_batch
 from api.deps import service
+from api.executor import heavy_for, run_heavy
 from api.i18n import translate
 from api.schemas import BatchOut, LookupIn, LookupOut
 from api.service import Service
@@ -78,12 +79,20 @@ async def lookup_batch(request: Request, svc: Service = Depends(service)) -> JSO
     Bounded to ``batch_max_rows`` rows (413 beyond). A failing row reports why; the batch goes on.
     """
     rows = await _batch_rows(request, svc.settings.batch_max_rows)
-    results = await run_in_threadpool(
-        lambda: [{"row": i, "ok": error is None, "result": result, "error": error} for i, result, error in run_batch(svc, rows)]
-    )
+    # Identical concurrent batches are computed once; the key is a digest, and batches are never memoised.
+    key = ("batch", hashlib.sha256(repr(rows).encode("utf-8")).hexdigest())
+    body = await run_heavy(heavy_for(request), key, batch_json, rows, memo=False)
+    return Response(body, media_type="application/json")
+
+
+def batch_json(svc: Service, rows: list[BatchRow]) -> bytes:
+    """The batch answer as JSON, built in a heavy-work worker (validated against ``BatchOut`` there, so the event
+    loop only sends bytes)."""
+    results = [{"row": i, "ok": error is None, "result": result, "error": error}
+               for i, result, error in run_batch(svc, rows)]
     ok = sum(r["ok"] for r in results)
     body = BatchOut.model_validate({"rows": len(results), "ok": ok, "failed": len(results) - ok, "results": results})
-    return JSONResponse(body.model_dump(mode="json"))
+    return JSONResponse(body.model_dump(mode="json")).body
 
 
 async def _batch_rows(request: Request, max_rows: int) -> list[BatchRow]:
@@ -118,13 +127,16 @@ def _json_rows(text: str) -> list[BatchRow]:
         data = json.loads(text)
     except ValueError:
         raise HTTPException(422, "The body is not valid JSON.") from None
+    except RecursionError:
+        raise HTTPException(422, "The body is nested too deeply: send a flat JSON list of {address} or "
+                                 "{lat, lon} objects.") from None
     if not isinstance(data, list):
         raise HTTPException(422, "The body must be a JSON list of {address} or {lat, lon} objects.")
     rows = []
     for i, item in enumerate(data, start=1):
         try:
             parsed = LookupIn.model_validate(item)
-        except ValidationError:
+        except (ValidationError, RecursionError):
             raise HTTPException(422, f"Item {i} is not an {{address}} or {{lat, lon}} object.") from None
         if parsed.address is not None:
             rows.append(BatchRow(address=parsed.address))

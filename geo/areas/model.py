@@ -1,16 +1,20 @@
 """The prepared area model: definitions, reconciled polygons, districts and population, cached once.
 
 ``prepare_area_model`` builds and validates everything from the raw boundary files and ``data/areas.yaml``;
-``load_area_model`` reads the cache (rebuilding it when an input changed).
+``load_area_model`` reads the cache (rebuilding it when an input changed or a stored file is damaged). The cache
+holds a GeoPackage (one layer per GeoDataFrame) and JSON, hashed and checked on load.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 import shapely
 
 from geo import boundaries
@@ -23,21 +27,22 @@ from geo.areas.build import (
     verify_area_geometry,
 )
 from geo.areas.definitions import (
+    AreaDefinition,
     AreaDefinitions,
     read_area_definitions,
     validate_definitions,
 )
 from geo.cache import (
-    CacheError,
-    entry_is_fresh,
+    EntryDamaged,
     inputs_checksum,
-    read_entry,
-    write_entry,
+    json_bytes,
+    json_value,
+    load_or_build,
+    require,
 )
 from geo.settings import Settings
 
 ENTRY = "areas"
-_OBJECTS = ["model"]
 
 
 @dataclass
@@ -153,22 +158,96 @@ def _districts_with_boroughs(settings: Settings, boroughs: gpd.GeoDataFrame) -> 
 
 
 def prepare_area_model(settings: Settings, force: bool = False) -> AreaModel:
-    """Build the area model and cache it under ``settings.cache_dir / 'areas'`` (skipped when fresh)."""
-    entry = settings.cache_dir / ENTRY
-    checksum = inputs_checksum(_inputs(settings), {"tol": settings.area_overlap_tolerance_km2})
-    if not force and entry_is_fresh(entry, checksum):
-        return read_entry(entry, _OBJECTS)["model"]
-    model = build_area_model(settings)
-    write_entry(entry, checksum, {"model": model}, {"areas": len(model.areas), "units": len(model.units)})
-    return model
+    """Build the area model and cache it under ``settings.cache_dir / 'areas'`` (skipped when fresh and intact)."""
+    return _load_or_build(settings, rebuild=True, force=force)
 
 
 def load_area_model(settings: Settings, rebuild: bool = True) -> AreaModel:
-    """The cached area model; rebuilt when missing or stale unless ``rebuild`` is False (then ``CacheError``)."""
+    """The cached area model; rebuilt when missing, stale or damaged unless ``rebuild`` is False (then
+    :class:`~geo.cache.CacheError`, one sentence naming the entry or file and the fix)."""
+    return _load_or_build(settings, rebuild=rebuild, force=False)
+
+
+def _load_or_build(settings: Settings, rebuild: bool, force: bool) -> AreaModel:
     entry = settings.cache_dir / ENTRY
     checksum = inputs_checksum(_inputs(settings), {"tol": settings.area_overlap_tolerance_km2})
-    if entry_is_fresh(entry, checksum):
-        return read_entry(entry, _OBJECTS)["model"]
-    if not rebuild:
-        raise CacheError(f"The area cache in {entry} is missing or was built from other data; run `asih prepare`.")
-    return prepare_area_model(settings, force=True)
+    return load_or_build(
+        entry, checksum, what="The area cache", names=[GPKG, META],
+        decode=lambda files: _model_from_files(files, entry),
+        build=lambda: build_area_model(settings),
+        encode=_model_files,
+        info=lambda m: {"areas": len(m.areas), "units": len(m.units)},
+        rebuild=rebuild, force=force,
+    )
+
+
+# -- cache files: one GeoPackage with a layer per GeoDataFrame, JSON for the rest (nothing that runs code) --------
+
+GPKG = "model.gpkg"
+META = "model.json"
+_LAYERS = ("units", "areas", "land", "districts", "deso", "all_municipalities")
+
+
+def _model_files(model: AreaModel) -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory(prefix="asih-areas-") as tmp:
+        path = Path(tmp) / GPKG
+        for layer in _LAYERS:
+            pyogrio.write_dataframe(getattr(model, layer), path, layer=layer, driver="GPKG",
+                                    promote_to_multi=False, geometry_type="Unknown")
+        county = gpd.GeoDataFrame({"name": ["county"]}, geometry=[model.county], crs=model.areas.crs)
+        pyogrio.write_dataframe(county, path, layer="county", driver="GPKG", promote_to_multi=False,
+                                geometry_type="Unknown")
+        gpkg = path.read_bytes()
+    defs = model.defs
+    meta = {
+        "defs": {"areas": [asdict(a) for a in defs.areas], "source_note": defs.source_note, "version": defs.version,
+                 "path": str(defs.path) if defs.path else None},
+        "report": asdict(model.report),
+        "district_table_mismatches": list(model.district_table_mismatches),
+        "columns": {layer: list(getattr(model, layer).columns) for layer in _LAYERS},
+    }
+    return {GPKG: gpkg, META: json_bytes(meta)}
+
+
+def _model_from_files(files: dict[str, bytes], entry: Path) -> AreaModel:
+    """The model from verified files, checked: every layer in EPSG:3006 with its columns, no empty geometry, the
+    areas those of the definitions, population ≥ 0."""
+    meta = json_value(files[META])
+    path = entry / GPKG
+    layers = {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*non conformant file extension.*")
+        for layer in (*_LAYERS, "county"):
+            try:
+                gdf = pyogrio.read_dataframe(files[GPKG], layer=layer)
+            except Exception as exc:  # noqa: BLE001 - GDAL raises several types for an unreadable layer
+                raise EntryDamaged(
+                    f"The cache file {path} is damaged (layer {layer}: {type(exc).__name__}); run `asih prepare` "
+                    "to rebuild it."
+                ) from None
+            require(gdf.crs is not None and gdf.crs.to_epsg() == 3006, path, f"layer {layer} is not in EPSG:3006")
+            require(not bool(gdf.geometry.isna().any() or gdf.geometry.is_empty.any()) or layer == "land", path,
+                    f"layer {layer} has empty geometries")
+            if layer != "county":
+                require(list(gdf.columns) == meta["columns"][layer] or set(gdf.columns) == set(meta["columns"][layer]),
+                        path, f"layer {layer} lacks columns")
+                gdf = gdf[meta["columns"][layer]]
+            layers[layer] = gdf
+    d = meta["defs"]
+    defs = AreaDefinitions(
+        areas=tuple(AreaDefinition(**{**a, "municipalities": tuple(a["municipalities"]),
+                                      "districts": tuple(a["districts"])}) for a in d["areas"]),
+        source_note=d["source_note"], version=d["version"], path=Path(d["path"]) if d["path"] else None,
+    )
+    areas, deso = layers["areas"], layers["deso"]
+    require(list(areas["id"]) == defs.ids, path, f"areas {list(areas['id'])} where the definitions have {defs.ids}")
+    require(bool((deso["population"] >= 0).all()) and bool(deso["area_id"].isin(defs.ids).all()), path,
+            "DeSO population below 0 or in unknown areas")
+    r = meta["report"]
+    report = AreaGeometryReport(r["max_overlap_km2"], [tuple(o) for o in r["overlaps"]], r["land_km2"],
+                                r["covered_land_km2"])
+    return AreaModel(
+        defs=defs, units=layers["units"], areas=areas, land=layers["land"], districts=layers["districts"], deso=deso,
+        county=layers["county"].geometry.iloc[0], all_municipalities=layers["all_municipalities"], report=report,
+        district_table_mismatches=list(meta["district_table_mismatches"]),
+    )

@@ -20,11 +20,13 @@ from scipy.spatial import cKDTree
 
 from geo import boundaries
 from geo.cache import (
-    CacheError,
-    entry_is_fresh,
     inputs_checksum,
-    read_entry,
-    write_entry,
+    json_bytes,
+    json_value,
+    load_or_build,
+    npz_arrays,
+    npz_bytes,
+    require,
 )
 from geo.crs import to_wgs84
 from geo.geocode import sources
@@ -151,10 +153,14 @@ def build_index(settings: Settings, progress: bool = True) -> Path:
     ``districts_file`` and ``boroughs_file``.
     """
     entry = settings.cache_dir / ENTRY_NAME
-    checksum = _checksum(settings)
-    if entry_is_fresh(entry, checksum):
+    built = []
+    _load_or_build(settings, entry, rebuild=True, build=lambda: built.append(1) or _build(settings, progress))
+    if not built:
         _say(progress, f"geocoder index is up to date: {entry}")
-        return entry
+    return entry
+
+
+def _build(settings: Settings, progress: bool) -> GeocoderIndex:
     start = time.perf_counter()
     municipalities = boundaries.load_all_municipalities(settings).dissolve(by="code", aggfunc="first", as_index=False)
     postcode_df = sources.read_postcodes(settings.raw(settings.postcodes_file))
@@ -173,24 +179,15 @@ def build_index(settings: Settings, progress: bool = True) -> Path:
     places = _places(postcode_df, municipalities, districts, boundaries.load_boroughs(settings))
     _say(progress, f"places: {len(places)}")
     index = GeocoderIndex(streets=streets, places=places, postcodes=postcodes)
-    info = {"streets": len(streets), "places": len(places), "postcodes": len(postcodes), "version": INDEX_VERSION}
-    write_entry(entry, checksum, {"index": index}, info)
-    _say(progress, f"geocoder index built in {time.perf_counter() - start:.1f} s: {entry}")
-    return entry
+    _say(progress, f"geocoder index built in {time.perf_counter() - start:.1f} s")
+    return index
 
 
 def load_index(settings: Settings, build_if_missing: bool = False) -> GeocoderIndex:
-    """Load the index saved by :func:`build_index`; raise :class:`~geo.cache.CacheError` when missing or stale
-    (unless ``build_if_missing``)."""
+    """Load the index saved by :func:`build_index`; raise :class:`~geo.cache.CacheError` when missing, stale or
+    damaged (unless ``build_if_missing``)."""
     entry = settings.cache_dir / ENTRY_NAME
-    if not entry_is_fresh(entry, _checksum(settings)):
-        if not build_if_missing:
-            raise CacheError("The geocoder index is missing or out of date; run `asih prepare`.")
-        build_index(settings, progress=False)
-    index = read_entry(entry, ["index"])["index"]
-    if not isinstance(index, GeocoderIndex):
-        raise CacheError("The geocoder index is unreadable; run `asih prepare`.")
-    return index
+    return _load_or_build(settings, entry, rebuild=build_if_missing, build=lambda: _build(settings, progress=False))
 
 
 def _checksum(settings: Settings) -> str:
@@ -448,6 +445,72 @@ def _lookup(names: list[str]) -> tuple[list[str], list[list[int]]]:
 def _say(progress: bool, message: str) -> None:
     if progress:
         print(message, flush=True)
+
+
+# -- cache files: the index as plain data (JSON + one .npz of point arrays), never pickle ---------------------------
+
+INDEX_JSON = "index.json"
+INDEX_NPZ = "index.npz"
+
+
+def _load_or_build(settings: Settings, entry: Path, rebuild: bool, build) -> GeocoderIndex:
+    return load_or_build(
+        entry, _checksum(settings), what="The geocoder index", names=[INDEX_JSON, INDEX_NPZ],
+        decode=lambda files: _index_from_files(files, entry), build=build, encode=_index_files,
+        info=lambda i: {"streets": len(i.streets), "places": len(i.places), "postcodes": len(i.postcodes),
+                        "version": INDEX_VERSION},
+        rebuild=rebuild,
+    )
+
+
+def _index_files(index: GeocoderIndex) -> dict[str, bytes]:
+    """The index as ``index.json`` (every scalar, name and house number) and ``index.npz`` (the point arrays, one
+    concatenated (n, 2) array per kind with offsets)."""
+    streets = [
+        {"name": s.name, "label": s.label, "lat": s.lat, "lon": s.lon, "x": s.x, "y": s.y,
+         "municipality_code": s.municipality_code, "municipality": s.municipality, "district": s.district,
+         "postcodes": list(s.postcodes), "context": sorted(s.context),
+         "houses": {k: list(v) for k, v in s.houses.items()}}
+        for s in index.streets
+    ]
+    places = [[p.name, p.label, p.kind, p.lat, p.lon, p.x, p.y, p.municipality_code, p.in_county, p.size]
+              for p in index.places]
+    postcodes = [[p.key, p.label, p.lat, p.lon, p.x, p.y, p.municipality_code, p.in_county, p.shared, p.addresses,
+                  p.town] for p in index.postcodes.values()]
+    arrays = {}
+    for kind, entries in (("street", index.streets), ("postcode", list(index.postcodes.values()))):
+        xys = [np.asarray(e.xy, dtype=np.float64).reshape(-1, 2) for e in entries]
+        arrays[f"{kind}_xy"] = np.concatenate(xys) if xys else np.empty((0, 2))
+        arrays[f"{kind}_offsets"] = np.concatenate([[0], np.cumsum([len(xy) for xy in xys], dtype=np.int64)])
+    doc = {"version": INDEX_VERSION, "streets": streets, "places": places, "postcodes": postcodes}
+    return {INDEX_JSON: json_bytes(doc), INDEX_NPZ: npz_bytes(arrays)}
+
+
+def _index_from_files(files: dict[str, bytes], entry: Path) -> GeocoderIndex:
+    """The index from verified files, checked: finite coordinates, point arrays matching the entries."""
+    doc = json_value(files[INDEX_JSON])
+    arrays = npz_arrays(files[INDEX_NPZ])
+    require(doc.get("version") == INDEX_VERSION, entry / INDEX_JSON, f"index version {doc.get('version')}")
+    xy = {}
+    for kind, n in (("street", len(doc["streets"])), ("postcode", len(doc["postcodes"]))):
+        points, offsets = arrays[f"{kind}_xy"], arrays[f"{kind}_offsets"]
+        require(points.ndim == 2 and points.shape[1] == 2 and bool(np.isfinite(points).all()), entry / INDEX_NPZ,
+                f"{kind} points not a finite (n, 2) array")
+        require(offsets.shape == (n + 1,) and int(offsets[0]) == 0 and int(offsets[-1]) == len(points)
+                and bool((np.diff(offsets) >= 0).all()), entry / INDEX_NPZ, f"{kind} offsets do not index the points")
+        xy[kind] = [points[offsets[i]:offsets[i + 1]] for i in range(n)]
+    streets = [
+        Street(name=s["name"], label=s["label"], lat=s["lat"], lon=s["lon"], x=s["x"], y=s["y"],
+               municipality_code=s["municipality_code"], municipality=s["municipality"], district=s["district"],
+               postcodes=tuple(s["postcodes"]), context=frozenset(s["context"]),
+               houses={k: (v[0], v[1]) for k, v in s["houses"].items()}, xy=points)
+        for s, points in zip(doc["streets"], xy["street"], strict=True)
+    ]
+    places = [Place(*p) for p in doc["places"]]
+    postcodes = {p[0]: Postcode(*p, xy=points) for p, points in zip(doc["postcodes"], xy["postcode"], strict=True)}
+    coords = np.array([(e.lat, e.lon, e.x, e.y) for e in (*streets, *places, *postcodes.values())], dtype=float)
+    require(bool(np.isfinite(coords).all()), entry / INDEX_JSON, "coordinates that are not finite numbers")
+    return GeocoderIndex(streets=streets, places=places, postcodes=postcodes)
 
 
 __all__ = ["GeocoderIndex", "Place", "Postcode", "Street", "build_index", "load_index"]

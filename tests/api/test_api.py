@@ -198,12 +198,20 @@ def test_lookup_bodies_follow_the_schema(client):
         LookupOut.model_validate(client.get("/v1/lookup", params=params).json())
 
 
-def test_lookup_shows_free_places_and_uses_the_approvals_of_the_day(client):
+def test_lookup_shows_free_places_and_uses_the_approvals_of_the_day(service, settings, tmp_path):
     import datetime as dt
 
-    from registry.service import cli_actor
+    from registry.service import RegistryService, cli_actor
 
-    live = client.app.state.registry
+    own = {"registry_url": f"sqlite:///{tmp_path / 'registry.sqlite3'}", "registry_secret_file": tmp_path / "secret"}
+    live = RegistryService.from_settings(settings.model_copy(update=own))  # this test's registry only
+    app = create_app(settings, service)
+    app.state.registry = live
+    with TestClient(app) as client:
+        _free_places_and_dated_approvals(client, live, cli_actor, dt)
+
+
+def _free_places_and_dated_approvals(client, live, cli_actor, dt):
     live.set_availability(cli_actor(), "ersta-diakoni", 3, "två team")
     body = client.post("/v1/lookup", json={"address": "Fjällgatan 44, Stockholm"}).json()
     ersta = next(e for e in body["eligible"] if e["id"] == "ersta-diakoni")

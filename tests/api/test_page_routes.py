@@ -185,12 +185,13 @@ def live(client, service, tmp_path):
 
     clock = Clock()
     registry = open_service(f"sqlite:///{tmp_path / 'registry.sqlite3'}", clock)
-    before = service.live
-    service.live = registry
+    served = client.app.state.service  # the app serves a copy of the service, wired to its registry
+    before = served.live
+    served.live = registry
     try:
         yield SimpleNamespace(registry=registry, clock=clock)
     finally:
-        service.live = before
+        served.live = before
         registry.close()
 
 

@@ -7,7 +7,6 @@ import csv
 import importlib.util
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml

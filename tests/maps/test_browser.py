@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from maps import style
 from maps.interactive import choice_map, lookup_map, overview_map, unit_map
@@ -98,6 +97,37 @@ def test_unit_and_lookup_maps_render_offline(browser, units, reach, gaps, lookup
         tip = page.locator(".leaflet-tooltip", has_text=f"{first['unit']}: ").first
         assert f"{first['unit']}: {style.minutes_text(first['drive_time_s'])}" in tip.inner_text()
         page.screenshot(path=str(tmp_path / "lookup.png"))
+        assert refused == [] and errors == []
+    finally:
+        page.close()
+
+
+def test_area_and_base_labels_never_overlap(browser, areas, municipalities, boroughs, bases, land, tmp_path):
+    path = save_html(overview_map(areas, municipalities, boroughs, bases, land=land), tmp_path / "labels.html")
+    page, refused, errors = _open_offline(browser, path)
+    try:
+        rects = """() => Array.from(document.querySelectorAll('.asih-area-label, .asih-base-label'))
+            .filter(e => getComputedStyle(e).visibility !== 'hidden')
+            .map(e => Array.from(e.querySelectorAll('span')).filter(s => getComputedStyle(s).display !== 'none')[0])
+            .map(s => { const r = s.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"""
+        # The labels have given way for this view, and no later move has asked them to again.
+        placed = ("() => { const v = +document.querySelector('.leaflet-container').getAttribute('data-labels-placed');"
+                  " return v > 0 && Date.now() - v > 700; }")  # past a zoom animation
+        for zoom in (None, 10, 11):
+            if zoom is not None:
+                page.evaluate(f"() => {{ document.querySelector('.leaflet-container')"
+                              f".removeAttribute('data-labels-placed'); "
+                              f"const m = Object.values(window).find(v => v instanceof L.Map); "
+                              f"m.setView([59.33, 18.06], {zoom}, {{animate: false}}); }}")
+            page.wait_for_function(placed)
+            boxes = page.evaluate(rects)
+            assert len(boxes) >= 8
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1:]:
+                    assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (zoom, a, b)
+        shown = page.evaluate("() => Array.from(document.querySelectorAll('.asih-area-label'))"
+                              ".filter(e => getComputedStyle(e).visibility !== 'hidden').length")
+        assert shown >= 6
         assert refused == [] and errors == []
     finally:
         page.close()

@@ -132,3 +132,23 @@ def test_external_references_finds_fetching_tags_only():
 def test_plain_folium_map_is_not_self_contained():
     # Guards the premise: folium's defaults do link CDNs, which offline_map removes.
     assert external_references(folium.Map(tiles=None).get_root().render())
+
+
+def test_maps_have_a_page_title_and_folded_base_list(overview_html):
+    assert "<title>ASIH-områden och vårdgivarnas baser</title>" in overview_html
+    assert "Vårdgivarnas baser (16)" in overview_html and "<details>" in overview_html
+    assert overview_html.count('"asih-base-label"') == 16  # every base numbered beside its marker
+    assert overview_html.count("asih-area-label") >= 8 and "declutter()" in overview_html  # labels give way
+    assert "Områdena 2–8 är vår hypotes" in overview_html
+
+
+def test_unit_map_hatches_by_people(areas, units, auditor, service, land, tmp_path):
+    unit = next(u for u in units if u["id"] == "syd-aleris")
+    unreached = auditor.unreached_by_deso("syd-aleris")
+    m = unit_map(unit, service.isochrone("syd-aleris", 1800.0), areas, None, 30, unreached=unreached,
+                 profile="typical", land=land)
+    html = save_html(m, tmp_path / "unit.html").read_text(encoding="utf-8")
+    assert "<title>ASIH Syd Aleris: nås inom 30 min (normal trafik)</title>" in html
+    assert html.count("url(#asih-hatch)") == len(unreached)
+    assert "Ej nådda personer" in html and "1 000 eller fler" in html
+    assert "Handen, Haninge" in html and "normal trafik (kalibrerad" in html

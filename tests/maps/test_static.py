@@ -160,3 +160,85 @@ def test_cli_lookup_static(suffix, tmp_path):
     result = CliRunner().invoke(app, ["map", "lookup", "59.3170, 18.0600", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:4] in (PNG_MAGIC[:4], b"%PDF")
+
+
+# -- meeting-ready maps: gaps by people, caveats, labelled bases ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def syd_aleris(units, auditor, service):
+    unit = next(u for u in units if u["id"] == "syd-aleris")
+    return {"unit": unit, "isochrone": service.isochrone("syd-aleris", 1800.0), "gaps": auditor.gap_polygons("syd-aleris"),
+            "unreached": auditor.unreached_by_deso("syd-aleris"), "minutes": 30}
+
+
+def test_unreached_people_add_up_to_the_audit(auditor, syd_aleris):
+    frame = syd_aleris["unreached"]
+    assert frame.crs.to_epsg() == 3006 and set(frame["area_id"]) <= {1, 3, 4}
+    for row in auditor.audit_unit("syd-aleris").approvals:
+        got = frame.loc[frame["area_id"] == row.area_id, "unreached"].sum()
+        assert got == pytest.approx(row.gap_population, abs=len(frame) / 2 + 1)
+    # Area 3 is 99.5 % reached at free flow: few people, however much forest is out of reach.
+    assert frame.loc[frame["area_id"] == 3, "unreached"].sum() < 0.01 * 767_325
+    assert (frame["unreached"] >= 1).all() and frame["unreached"].is_monotonic_decreasing
+
+
+def test_unit_map_hatches_people_not_land(syd_aleris, areas, land):
+    import matplotlib.pyplot as plt
+
+    from maps.static import unit_figure
+
+    fig = unit_figure(syd_aleris["unit"], syd_aleris["isochrone"], areas, syd_aleris["gaps"], 30,
+                      unreached=syd_aleris["unreached"], profile="peak", land=land)
+    try:
+        texts = _texts(fig)
+        assert fig.axes[0].get_title(loc="left") == "ASIH Syd Aleris: nås inom 30 min (rusning)"
+        labels = [t for t in texts if t.startswith("Ej nådda i DeSO: ")]
+        assert labels == ["Ej nådda i DeSO: 1–99", "Ej nådda i DeSO: 100–999", "Ej nådda i DeSO: 1 000 eller fler"]
+        assert "Handen, Haninge" in texts  # the base is labelled
+        caveats = next(t for t in texts if t.startswith(style.LABELS["caveats"]))
+        assert "rusningstrafik" in caveats and "hypotes" in caveats and "1 på ort" in caveats
+        hatched = [c for c in fig.axes[0].collections if c.get_hatch()]
+        assert sum(len(c.get_paths()) for c in hatched) == len(syd_aleris["unreached"])
+    finally:
+        plt.close(fig)
+
+
+def test_land_gaps_without_people_are_not_drawn(syd_aleris):
+    from maps.static import _people_gaps
+
+    gaps = syd_aleris["gaps"]
+    drawn = _people_gaps(None, gaps)
+    assert len(drawn) == (gaps["population"] >= 1).sum() < len(gaps)  # empty forest and archipelago are left out
+
+
+def test_overview_labels_every_base_and_states_caveats(inputs, land):
+    import matplotlib.pyplot as plt
+
+    from maps.static import overview_figure
+
+    fig = overview_figure(**inputs["overview"], land=land)
+    try:
+        texts = _texts(fig)
+        n = len(inputs["overview"]["bases"])
+        assert {str(k) for k in range(1, n + 1)} <= set(texts)  # each base numbered, on the map or the inset
+        listing = next(t for t in texts if t.startswith(style.LABELS["bases"] + "\n"))
+        assert "16 Södertälje sjukhus – Rosenborgsgatan 6-10, Södertälje" in listing
+        assert "Innerstaden med omnejd" in texts  # the crowded inner city gets an inset
+        caveats = next(t for t in texts if t.startswith(style.LABELS["caveats"]))
+        assert "Baser: 3 kända på adress, 7 på ort, 6 gissade." in caveats
+    finally:
+        plt.close(fig)
+
+
+def test_choice_map_states_profile(inputs, land):
+    import matplotlib.pyplot as plt
+
+    from maps.static import choice_figure
+
+    fig = choice_figure(**inputs["choice"], profile="typical", land=land)
+    try:
+        assert fig.axes[0].get_title(loc="left").endswith("(normal trafik)")
+        assert any("normal trafik" in t and t.startswith(style.LABELS["caveats"]) for t in _texts(fig))
+    finally:
+        plt.close(fig)

@@ -22,7 +22,7 @@ from registry.auth import FailureLimiter
 from registry.service import cli_actor
 from tests.registry.conftest import open_service
 
-REGISTRY_PATHS = r"^/v1/(units|approvals|changes|me)"
+REGISTRY_PATHS = r"^/v1/(units/[^/]+/availability|approvals|changes|me)"
 
 
 def _app(tmp_dir):

@@ -1,16 +1,25 @@
 """Fixtures for the reliability and security tests.
 
 ``live_server`` is the shared one from ``tests/api/conftest.py`` (real ``uvicorn api.main:app`` with the redacting
-log config); ``service``, ``settings``, ``locator`` and ``area_model`` come from ``tests/conftest.py``.
+log config); ``service``, ``settings``, ``locator`` and ``area_model`` come from ``tests/conftest.py``. The helpers
+below run the real ``asih`` command and real servers on loopback against private copies of the prepared cache.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from geo.settings import PROJECT_ROOT
 from tests.api.conftest import live_server  # noqa: F401  (re-exported fixture)
 
 CACHE_ENTRIES = ("areas", "network", "trees", "geocoder")
@@ -24,3 +33,66 @@ def cache_copy(settings, tmp_path) -> Path:
     for name in CACHE_ENTRIES:
         shutil.copytree(settings.cache_dir / name, dst / name)
     return dst
+
+
+ALL_ENTRIES = ("areas", "network", "trees", "samples", "geocoder")
+"""Every entry ``asih prepare`` writes."""
+
+
+@pytest.fixture
+def full_cache_copy(settings, tmp_path) -> Path:
+    """A private copy of every prepared entry (with its lock files), so ``asih prepare`` on it only repairs."""
+    dst = tmp_path / "cache"
+    dst.mkdir()
+    for name in ALL_ENTRIES:
+        shutil.copytree(settings.cache_dir / name, dst / name)
+    return dst
+
+
+def asih_exe() -> str:
+    """The ``asih`` command of the project's virtualenv."""
+    exe = Path(sys.executable).with_name("asih")
+    return str(exe if exe.exists() else PROJECT_ROOT / ".venv" / "bin" / "asih")
+
+
+def run_asih(*args: str, cache_dir: Path | None = None, env: dict | None = None, timeout: float = 300,
+             cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``asih ARGS`` (text output captured); ``cache_dir`` becomes ``ASIH_CACHE_DIR``."""
+    full_env = {**os.environ, **(env or {}), "COLUMNS": "200", "NO_COLOR": "1"}
+    if cache_dir is not None:
+        full_env["ASIH_CACHE_DIR"] = str(cache_dir)
+    return subprocess.run([asih_exe(), *args], env=full_env, capture_output=True, text=True, timeout=timeout,
+                          cwd=cwd or PROJECT_ROOT)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = 180.0) -> None:
+    """Until ``url/health`` answers 200; raises with the log's tail when the server exits or takes too long."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"The server exited with code {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"The server was not healthy after {timeout_s:.0f} s:\n{log_path.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a server started by a test (and its worker processes, through uvicorn's own shutdown)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

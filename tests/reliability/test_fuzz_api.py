@@ -15,7 +15,7 @@ from api.app import create_app
 from api.service import Service
 from geo.settings import get_settings
 
-SLOW_PATHS = r"^/v1/(audit|choice|isochrones|split)"
+SLOW_PATHS = r"^/v1/(audit|choice|isochrones|split|planning|whatif|units/[^/]+/suggest-bases)"
 FAST_EXAMPLES = 25
 SLOW_EXAMPLES = 4
 

@@ -2,10 +2,8 @@
 
 Against the real server where the behaviour is the server's (limits, CORS); in-process for the 500 handler.
 
-Timeouts (not testable here, see the note in bench/README.md): ``asih serve`` sets ``timeout_keep_alive=5`` and
-``limit_concurrency=256`` (503 beyond); uvicorn has no per-request or header-read timeout, so a deployment must
-sit behind a reverse proxy that sets them (e.g. nginx ``client_header_timeout``/``client_body_timeout``/
-``proxy_read_timeout``).
+Read timeouts are tested in ``test_slow_clients.py``: ``asih serve`` adds header and body read deadlines to uvicorn
+(``api.cli.serve``), so 300 slow or idle connections leave the server answering.
 """
 
 from __future__ import annotations

@@ -1,0 +1,432 @@
+"""Heavy work (batch, isochrone, audit, choice) off the event loop: bounded, computed once, memoised in bounds.
+
+Two pieces, used by the routes, the service and the CLI alike:
+
+- :class:`Memo` — one small LRU, thread-safe, bounded by entries and by bytes, with single-flight: concurrent
+  callers of one key wait for one computation. ``memo_of(obj)`` gives an object (the service) its own.
+- :class:`HeavyExecutor` — runs heavy functions in worker *processes* forked from the loaded service
+  (copy-on-write: the arrays are shared, not loaded again), at most ``workers`` at a time and ``queue`` more
+  waiting; beyond that it raises :class:`Saturated`, which the app answers with 503 and ``Retry-After``. Identical
+  concurrent requests share one computation, and results of pure functions (audits, isochrones) are kept in a
+  :class:`Memo` in the server process. The workers run at a lower CPU priority (``nice``), so lookups on the event
+  loop keep their latency while a batch runs.
+
+Why processes and not threads: lookups run on the event loop, and a batch is pure-Python geocoding that holds the
+GIL; in threads, two 500-row batch clients cut lookup throughput from 638 to 170 req/s and raised p99 from 20 to
+153 ms (issue 11). A worker whose private memory grows past ``worker_max_private_mb`` is replaced after its task,
+so fragmentation from many different requests cannot pile up in the server.
+
+Nothing a request sent is kept: batch rows live only in the call to the worker, and batches are never memoised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import multiprocessing
+import os
+import signal
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+HEAVY_WORKERS = max(1, min(4, (os.cpu_count() or 2) // 2))
+"""Heavy computations running at once (worker processes): half the cores, 1 to 4 (1 on the 2-core VM), so lookups
+keep a core."""
+HEAVY_QUEUE = 8
+"""Distinct heavy computations that may wait for a worker; more are refused with 503."""
+HEAVY_NICE = 10
+"""CPU priority of the workers relative to the server (0 = same; 10 = lookups first when the CPU is short)."""
+RETRY_AFTER_S = 5
+"""What a refused client is told to wait (the ``Retry-After`` header, seconds)."""
+RESULT_MEMO_ITEMS = 64
+RESULT_MEMO_MB = 64.0
+"""The server's memo of heavy results (serialised JSON or geometries): entries and megabytes."""
+SERVICE_MEMO_ITEMS = 16
+SERVICE_MEMO_MB = 128.0
+"""The service's memo (auditors, sample points, isochrone polygons), in each process: entries and megabytes."""
+WORKER_MAX_PRIVATE_MB = 300.0
+"""A worker whose private (not shared with the server) memory exceeds this is replaced after its task."""
+
+
+# -- the memo ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Flight:
+    done: threading.Event = field(default_factory=threading.Event)
+    value: Any = None
+    error: BaseException | None = None
+
+
+class Memo:
+    """A bounded, thread-safe LRU with single-flight.
+
+    Parameters
+    ----------
+    max_items : int
+        Most entries kept.
+    max_bytes : float
+        Most bytes kept, as weighed by the callers (an entry heavier than this is returned but not kept).
+    """
+
+    def __init__(self, max_items: int, max_bytes: float = float("inf")):
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
+        self._bytes = 0.0
+        self._flights: dict[Hashable, _Flight] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+    @property
+    def nbytes(self) -> float:
+        """Bytes held (as weighed)."""
+        with self._lock:
+            return self._bytes
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The value of ``key`` (now the most recently used), or ``default``."""
+        with self._lock:
+            if key not in self._data:
+                return default
+            self._data.move_to_end(key)
+            return self._data[key][0]
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._data
+
+    def put(self, key: Hashable, value: Any, nbytes: float = 0.0) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used entries beyond the bounds."""
+        with self._lock:
+            self._put(key, value, nbytes)
+
+    def _put(self, key: Hashable, value: Any, nbytes: float) -> None:
+        if key in self._data:
+            self._bytes -= self._data.pop(key)[1]
+        if nbytes > self.max_bytes or self.max_items <= 0:
+            return
+        self._data[key] = (value, nbytes)
+        self._bytes += nbytes
+        while len(self._data) > self.max_items or self._bytes > self.max_bytes:
+            _, (_, dropped) = self._data.popitem(last=False)
+            self._bytes -= dropped
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T], weigh: Callable[[T], float] | None = None) -> T:
+        """The memoised value of ``key``, computed once however many threads ask at the same time.
+
+        ``weigh(value)`` gives its size in bytes (default 0: only the entry count bounds it). An exception in
+        ``compute`` reaches every waiting caller and nothing is kept.
+        """
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key][0]
+            flight = self._flights.get(key)
+            owner = flight is None
+            if owner:
+                flight = self._flights[key] = _Flight()
+        if not owner:
+            flight.done.wait()
+            if flight.error is not None:
+                raise flight.error
+            return flight.value
+        try:
+            flight.value = compute()
+            with self._lock:
+                self._put(key, flight.value, float(weigh(flight.value)) if weigh else 0.0)
+            return flight.value
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.done.set()
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        with self._lock:
+            self._data.clear()
+            self._bytes = 0.0
+
+
+_memo_lock = threading.Lock()
+
+
+def memo_of(owner: Any, max_items: int = SERVICE_MEMO_ITEMS, max_mb: float = SERVICE_MEMO_MB) -> Memo:
+    """The :class:`Memo` belonging to ``owner`` (created on first use, kept in its ``__dict__``)."""
+    memo = owner.__dict__.get("_memo")
+    if memo is None:
+        with _memo_lock:
+            memo = owner.__dict__.setdefault("_memo", Memo(max_items, max_mb * 1e6))
+    return memo
+
+
+# -- the executor ------------------------------------------------------------------------------------------------
+
+
+class Saturated(RuntimeError):
+    """Too much heavy work is running or waiting; retry after ``retry_after_s`` seconds."""
+
+    def __init__(self, retry_after_s: int):
+        self.retry_after_s = retry_after_s
+        super().__init__(f"The server is busy with other heavy requests; retry in {retry_after_s} s.")
+
+
+class HeavyWorkFailed(RuntimeError):
+    """A heavy function raised in its worker (only the exception's type is passed on: its text may quote input)."""
+
+
+_worker_service: Any = None
+
+
+def _init_worker(service: Any, nice: int) -> None:
+    """In a fresh worker: keep the service, let the server handle Ctrl-C, and step back in CPU priority."""
+    global _worker_service
+    _worker_service = service
+    # A database engine's pooled connections belong to the server: the worker opens its own (SQLAlchemy's advice
+    # for forked processes). The live registry's engine is the only one the service holds.
+    engine = getattr(getattr(service, "live", None), "engine", None)
+    if engine is not None and hasattr(engine, "dispose"):
+        engine.dispose(close=False)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        signal.set_wakeup_fd(-1)  # the server's event loop wake-up socket is not ours
+    except (ValueError, OSError):
+        pass
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+
+
+def _run_in_worker(fn: Callable[..., Any], args: tuple, service: Any = None) -> tuple[bool, Any, float]:
+    try:
+        result = fn(_worker_service if service is None else service, *args)
+    except Exception as exc:  # noqa: BLE001 - passed on by type only
+        return False, type(exc).__name__, _trimmed_mb()
+    return True, result, _trimmed_mb()
+
+
+def _trimmed_mb() -> float:
+    """Give freed heap pages back to the system (glibc keeps them otherwise), then measure."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+    return private_mb()
+
+
+try:
+    import ctypes
+
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc
+    _malloc_trim = None
+
+
+def private_mb() -> float:
+    """This process's private memory (MB): pages it does not share with its parent (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/smaps_rollup", encoding="ascii") as fh:
+            kb = sum(int(line.split()[1]) for line in fh if line.startswith(("Private_Clean:", "Private_Dirty:")))
+        return kb / 1024
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class HeavyExecutor:
+    """Bounded, de-duplicated heavy work for the app (see the module docstring).
+
+    Parameters
+    ----------
+    workers : int
+        Computations at once (worker processes, or threads with ``processes=False``).
+    queue : int
+        Distinct computations that may wait; more raise :class:`Saturated`.
+    processes : bool
+        Fork worker processes (the server) or use threads (a process that must not fork).
+    nice : int
+        CPU priority step of the worker processes.
+    """
+
+    def __init__(
+        self,
+        workers: int = HEAVY_WORKERS,
+        queue: int = HEAVY_QUEUE,
+        processes: bool = True,
+        nice: int = HEAVY_NICE,
+        retry_after_s: int = RETRY_AFTER_S,
+        memo_items: int = RESULT_MEMO_ITEMS,
+        memo_mb: float = RESULT_MEMO_MB,
+        worker_max_private_mb: float = WORKER_MAX_PRIVATE_MB,
+    ):
+        self.workers = max(1, workers)
+        self.queue = max(0, queue)
+        self.processes = processes
+        self.nice = nice
+        self.retry_after_s = retry_after_s
+        self.worker_max_private_mb = worker_max_private_mb
+        self.memo = Memo(memo_items, memo_mb * 1e6)
+        self._service: Any = None
+        self._pool: Executor | None = None
+        self._pool_lock = threading.Lock()
+        self._flights: dict[Hashable, asyncio.Future] = {}
+        self._slots: asyncio.Semaphore | None = None
+        self.computed = 0
+        self.refused = 0
+        self.recycled = 0
+
+    # -- life cycle ----------------------------------------------------------------------------------------------
+    def start(self, service: Any) -> None:
+        """Bind the loaded service and start the workers now (forked from this process, sharing its memory)."""
+        self._service = service
+        self._ensure_pool().submit(os.getpid).result()
+
+    def close(self) -> None:
+        """Stop the workers (running computations finish first)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def pending(self) -> int:
+        """Distinct computations running or waiting."""
+        return len(self._flights)
+
+    def _ensure_pool(self) -> Executor:
+        with self._pool_lock:
+            if self._pool is None:
+                if self._service is None:
+                    raise RuntimeError("HeavyExecutor.start(service) was not called.")
+                if self.processes:
+                    gc.collect()
+                    gc.freeze()  # objects made so far stay out of the collector: fewer copied pages in the workers
+                    self._pool = ProcessPoolExecutor(
+                        self.workers, mp_context=multiprocessing.get_context("fork"),
+                        initializer=_init_worker, initargs=(self._service, self.nice),
+                    )
+                else:
+                    self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="asih-heavy")
+            return self._pool
+
+    def _replace_pool(self, pool: Executor) -> None:
+        with self._pool_lock:
+            if self._pool is not pool:
+                return
+            self._pool = None
+            self.recycled += 1
+        pool.shutdown(wait=False)
+
+    # -- work ----------------------------------------------------------------------------------------------------
+    async def run(self, key: Hashable, fn: Callable[..., T], *args: Any, memo: bool = True,
+                  weigh: Callable[[T], float] | None = None) -> T:
+        """``fn(service, *args)`` in a worker, once per ``key`` among concurrent callers.
+
+        Parameters
+        ----------
+        key : hashable
+            Identifies the computation (route and parameters); identical keys share one computation.
+        fn : callable
+            A module-level function (it is sent to the worker by name) of the service and ``args``, returning
+            something picklable.
+        memo : bool
+            Keep the result in the server's memo (never for request data such as batches).
+        weigh : callable, optional
+            Size in bytes of a result, for the memo's bound (default: ``len`` of bytes, else 0).
+
+        Raises
+        ------
+        Saturated
+            When ``workers + queue`` distinct computations are already running or waiting.
+        HeavyWorkFailed
+            When ``fn`` raised (by type only).
+        """
+        if memo:
+            hit = self.memo.get(key, _MISSING)
+            if hit is not _MISSING:
+                return hit
+        flight = self._flights.get(key)
+        if flight is None:
+            if len(self._flights) >= self.workers + self.queue:
+                self.refused += 1
+                raise Saturated(self.retry_after_s)
+            flight = asyncio.ensure_future(self._compute(key, fn, args, memo, weigh))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda f, k=key: self._done(k, f))
+        return await asyncio.shield(flight)
+
+    def _done(self, key: Hashable, flight: asyncio.Future) -> None:
+        self._flights.pop(key, None)
+        if not flight.cancelled():
+            flight.exception()  # retrieved here too: every caller may have gone away
+
+    async def _compute(self, key: Hashable, fn: Callable, args: tuple, memo: bool, weigh) -> Any:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.workers)
+        async with self._slots:
+            loop = asyncio.get_running_loop()
+            pool = self._ensure_pool()
+            try:
+                # A forked worker has the service already; a thread is handed it.
+                service = None if self.processes else self._service
+                ok, value, mb = await loop.run_in_executor(pool, _run_in_worker, fn, args, service)
+            except BrokenExecutor:
+                self._replace_pool(pool)
+                raise Saturated(self.retry_after_s) from None
+            if self.processes and mb > self.worker_max_private_mb:
+                self._replace_pool(pool)
+        if not ok:
+            raise HeavyWorkFailed(f"{value} in heavy work")
+        self.computed += 1
+        if memo:
+            size = weigh(value) if weigh else (len(value) if isinstance(value, (bytes, bytearray)) else 0)
+            self.memo.put(key, value, float(size))
+        return value
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for monitoring (no request data)."""
+        return {"workers": self.workers, "queue": self.queue, "pending": self.pending, "computed": self.computed,
+                "refused": self.refused, "recycled": self.recycled, "memo_items": len(self.memo),
+                "memo_mb": round(self.memo.nbytes / 1e6, 1)}
+
+
+_MISSING = object()
+
+
+def heavy_for(request: Any) -> HeavyExecutor:
+    """The app's executor (``app.state.heavy``), bound to the loaded service on first use."""
+    heavy: HeavyExecutor = request.app.state.heavy
+    if heavy._service is None:
+        heavy._service = request.app.state.service
+    return heavy
+
+
+async def run_heavy(heavy: HeavyExecutor, key: Hashable, fn: Callable[..., T], *args: Any, memo: bool = True,
+                    weigh: Callable[[T], float] | None = None) -> T:
+    """:meth:`HeavyExecutor.run` for a route: :class:`Saturated` becomes 503 with ``Retry-After``."""
+    from fastapi import HTTPException
+
+    try:
+        return await heavy.run(key, fn, *args, memo=memo, weigh=weigh)
+    except Saturated as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
+
+
+def json_bytes(content: Any) -> bytes:
+    """``content`` rendered as the app's JSON answers are (FastAPI's encoder, then ``JSONResponse``)."""
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(jsonable_encoder(content)).body

@@ -1,0 +1,189 @@
+"""Planning for contract managers: the audit under free flow, typical and peak traffic with what it rests on,
+what-if, and where a unit would need bases (base siting).
+
+Thin: parse, call the domain (:mod:`routing.audit`, :mod:`routing.whatif`, :class:`routing.siting.SitePlanner`),
+shape the answer. The auditors per profile and the planner (candidate sites and their reach) are built once per
+limit (and profile) and kept, bounded; building is serialised, so concurrent first requests wait for one build
+instead of each running their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from api.deps import service
+from api.service import Service
+from geo.providers import UnknownUnit
+
+router = APIRouter(prefix="/v1", tags=["planning"])
+
+_PLANNERS: dict[tuple[int, str, float], object] = {}
+_AUDITORS: dict[tuple[int, float], dict] = {}
+_LOCK = threading.RLock()
+_MAX_KEPT = 4
+
+Minutes = Query(None, ge=5, le=120, description="Drive-time limit in minutes (default 30).")
+ProfileQuery = Query("all", description="`all` (free flow, typical and peak side by side) or one of them.")
+
+
+def _limit(svc: Service, minutes: int | None) -> float:
+    return float(minutes) * 60 if minutes is not None else svc.settings.limit_s
+
+
+def _auditors(svc: Service, limit_s: float) -> dict:
+    from routing.audit import profile_auditors
+
+    key = (id(svc), limit_s)
+    with _LOCK:
+        if key not in _AUDITORS:
+            if len(_AUDITORS) >= _MAX_KEPT:
+                _AUDITORS.pop(next(iter(_AUDITORS)))
+            _AUDITORS[key] = profile_auditors(svc.auditor(limit_s))
+        return _AUDITORS[key]
+
+
+def _planner(svc: Service, profile: str, limit_s: float):
+    from routing.siting import SitePlanner, index_places
+
+    key = (id(svc), profile, limit_s)
+    with _LOCK:
+        if key not in _PLANNERS:
+            if len(_PLANNERS) >= _MAX_KEPT:
+                _PLANNERS.pop(next(iter(_PLANNERS)))
+            _PLANNERS[key] = SitePlanner(_auditors(svc, limit_s), profile, index_places(svc.geocoder))
+        planner = _PLANNERS[key]
+        # The reach matrix is filled on first use; keep that inside the lock too.
+        _ = planner.reach
+        return planner
+
+
+def _profiles(profile: str) -> list[str]:
+    from routing.audit import AUDIT_PROFILES
+
+    if profile == "all":
+        return list(AUDIT_PROFILES)
+    if profile not in AUDIT_PROFILES:
+        raise HTTPException(422, f"profile must be 'all' or one of {', '.join(AUDIT_PROFILES)}.")
+    return [profile]
+
+
+def _table(rows: list[dict], meta: dict, fmt: str, lang: str, kind: str):
+    """JSON, or the same rows as a CSV/XLSX download (Swedish by default; see api.exports)."""
+    import tempfile
+    from pathlib import Path
+
+    from fastapi.responses import Response
+
+    from api import exports
+
+    if fmt == "json":
+        return {"meta": meta, "rows": rows}
+    profiles = meta["profiles"]
+    if kind == "audit":
+        columns, table = exports.audit_columns(profiles, lang), exports.audit_table_rows(rows, lang)
+    else:
+        columns, table = exports.what_if_columns(lang), exports.what_if_table_rows(rows, lang)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = exports.write_table(Path(tmp) / f"{kind}.{fmt}", columns, table, lang, kind,
+                                   exports.about_rows(meta, lang))
+        data = path.read_bytes()
+    media = "text/csv; charset=utf-8" if fmt == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{kind}.{fmt}"'})
+
+
+@router.get("/planning/audit", response_model=None)
+def audit(
+    unit: str | None = Query(None, max_length=200, description="One unit (id or name); default all."),
+    area: int | None = Query(None, ge=1, le=99, description="Only this area."),
+    profile: str = ProfileQuery,
+    minutes: int | None = Minutes,
+    format: Literal["json", "csv", "xlsx"] = Query("json", description="`csv` (';', BOM, decimal comma in "
+                                                   "Swedish) or `xlsx` download the same rows."),
+    lang: Literal["sv", "en"] = Query("sv", description="Language of CSV/XLSX headers and verdicts."),
+    svc: Service = Depends(service),
+):
+    """Every unit × area under free flow, typical and peak traffic side by side (or one profile): population, land
+    and road shares (floored), verdicts, people not reached, and ``meta``: time, limit, thresholds, calibration
+    targets, base precision counts, network checksum, data and software versions."""
+    from api.exports import metadata
+    from routing.audit import audit_profiles
+
+    profiles = _profiles(profile)
+    auditors = _auditors(svc, _limit(svc, minutes))
+    chosen = {p: auditors[p] for p in profiles}
+    units = None
+    if unit is not None:
+        try:
+            units = [svc.registry.get(unit).id]
+        except UnknownUnit as exc:
+            raise HTTPException(404, str(exc)) from None
+    rows = [r.to_dict() for r in audit_profiles(chosen, units) if area is None or r.first.area_id == area]
+    return _table(rows, metadata(chosen[profiles[0]], profiles), format, lang, "audit")
+
+
+class WhatIfBody(BaseModel):
+    """Changes to the bases, as on the command line: ``UNIT[:N]=LAT,LON`` or ``UNIT[:N]=PLACE`` (a street, an
+    address or a district in the county, known to within 2 km), ``UNIT[:N]`` for a removal."""
+
+    move: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=16)
+    add: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=16)
+    remove: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=16)
+    minutes: int | None = Field(default=None, ge=5, le=120)
+    profile: str = "all"
+
+
+@router.post("/planning/what-if", response_model=None)
+def what_if(
+    body: WhatIfBody,
+    format: Literal["json", "csv", "xlsx"] = Query("json", description="`csv` or `xlsx` download the same rows."),
+    lang: Literal["sv", "en"] = Query("sv", description="Language of CSV/XLSX headers and verdicts."),
+    svc: Service = Depends(service),
+):
+    """The changed units audited before and after, under each profile: one row per unit × area × profile with
+    population share, verdict and people not reached before and after, and the bases after the change."""
+    from api.exports import metadata
+    from routing.whatif import apply_changes, geocoder_resolver, what_if_registry, what_if_rows
+
+    profiles = _profiles(body.profile)
+    auditors = _auditors(svc, _limit(svc, body.minutes))
+    names = {int(i): str(n) for i, n in zip(svc.areas.areas["id"], svc.areas.areas["name"])}
+    try:
+        registry, changed = apply_changes(auditors[profiles[0]].registry, body.move, body.add, body.remove,
+                                          resolve=geocoder_resolver(svc.geocoder))
+        rows = [row for p in profiles for row in what_if_rows(what_if_registry(auditors[p], registry, changed), p,
+                                                             names)]
+    except (ValueError, UnknownUnit) as exc:  # WhatIfError, and coordinates out of range
+        raise HTTPException(422, str(exc)) from None
+    return _table(rows, metadata(auditors[profiles[0]], profiles), format, lang, "what-if")
+
+
+@router.get("/units/{unit}/suggest-bases")
+def suggest_bases(
+    unit: str,
+    count: int = Query(1, ge=1, le=8, description="New bases to place, existing ones kept (1–8)."),
+    profile: Literal["free_flow", "typical", "peak"] = Query(
+        "typical", description="Traffic under which the sites must reach people within the limit."),
+    minutes: int | None = Minutes,
+    svc: Service = Depends(service),
+) -> dict:
+    """The ``count`` new sites that reach the most people of the unit's approved areas within the limit (spopt MCLP,
+    existing bases fixed), and the fewest new sites so that every approved area reaches the supported share. Each
+    site: lat/lon, DeSO, district or municipality, nearest named place, people gained per area; each approved area:
+    share and verdict today and after, for free flow, typical and peak traffic."""
+    from routing.siting import SitingError
+
+    try:
+        unit_id = svc.registry.get(unit[:200]).id
+    except UnknownUnit as exc:
+        raise HTTPException(404, str(exc)) from None
+    planner = _planner(svc, profile, _limit(svc, minutes))
+    try:
+        most, fewest = planner.suggest(unit_id, count), planner.fewest(unit_id)
+    except SitingError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return {"most_people": most.to_dict(planner.area_names), "fewest_for_supported": fewest.to_dict(planner.area_names)}

@@ -1,0 +1,193 @@
+"""Issue 11, findings 2, 3 and 9: the prepared cache verifies itself, refuses damage with one sentence, and
+``asih prepare`` repairs it without ``--force``; nothing in it can run code when loaded; other users can read it.
+
+Every test damages a private copy of the real prepared cache (real files, real loaders, the real ``asih`` command);
+the project cache is never touched.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from api.service import Service
+from geo.cache import MANIFEST, CacheError, file_checksum
+from geo.settings import Settings
+from routing.basetrees import load_base_trees
+from routing.prepare import load_network
+from tests.reliability.conftest import run_asih
+
+FJALLGATAN = (59.3148, 18.0843)
+TREES = "trees/free_flow/trees.npz"
+SENTENCE_END = "run `asih prepare` to rebuild it."
+
+
+def _flip(path, offset: int, n: int = 64) -> None:
+    data = bytearray(path.read_bytes())
+    for i in range(offset, offset + n):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _one_sentence(message: str, path) -> None:
+    """The refusal names the damaged file and the fix, in one sentence (no traceback, no second line)."""
+    assert str(path) in message, message
+    assert message.endswith(SENTENCE_END) and "\n" not in message and "Traceback" not in message, message
+
+
+def test_flipped_bytes_in_the_trees_are_refused_and_prepare_repairs_them(full_cache_copy, service):
+    """64 flipped bytes in the middle of the stored drive times once gave a unit −1.5e179 s, "within 30 min"."""
+    trees = full_cache_copy / TREES
+    original = trees.read_bytes()
+    _flip(trees, len(original) // 2)
+    damaged = Settings(cache_dir=full_cache_copy)
+    with pytest.raises(CacheError) as err:
+        Service.load(damaged, rebuild=False)
+    _one_sentence(str(err.value), trees)
+    assert "SHA-256" in str(err.value)
+
+    done = run_asih("prepare", cache_dir=full_cache_copy)  # no --force
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    repaired = Service.load(damaged, rebuild=False)
+    assert np.array_equal(repaired.eligibility.trees.times, service.eligibility.trees.times)
+    assert repaired.lookup_point(*FJALLGATAN)["eligible"] == service.lookup_point(*FJALLGATAN)["eligible"]
+
+
+@pytest.mark.parametrize("relpath", [TREES, "network/network.npz", "samples/samples.npz", "geocoder/index.json",
+                                     "areas/model.gpkg"])
+def test_truncated_file_is_refused_naming_it_and_rebuilt_on_load(full_cache_copy, settings, relpath):
+    path = full_cache_copy / relpath
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    broken = Settings(cache_dir=full_cache_copy)
+    with pytest.raises(CacheError) as err:
+        svc = Service.load(broken, rebuild=False)
+        svc_samples(svc, rebuild=False)
+    _one_sentence(str(err.value), path)
+    assert "bytes where" in str(err.value)  # says what is wrong: truncated
+    svc = Service.load(broken)  # rebuild allowed: the damaged entry is rebuilt in place
+    svc_samples(svc, rebuild=True)
+    assert json.loads((path.parent / MANIFEST).read_text())["files"][path.name]["bytes"] == path.stat().st_size
+    Service.load(broken, rebuild=False)
+
+
+def svc_samples(svc: Service, rebuild: bool):
+    from routing.population import load_samples
+
+    return load_samples(svc.settings, svc.network, svc.areas, rebuild=rebuild)
+
+
+def test_empty_network_json_is_a_sentence_and_repaired(full_cache_copy):
+    meta = full_cache_copy / "network" / "network.json"
+    meta.write_text("")
+    broken = Settings(cache_dir=full_cache_copy)
+    with pytest.raises(CacheError) as err:
+        load_network(broken, rebuild=False)
+    _one_sentence(str(err.value), meta)
+    lookup = run_asih("lookup", "59.3148, 18.0843", "--json", cache_dir=full_cache_copy)
+    assert lookup.returncode == 0 and "Traceback" not in lookup.stderr, lookup.stderr[-2000:]
+    assert json.loads(meta.read_text())["n_nodes"] > 30_000
+
+
+def test_corrupted_geocoder_index_is_repaired_by_prepare(full_cache_copy):
+    """Once, `prepare` said "ready" over a corrupted index and every lookup crashed."""
+    index = full_cache_copy / "geocoder" / "index.json"
+    _flip(index, 1000)
+    with pytest.raises(CacheError) as err:
+        Service.load(Settings(cache_dir=full_cache_copy), rebuild=False)
+    _one_sentence(str(err.value), index)
+    done = run_asih("prepare", cache_dir=full_cache_copy)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Geocoder index: ready" in done.stdout
+    ok = run_asih("lookup", "Fjällgatan 44, Stockholm", "--json", cache_dir=full_cache_copy)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert json.loads(ok.stdout)["area"]["id"] == 4
+
+
+def test_implausible_values_with_a_valid_hash_are_refused(full_cache_copy, settings, service):
+    """The hash catches damage on disk; the value checks catch a wrong writer: negative drive times are refused."""
+    from geo.cache import npz_arrays, npz_bytes, write_entry
+    from routing.basetrees import META, NPZ
+
+    entry = full_cache_copy / "trees" / "free_flow"
+    manifest = json.loads((entry / MANIFEST).read_text())
+    arrays = npz_arrays((entry / NPZ).read_bytes())
+    arrays["times"][3, 100] = -1.5e179
+    write_entry(entry, manifest["checksum"], {NPZ: npz_bytes(arrays), META: (entry / META).read_bytes()})
+    with pytest.raises(CacheError, match=r"drive times below 0 s"):
+        load_base_trees(Settings(cache_dir=full_cache_copy), service.network, service.registry, rebuild=False)
+
+
+def test_the_cache_is_not_a_code_execution_path(full_cache_copy, service, tmp_path):
+    """A pickle payload planted in the cache — as a leftover ``.pkl`` or inside an ``.npz`` with a forged manifest —
+    is never executed: loaders read no pickle, and ``.npz`` files are opened with ``allow_pickle=False``."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    entry = full_cache_copy / "trees" / "free_flow"
+    (entry / "trees.pkl").write_bytes(pickle.dumps(Payload()))
+    buf = io.BytesIO()
+    np.savez(buf, times=np.array([Payload()], dtype=object))
+    (entry / "trees.npz").write_bytes(buf.getvalue())
+    manifest = json.loads((entry / MANIFEST).read_text())
+    manifest["files"]["trees.npz"] = {"sha256": file_checksum(entry / "trees.npz"), "bytes": len(buf.getvalue())}
+    (entry / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(CacheError, match="trees"):
+        load_base_trees(Settings(cache_dir=full_cache_copy), service.network, service.registry, rebuild=False)
+    assert not marker.exists()
+    loaded = ("areas", "network", f"trees/{service.network.profile}", "samples", "geocoder")
+    assert not [p for e in loaded for p in (service.settings.cache_dir / e).rglob("*.pkl")], "no pickle is prepared"
+
+
+def test_cache_entries_get_the_umask_permissions(settings):
+    """mkdtemp's 0700 once locked every other account out of entries built by ``asih prepare``."""
+    readable = 0o055 & ~_umask()
+    for entry in ("areas", "network", "trees/free_flow", "samples", "geocoder"):
+        mode = (settings.cache_dir / entry).stat().st_mode & 0o777
+        assert mode & readable == readable, (entry, oct(mode))
+
+
+def test_cache_is_readable_by_a_service_account_that_did_not_build_it(settings):
+    """An account that can neither write the cache nor its lock files still loads it."""
+    if os.geteuid() != 0:
+        pytest.skip("switching to another account needs root")
+    try:
+        subprocess.run([sys.executable, "-c", "import api"], check=True, capture_output=True, timeout=120,
+                       user=65534, group=65534, cwd="/")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("the service account 'nobody' cannot run this Python (its interpreter is in a private home)")
+    shared = Path(tempfile.mkdtemp(prefix="asih-shared-", dir="/tmp"))
+    try:
+        os.chmod(shared, 0o755)
+        for name in ("areas", "network", "trees", "samples", "geocoder"):
+            shutil.copytree(settings.cache_dir / name, shared / name)  # modes copied as prepare made them
+        for lock in settings.cache_dir.rglob(".*.lock"):
+            target = shared / lock.relative_to(settings.cache_dir)
+            shutil.copy2(lock, target)
+            os.chmod(target, 0o644)  # read-only to the service account
+        code = ("from api.service import Service; from geo.settings import Settings; "
+                f"s = Service.load(Settings(cache_dir={str(shared)!r}), rebuild=False); "
+                "print(s.lookup_point(59.3148, 18.0843)['area']['id'])")
+        nobody = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "HOME": "/tmp"}, user=65534, group=65534, cwd="/")
+        assert nobody.returncode == 0 and nobody.stdout.strip() == "4", nobody.stderr[-2000:]
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
