@@ -96,19 +96,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 
     app.add_middleware(_StreamedBodyLimit, max_bytes=settings.request_max_bytes)
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        """Reject oversized bodies; answer unexpected errors with a sentence and log their type only."""
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.request_max_bytes):
-            return JSONResponse(
-                status_code=413, content={"detail": f"Request body larger than {settings.request_max_bytes} bytes."}
-            )
-        try:
-            return await call_next(request)
-        except Exception as exc:  # noqa: BLE001 - answered here so no traceback (with request data) is logged upstream
-            log.error("Unhandled %s on %s", type(exc).__name__, request.url.path)
-            return JSONResponse(status_code=500, content={"detail": UNEXPECTED_DETAIL})
+    app.add_middleware(_Guard, max_bytes=settings.request_max_bytes)
 
     app.add_middleware(_ApiHeaders)
     app.add_middleware(_HeadAsGet)
@@ -149,6 +137,40 @@ def _check_plausibility(settings: Settings, svc: Service) -> None:
     except DataCheckError as exc:
         log.error("Refusing to start: %s", exc)
         raise StartupRefused(str(exc)) from None
+
+
+class _Guard:
+    """Reject a declared body over ``max_bytes`` (413), and answer an unexpected error with a sentence (500), logging
+    its type and path only: no traceback, which could quote request data, reaches the log. A plain ASGI middleware
+    (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request on the lookup path)."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await JSONResponse(status_code=413, content={"detail": f"Request body larger than {self.max_bytes} bytes."})(
+                scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:  # noqa: BLE001 - answered here so no traceback (with request data) is logged upstream
+            log.error("Unhandled %s on %s", type(exc).__name__, scope.get("path", ""))
+            if not started:
+                await JSONResponse(status_code=500, content={"detail": UNEXPECTED_DETAIL})(scope, receive, send)
 
 
 class _ApiHeaders:

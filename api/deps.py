@@ -7,6 +7,6 @@ from fastapi import Request
 from api.service import Service
 
 
-def service(request: Request) -> Service:
-    """The service loaded at start-up."""
+async def service(request: Request) -> Service:
+    """The service loaded at start-up (a coroutine, so FastAPI calls it on the loop rather than in a thread)."""
     return request.app.state.service

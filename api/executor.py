@@ -2,8 +2,7 @@
 
 Two pieces, used by the routes, the service and the CLI alike:
 
-- :class:`Memo` — one small LRU, thread-safe, bounded by entries and by bytes, with single-flight: concurrent
-  callers of one key wait for one computation. ``memo_of(obj)`` gives an object (the service) its own.
+- :class:`~geo.memo.Memo` (the project's one memo) — ``memo_of(obj)`` gives an object (the service) its own.
 - :class:`HeavyExecutor` — runs heavy functions in worker *processes* forked from the loaded service
   (copy-on-write: the arrays are shared, not loaded again), at most ``workers`` at a time and ``queue`` more
   waiting; beyond that it raises :class:`Saturated`, which the app answers with 503 and ``Retry-After``. Identical
@@ -27,11 +26,11 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from geo.memo import Memo  # noqa: F401 - re-exported for the tests and callers
 
 T = TypeVar("T")
 
@@ -55,109 +54,6 @@ WORKER_MAX_PRIVATE_MB = 300.0
 
 
 # -- the memo ----------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Flight:
-    done: threading.Event = field(default_factory=threading.Event)
-    value: Any = None
-    error: BaseException | None = None
-
-
-class Memo:
-    """A bounded, thread-safe LRU with single-flight.
-
-    Parameters
-    ----------
-    max_items : int
-        Most entries kept.
-    max_bytes : float
-        Most bytes kept, as weighed by the callers (an entry heavier than this is returned but not kept).
-    """
-
-    def __init__(self, max_items: int, max_bytes: float = float("inf")):
-        self.max_items = max_items
-        self.max_bytes = max_bytes
-        self._data: OrderedDict[Hashable, tuple[Any, float]] = OrderedDict()
-        self._bytes = 0.0
-        self._flights: dict[Hashable, _Flight] = {}
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._data)
-
-    @property
-    def nbytes(self) -> float:
-        """Bytes held (as weighed)."""
-        with self._lock:
-            return self._bytes
-
-    def get(self, key: Hashable, default: Any = None) -> Any:
-        """The value of ``key`` (now the most recently used), or ``default``."""
-        with self._lock:
-            if key not in self._data:
-                return default
-            self._data.move_to_end(key)
-            return self._data[key][0]
-
-    def __contains__(self, key: Hashable) -> bool:
-        with self._lock:
-            return key in self._data
-
-    def put(self, key: Hashable, value: Any, nbytes: float = 0.0) -> None:
-        """Keep ``value`` under ``key``, dropping the least recently used entries beyond the bounds."""
-        with self._lock:
-            self._put(key, value, nbytes)
-
-    def _put(self, key: Hashable, value: Any, nbytes: float) -> None:
-        if key in self._data:
-            self._bytes -= self._data.pop(key)[1]
-        if nbytes > self.max_bytes or self.max_items <= 0:
-            return
-        self._data[key] = (value, nbytes)
-        self._bytes += nbytes
-        while len(self._data) > self.max_items or self._bytes > self.max_bytes:
-            _, (_, dropped) = self._data.popitem(last=False)
-            self._bytes -= dropped
-
-    def get_or_compute(self, key: Hashable, compute: Callable[[], T], weigh: Callable[[T], float] | None = None) -> T:
-        """The memoised value of ``key``, computed once however many threads ask at the same time.
-
-        ``weigh(value)`` gives its size in bytes (default 0: only the entry count bounds it). An exception in
-        ``compute`` reaches every waiting caller and nothing is kept.
-        """
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key][0]
-            flight = self._flights.get(key)
-            owner = flight is None
-            if owner:
-                flight = self._flights[key] = _Flight()
-        if not owner:
-            flight.done.wait()
-            if flight.error is not None:
-                raise flight.error
-            return flight.value
-        try:
-            flight.value = compute()
-            with self._lock:
-                self._put(key, flight.value, float(weigh(flight.value)) if weigh else 0.0)
-            return flight.value
-        except BaseException as exc:
-            flight.error = exc
-            raise
-        finally:
-            with self._lock:
-                self._flights.pop(key, None)
-            flight.done.set()
-
-    def clear(self) -> None:
-        """Drop every entry."""
-        with self._lock:
-            self._data.clear()
-            self._bytes = 0.0
 
 
 _memo_lock = threading.Lock()

@@ -141,6 +141,12 @@ class Settings(BaseSettings):
     availability_stale_hours: float = Field(
         default=24.0, gt=0, description="A free-places report older than this is shown as stale (hours)."
     )
+    registry_read_cache_s: float = Field(
+        default=2.0, ge=0,
+        description="Seconds the server keeps the registry reads every lookup needs (approvals today, latest free "
+        "places) before asking the database again; a change made through another process (a second worker, the "
+        "CLI) shows within this time, one through the same process at once. 0 = ask the database on every lookup.",
+    )
     registry_secret_file: Path | None = Field(
         default=None,
         description="File with the server secret that keys token hashes (created at first start, mode 0600); "

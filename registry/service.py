@@ -10,14 +10,17 @@ Dates of approvals are calendar days in Stockholm; "today" is today in Stockholm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from geo.memo import Memo
 from registry.actors import SYSTEM, Actor, cli_actor, verify_role  # noqa: F401 - re-exported
 from registry.db import (
     DEFAULT_SQLITE_PATH,
@@ -36,6 +39,8 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 DEFAULT_SECRET_PATH = DEFAULT_SQLITE_PATH.with_name("registry.secret")
 MAX_FREE_PLACES = 1000
 MAX_NOTE_CHARS = 200
+READ_CACHE_ITEMS = 8
+"""Kept reads: the latest reports, and approvals for a few days (today, and the dates lookups ask about)."""
 
 
 def today() -> date:
@@ -62,15 +67,22 @@ class RegistryService:
         Known area ids (approvals for others are refused); None accepts any positive id.
     clock
         ``() -> aware datetime``, for tests.
+    read_cache_s
+        Seconds the answers of :meth:`approvals_on` and :meth:`availability` (what every lookup reads) are kept in
+        memory, so that lookups do not each query the database (0: every read queries it). A write through this
+        service shows at once; one through another process (a second worker, the CLI) within this many seconds.
     """
 
     def __init__(self, engine: Engine, secret: bytes, *, stale_after_s: float = 24 * 3600.0,
-                 area_ids: Iterable[int] | None = None, clock: Callable[[], datetime] = _utcnow):
+                 area_ids: Iterable[int] | None = None, clock: Callable[[], datetime] = _utcnow,
+                 read_cache_s: float = 0.0):
         self.engine = engine
         self._secret = secret
         self.stale_after_s = float(stale_after_s)
         self.area_ids = None if area_ids is None else tuple(area_ids)
         self.clock = clock
+        self.read_cache_s = float(read_cache_s)
+        self._reads = Memo(READ_CACHE_ITEMS if read_cache_s > 0 else 0, ttl_s=max(self.read_cache_s, 0.0))
 
     @classmethod
     def from_settings(cls, settings=None, *, import_file: Path | None = None,
@@ -89,6 +101,7 @@ class RegistryService:
             engine, load_secret(secret_file),
             stale_after_s=settings.availability_stale_hours * 3600.0,
             area_ids=read_area_definitions(settings.areas_file).ids,
+            read_cache_s=settings.registry_read_cache_s,
         )
         if auto_import:
             service.import_if_empty(import_file or settings.providers_file)
@@ -125,7 +138,7 @@ class RegistryService:
         if user.role == "provider" and unit_id not in user.unit_ids:
             raise Forbidden(f"Your token may report free places for {_names(user.unit_ids)} only, not '{unit_id}'.")
         free_places, note = _verify_free_places(free_places), _verify_note(note)
-        with write_session(self.engine) as s:
+        with self._write() as s:
             self._lock_unit(s, unit_id)
             previous = self._latest_reports(s, [unit_id]).get(unit_id)
             report = AvailabilityReport(unit_id=unit_id, free_places=free_places, note=note,
@@ -150,13 +163,19 @@ class RegistryService:
             "stale_after_s"}}``. ``status`` is ``current``, ``stale`` (older than ``stale_after_s``: show it as
             stale, never as a number to trust) or ``none`` (never reported; ``free_places`` None, ``stale`` True).
         """
+        order, latest = self._reads.get_or_compute("latest", self._read_latest)
         now = self.clock()
-        with read_session(self.engine) as s:
-            ids = list(unit_ids) if unit_ids is not None else list(s.scalars(select(Unit.id).order_by(Unit.position)))
-            latest = self._latest_reports(s, [i for i in ids if _plausible_id(i)])
-        return {uid: self._entry(latest.get(uid), now, uid) for uid in ids}
+        ids = list(unit_ids) if unit_ids is not None else list(order)
+        return {uid: self._entry(latest.get(uid) if isinstance(uid, str) else None, now, uid) for uid in ids}
 
-    def _entry(self, report: AvailabilityReport | None, now: datetime, unit_id: str | None = None) -> dict:
+    def _read_latest(self) -> tuple[tuple[str, ...], dict[str, _Report]]:
+        """Every unit id in file order, and each unit's latest report (one query, kept ``read_cache_s``)."""
+        with read_session(self.engine) as s:
+            order = tuple(s.scalars(select(Unit.id).order_by(Unit.position)))
+            reports = self._latest_reports(s, list(order))
+            return order, {uid: _Report.of(r) for uid, r in reports.items()}
+
+    def _entry(self, report: _Report | AvailabilityReport | None, now: datetime, unit_id: str | None = None) -> dict:
         if report is None:
             return {"unit_id": unit_id, "free_places": None, "note": None, "reported_at": None, "age_s": None,
                     "stale": True, "status": "none", "stale_after_s": self.stale_after_s}
@@ -181,7 +200,7 @@ class RegistryService:
             raise Invalid("valid_from must be a date (YYYY-MM-DD).")
         if valid_to is not None and valid_to < valid_from:
             raise Invalid(f"valid_to ({valid_to}) is before valid_from ({valid_from}).")
-        with write_session(self.engine) as s:
+        with self._write() as s:
             self._lock_unit(s, unit_id)
             for other in self._periods(s, unit_id, area_id):
                 if _overlaps(other.valid_from, other.valid_to, valid_from, valid_to):
@@ -206,7 +225,7 @@ class RegistryService:
         if not isinstance(valid_to, date):
             raise Invalid("valid_to must be a date (YYYY-MM-DD).")
         changed = []
-        with write_session(self.engine) as s:
+        with self._write() as s:
             self._lock_unit(s, unit_id)
             for a in self._periods(s, unit_id, area_id):
                 if _empty(a.valid_from, a.valid_to) or (a.valid_to is not None and a.valid_to <= valid_to):
@@ -227,6 +246,9 @@ class RegistryService:
         Units approved for no area that day map to ``()``.
         """
         day = day or today()
+        return dict(self._reads.get_or_compute(("approvals", day), lambda: self._read_approvals(day)))
+
+    def _read_approvals(self, day: date) -> dict[str, tuple[int, ...]]:
         with read_session(self.engine) as s:
             result: dict[str, list[int]] = {uid: [] for uid in s.scalars(select(Unit.id).order_by(Unit.position))}
             rows = s.execute(
@@ -280,7 +302,7 @@ class RegistryService:
         if role != "provider" and unit_ids:
             raise Invalid(f"Only provider users have units; a {role} may act on every unit.")
         name = " ".join("".join(ch if ch.isprintable() else " " for ch in str(name)).split())[:200] or role
-        with write_session(self.engine) as s:
+        with self._write() as s:
             for uid in unit_ids:
                 self._unit(s, uid)
             row = User(name=name, role=role, created_at=self.clock(), units=[UserUnit(unit_id=u) for u in unit_ids])
@@ -299,7 +321,7 @@ class RegistryService:
         verify_role(user, "admin", what="manage users")
         if isinstance(user_id, bool) or not isinstance(user_id, int) or not 0 < user_id < 2**31:
             raise NotFound(f"No user {user_id}.")
-        with write_session(self.engine) as s:
+        with self._write() as s:
             row = s.get(User, user_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"No user {user_id}.")
@@ -343,13 +365,23 @@ class RegistryService:
         """Import ``path`` when the registry has no units (the first start); True when it did."""
         from registry.yamlio import import_units
 
-        with write_session(self.engine) as s, migration_lock(s):
+        with self._write() as s, migration_lock(s):
             if s.scalar(select(func.count()).select_from(Unit)):
                 return False
             import_units(s, path, SYSTEM, self.clock())
             return True
 
     # -- helpers -----------------------------------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A write transaction; after it ends (committed or not) the kept reads are dropped, so this process's own
+        writes show at once."""
+        try:
+            with write_session(self.engine) as s:
+                yield s
+        finally:
+            self._reads.clear()
+
     def _unit(self, s: Session, unit_id: str) -> Unit:
         u = s.get(Unit, unit_id) if _plausible_id(unit_id) else None
         if u is None:
@@ -387,6 +419,19 @@ class RegistryService:
     def _log(self, s: Session, user: Actor, action: str, entity: str, before: dict | None, after: dict | None):
         s.add(Change(at=self.clock(), actor_id=user.id, actor=user.label, action=action, entity=entity,
                      before=before, after=after))
+
+
+class _Report(NamedTuple):
+    """A free-places report as kept between reads (a plain value, not a database row)."""
+
+    unit_id: str
+    free_places: int
+    note: str | None
+    reported_at: datetime
+
+    @classmethod
+    def of(cls, r: AvailabilityReport) -> _Report:
+        return cls(r.unit_id, r.free_places, r.note, r.reported_at)
 
 
 def with_approvals(units, approvals: dict[str, tuple[int, ...]]):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,6 +33,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.areas.locate import AreaLocator
 from geo.crs import geometry_to_wgs84, verify_lat_lon
+from geo.memo import Memo
 from geo.providers import Base, Registry, Unit
 from routing.audit import ApprovalAudit, CoverageAuditor
 from routing.basetrees import BaseTrees, compute_base_trees
@@ -106,61 +106,6 @@ class PlacedBase:
     change: str | None
 
 
-class Memo:
-    """A small bounded LRU cache, thread-safe, with single-flight: concurrent callers of one key wait for one
-    computation instead of each running it.
-
-    Parameters
-    ----------
-    maxsize : int
-        Entries kept; the least recently used goes first.
-    """
-
-    def __init__(self, maxsize: int):
-        if maxsize < 1:
-            raise ValueError("A memo needs room for at least one entry.")
-        self.maxsize = maxsize
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._pending: dict[Hashable, threading.Event] = {}
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._data)
-
-    def get(self, key: K, compute: Callable[[], V]) -> V:
-        """The value of ``key``, computed by ``compute()`` when missing (once, whoever else asks meanwhile).
-
-        An exception from ``compute`` reaches its caller; callers that waited then try themselves.
-        """
-        while True:
-            with self._lock:
-                if key in self._data:
-                    self._data.move_to_end(key)
-                    return self._data[key]
-                event = self._pending.get(key)
-                owner = event is None
-                if owner:
-                    event = self._pending[key] = threading.Event()
-            if owner:
-                break
-            event.wait()
-        try:
-            value = compute()
-        except BaseException:
-            with self._lock:
-                del self._pending[key]
-            event.set()
-            raise
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-            del self._pending[key]
-        event.set()
-        return value
-
-
 class _UnitAuditor(CoverageAuditor):
     """A :class:`CoverageAuditor` over one unit's trees that borrows the prepared auditor's road index (building it
     costs 0.2 s; it depends only on the network and the areas)."""
@@ -217,8 +162,8 @@ class LiveWhatIf:
         unit = self.auditor.registry.get(unit_key)
         placed = self.place(unit, changes)
         key = (unit.id, tuple((p.base.lat, p.base.lon, p.index, p.change) for p in placed))
-        after = self._answers.get(key, lambda: self._bounded(lambda: self._after(unit, placed)))
-        before = self._before.get(unit.id, lambda: self._bounded(lambda: self._before_of(unit)))
+        after = self._answers.get_or_compute(key, lambda: self._bounded(lambda: self._after(unit, placed)))
+        before = self._before.get_or_compute(unit.id, lambda: self._bounded(lambda: self._before_of(unit)))
         return {
             "unit": unit.id,
             "unit_name": unit.unit,
@@ -290,7 +235,7 @@ class LiveWhatIf:
 
     def _tree_of(self, unit: Unit, base: Base) -> BaseTrees:
         key = (self.net.profile, round(base.lat, 7), round(base.lon, 7))
-        return self._base_trees.get(key, lambda: _point_tree(self.net, unit, base))
+        return self._base_trees.get_or_compute(key, lambda: _point_tree(self.net, unit, base))
 
     def unit_trees(self, unit: Unit, placed: Sequence[PlacedBase]) -> BaseTrees:
         """The trees of the unit's bases after the changes: prepared rows for the bases that stay, new point trees for

@@ -227,7 +227,7 @@ def test_the_rows_are_those_of_asih_audit_move_base(service, auditor):
 def test_the_memo_computes_once_for_concurrent_callers():
     import threading
 
-    from routing.live_whatif import Memo
+    from geo.memo import Memo
 
     memo, calls, gate = Memo(2), [], threading.Event()
 
@@ -237,16 +237,16 @@ def test_the_memo_computes_once_for_concurrent_callers():
         return "tree"
 
     out: list[str] = []
-    threads = [threading.Thread(target=lambda: out.append(memo.get("k", compute))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: out.append(memo.get_or_compute("k", compute))) for _ in range(4)]
     for t in threads:
         t.start()
     gate.set()
     for t in threads:
         t.join(5)
     assert out == ["tree"] * 4 and len(calls) == 1
-    memo.get("a", lambda: 1)
-    memo.get("b", lambda: 2)
-    assert len(memo) == 2 and memo.get("k", lambda: "again") == "again"  # bounded: the oldest went first
+    memo.get_or_compute("a", lambda: 1)
+    memo.get_or_compute("b", lambda: 2)
+    assert len(memo) == 2 and memo.get_or_compute("k", lambda: "again") == "again"  # bounded: the oldest went first
 
 
 # -- the page in chromium -------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from geo.settings import PROJECT_ROOT
+from geo.settings import PROJECT_ROOT, Settings
 from registry.db import make_engine, upgrade
 from registry.service import Actor, RegistryService, cli_actor
 
@@ -131,12 +131,16 @@ def clock():
     return Clock()
 
 
-def open_service(url: str, clock=None, providers: Path = PROVIDERS_YAML) -> RegistryService:
-    """A migrated registry on ``url`` with ``providers`` imported."""
+def open_service(url: str, clock=None, providers: Path = PROVIDERS_YAML,
+                 read_cache_s: float | None = None) -> RegistryService:
+    """A migrated registry on ``url`` with ``providers`` imported; reads kept ``read_cache_s`` (default: as the
+    server keeps them, so every service test runs with the read cache on)."""
     engine = make_engine(url)
     upgrade(engine)
     kwargs = {"clock": clock} if clock is not None else {}
-    svc = RegistryService(engine, SECRET, area_ids=AREA_IDS, **kwargs)
+    if read_cache_s is None:
+        read_cache_s = Settings().registry_read_cache_s
+    svc = RegistryService(engine, SECRET, area_ids=AREA_IDS, read_cache_s=read_cache_s, **kwargs)
     svc.import_if_empty(providers)
     return svc
 

@@ -16,7 +16,7 @@ from geo.providers import read_registry
 from geo.settings import Settings
 from registry.db import current_revision, database_url, head_revision, read_session, upgrade
 from registry.models import Base, Token
-from registry.service import Conflict, Forbidden, Invalid, NotFound, RegistryService, today, with_approvals
+from registry.service import Conflict, Forbidden, Invalid, NotFound, RegistryService, cli_actor, today, with_approvals
 from registry.tokens import hash_token
 from tests.registry.conftest import PROVIDERS_YAML, SECRET, open_service
 
@@ -258,3 +258,33 @@ def test_database_url_defaults_and_drivers():
     assert database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert database_url("postgresql://h/db") == "postgresql+psycopg://h/db"
     assert database_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
+
+
+def test_reads_are_kept_briefly_and_own_writes_show_at_once(db_url, users):
+    """Lookups read approvals and free places from memory for ``registry_read_cache_s``: a write through the same
+    service shows at once, one through another process (here a second service on the database) once that time has
+    passed, never later."""
+    server = open_service(db_url, read_cache_s=30.0)
+    other = open_service(db_url, read_cache_s=30.0)
+    try:
+        provider, admin = users["provider"]["actor"], cli_actor()
+        assert server.availability(["ersta-diakoni"])["ersta-diakoni"]["status"] == "none"
+        assert 6 not in server.approvals_on(today())["ersta-diakoni"]
+        other.set_availability(provider, "ersta-diakoni", 4)
+        other.add_approval(admin, "ersta-diakoni", 6, today())
+        # Kept: the server still shows what it read, for at most read_cache_s.
+        assert server.availability(["ersta-diakoni"])["ersta-diakoni"]["status"] == "none"
+        assert 6 not in server.approvals_on(today())["ersta-diakoni"]
+        # The time passes (the memo's monotonic clock, moved on rather than slept through).
+        start = server._reads._clock()
+        server._reads._clock = lambda: start + 30.0
+        assert server.availability(["ersta-diakoni"])["ersta-diakoni"]["free_places"] == 4
+        assert 6 in server.approvals_on(today())["ersta-diakoni"]
+        # Its own write shows at once, and a caller changing its copy of an answer changes nothing kept.
+        server.set_availability(provider, "ersta-diakoni", 1)
+        assert server.availability()["ersta-diakoni"]["free_places"] == 1
+        server.approvals_on(today())["ersta-diakoni"] = ()
+        assert 6 in server.approvals_on(today())["ersta-diakoni"]
+    finally:
+        server.close()
+        other.close()
