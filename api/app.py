@@ -86,9 +86,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     app.state.settings = settings
     app.state.audit_problem = None
     app.state.heavy = heavy or HeavyExecutor(
-        workers=getattr(settings, "heavy_workers", HEAVY_WORKERS),
-        queue=getattr(settings, "heavy_queue", HEAVY_QUEUE),
-        retry_after_s=getattr(settings, "heavy_retry_after_s", RETRY_AFTER_S),
+        workers=settings.heavy_workers or HEAVY_WORKERS,
+        queue=HEAVY_QUEUE if settings.heavy_queue is None else settings.heavy_queue,
+        retry_after_s=settings.heavy_retry_after_s or RETRY_AFTER_S,
         processes=sys.platform.startswith("linux"),
     )
     if settings.cors_origins:

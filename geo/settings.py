@@ -132,6 +132,21 @@ class Settings(BaseSettings):
         """Path of a raw data file inside ``data_dir``."""
         return self.data_dir / name
 
+    # --- Heavy work (batch, isochrone, audit, what-if, siting: api/executor.py) -----------------------------------
+    heavy_workers: int | None = Field(
+        default=None, ge=1, le=64,
+        description="Heavy computations running at once, each in its own worker process; none = "
+        "api.executor.HEAVY_WORKERS (half the cores, 1 to 4, so lookups keep a core).",
+    )
+    heavy_queue: int | None = Field(
+        default=None, ge=0, le=1000,
+        description="Distinct heavy computations that may wait for a worker; more are answered 503 with "
+        "Retry-After. None = api.executor.HEAVY_QUEUE.",
+    )
+    heavy_retry_after_s: int | None = Field(
+        default=None, ge=1, le=600, description="The Retry-After of a 503 for heavy work (seconds); none = api.executor.RETRY_AFTER_S."
+    )
+
     # --- Live registry (registry/: free places, dated approvals, users, tokens, change log) -----------------------
     registry_url: str | None = Field(
         default=None,

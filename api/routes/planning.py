@@ -4,7 +4,8 @@ what-if, and where a unit would need bases (base siting).
 Thin: parse, call the domain (:mod:`routing.audit`, :mod:`routing.whatif`, :class:`routing.siting.SitePlanner`),
 shape the answer. The auditors per profile and the planner (candidate sites and their reach) are built once per
 limit (and profile) and kept, bounded; building is serialised, so concurrent first requests wait for one build
-instead of each running their own.
+instead of each running their own. The computations run in the heavy-work pool (:mod:`api.executor`): bounded,
+computed once for identical concurrent requests, 503 with ``Retry-After`` when saturated, never on the event loop.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import threading
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import service
+from api.executor import heavy_for, run_heavy
 from api.service import Service
 from geo.providers import UnknownUnit
 
@@ -97,7 +99,8 @@ def _table(rows: list[dict], meta: dict, fmt: str, lang: str, kind: str):
 
 
 @router.get("/planning/audit", response_model=None)
-def audit(
+async def audit(
+    request: Request,
     unit: str | None = Query(None, max_length=200, description="One unit (id or name); default all."),
     area: int | None = Query(None, ge=1, le=99, description="Only this area."),
     profile: str = ProfileQuery,
@@ -110,20 +113,29 @@ def audit(
     """Every unit × area under free flow, typical and peak traffic side by side (or one profile): population, land
     and road shares (floored), verdicts, people not reached, and ``meta``: time, limit, thresholds, calibration
     targets, base precision counts, network checksum, data and software versions."""
+    profiles = tuple(_profiles(profile))
+    unit_id = None
+    if unit is not None:
+        try:
+            unit_id = svc.registry.get(unit).id
+        except UnknownUnit as exc:
+            raise HTTPException(404, str(exc)) from None
+    limit = _limit(svc, minutes)
+    rows, meta = await run_heavy(heavy_for(request), ("planning-audit", unit_id, area, profiles, limit),
+                                 planning_audit, unit_id, area, profiles, limit)
+    return _table(rows, meta, format, lang, "audit")
+
+
+def planning_audit(svc: Service, unit_id: str | None, area: int | None, profiles: tuple[str, ...],
+                   limit_s: float) -> tuple[list[dict], dict]:
+    """Rows and metadata of ``GET /v1/planning/audit`` (in a heavy worker)."""
     from api.exports import metadata
     from routing.audit import audit_profiles
 
-    profiles = _profiles(profile)
-    auditors = _auditors(svc, _limit(svc, minutes))
-    chosen = {p: auditors[p] for p in profiles}
-    units = None
-    if unit is not None:
-        try:
-            units = [svc.registry.get(unit).id]
-        except UnknownUnit as exc:
-            raise HTTPException(404, str(exc)) from None
+    chosen = {p: _auditors(svc, limit_s)[p] for p in profiles}
+    units = None if unit_id is None else [unit_id]
     rows = [r.to_dict() for r in audit_profiles(chosen, units) if area is None or r.first.area_id == area]
-    return _table(rows, metadata(chosen[profiles[0]], profiles), format, lang, "audit")
+    return rows, metadata(chosen[profiles[0]], list(profiles))
 
 
 class WhatIfBody(BaseModel):
@@ -138,32 +150,50 @@ class WhatIfBody(BaseModel):
 
 
 @router.post("/planning/what-if", response_model=None)
-def what_if(
+async def what_if(
+    request: Request,
     body: WhatIfBody,
     format: Literal["json", "csv", "xlsx"] = Query("json", description="`csv` or `xlsx` download the same rows."),
     lang: Literal["sv", "en"] = Query("sv", description="Language of CSV/XLSX headers and verdicts."),
     svc: Service = Depends(service),
 ):
     """The changed units audited before and after, under each profile: one row per unit × area × profile with
-    population share, verdict and people not reached before and after, and the bases after the change."""
+    population share, verdict and people not reached before and after, and the bases after the change.
+
+    For one unit on a map, with its 30-minute polygon before and after, the planning page uses ``POST /v1/whatif``
+    (faster: one profile, no export); this one is for tables, several units and every profile."""
+    profiles = tuple(_profiles(body.profile))
+    limit = _limit(svc, body.minutes)
+    key = ("planning-what-if", tuple(body.move), tuple(body.add), tuple(body.remove), profiles, limit)
+    outcome = await run_heavy(heavy_for(request), key, planning_what_if, tuple(body.move), tuple(body.add),
+                              tuple(body.remove), profiles, limit)
+    if "error" in outcome:
+        raise HTTPException(422, outcome["error"])
+    return _table(outcome["rows"], outcome["meta"], format, lang, "what-if")
+
+
+def planning_what_if(svc: Service, move: tuple[str, ...], add: tuple[str, ...], remove: tuple[str, ...],
+                     profiles: tuple[str, ...], limit_s: float) -> dict:
+    """``{"rows", "meta"}`` of ``POST /v1/planning/what-if``, or ``{"error": sentence}`` (in a heavy worker: only a
+    result crosses back, so a refusal travels as a value)."""
     from api.exports import metadata
     from routing.whatif import apply_changes, geocoder_resolver, what_if_registry, what_if_rows
 
-    profiles = _profiles(body.profile)
-    auditors = _auditors(svc, _limit(svc, body.minutes))
+    auditors = _auditors(svc, limit_s)
     names = {int(i): str(n) for i, n in zip(svc.areas.areas["id"], svc.areas.areas["name"])}
     try:
-        registry, changed = apply_changes(auditors[profiles[0]].registry, body.move, body.add, body.remove,
+        registry, changed = apply_changes(auditors[profiles[0]].registry, list(move), list(add), list(remove),
                                           resolve=geocoder_resolver(svc.geocoder))
         rows = [row for p in profiles for row in what_if_rows(what_if_registry(auditors[p], registry, changed), p,
                                                              names)]
     except (ValueError, UnknownUnit) as exc:  # WhatIfError, and coordinates out of range
-        raise HTTPException(422, str(exc)) from None
-    return _table(rows, metadata(auditors[profiles[0]], profiles), format, lang, "what-if")
+        return {"error": str(exc)}
+    return {"rows": rows, "meta": metadata(auditors[profiles[0]], list(profiles))}
 
 
 @router.get("/units/{unit}/suggest-bases")
-def suggest_bases(
+async def suggest_bases(
+    request: Request,
     unit: str,
     count: int = Query(1, ge=1, le=8, description="New bases to place, existing ones kept (1–8)."),
     profile: Literal["free_flow", "typical", "peak"] = Query(
@@ -175,15 +205,25 @@ def suggest_bases(
     existing bases fixed), and the fewest new sites so that every approved area reaches the supported share. Each
     site: lat/lon, DeSO, district or municipality, nearest named place, people gained per area; each approved area:
     share and verdict today and after, for free flow, typical and peak traffic."""
-    from routing.siting import SitingError
-
     try:
         unit_id = svc.registry.get(unit[:200]).id
     except UnknownUnit as exc:
         raise HTTPException(404, str(exc)) from None
-    planner = _planner(svc, profile, _limit(svc, minutes))
+    limit = _limit(svc, minutes)
+    outcome = await run_heavy(heavy_for(request), ("suggest-bases", unit_id, count, profile, limit),
+                              suggested_bases, unit_id, count, profile, limit)
+    if "error" in outcome:
+        raise HTTPException(422, outcome["error"])
+    return outcome
+
+
+def suggested_bases(svc: Service, unit_id: str, count: int, profile: str, limit_s: float) -> dict:
+    """The body of ``GET /v1/units/{unit}/suggest-bases``, or ``{"error": sentence}`` (in a heavy worker)."""
+    from routing.siting import SitingError
+
+    planner = _planner(svc, profile, limit_s)
     try:
         most, fewest = planner.suggest(unit_id, count), planner.fewest(unit_id)
     except SitingError as exc:
-        raise HTTPException(422, str(exc)) from None
+        return {"error": str(exc)}
     return {"most_people": most.to_dict(planner.area_names), "fewest_for_supported": fewest.to_dict(planner.area_names)}

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import planning as planning_cli
+from api.executor import HeavyExecutor
 from api.routes import planning
 
 
@@ -19,7 +20,10 @@ def client(service):
     app = FastAPI()
     app.include_router(planning.router)
     app.state.service = service
-    return TestClient(app)
+    # The app's own executor, in threads: this module's app shares the session's service (no fork of a test run).
+    app.state.heavy = HeavyExecutor(workers=1, processes=False)
+    yield TestClient(app)
+    app.state.heavy.close()
 
 
 @pytest.fixture(scope="module")

@@ -156,6 +156,31 @@ def test_routes_answer_503_with_retry_after_when_saturated_and_share_identical_a
     assert heavy.computed == 1  # four identical requests, one computation
 
 
+def test_planning_routes_run_in_the_heavy_pool_too(settings, service):
+    """Siting, the planning audit and the planning what-if take seconds of CPU: they queue for the same bounded
+    pool as the audit (here full with one audit), so they are refused with 503 rather than run on the server."""
+    heavy = HeavyExecutor(workers=1, queue=0, retry_after_s=4)
+    app = create_app(settings, service=service, heavy=heavy)
+
+    async def main():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", timeout=120) as client:
+            return await asyncio.gather(
+                client.get("/v1/audit", params={"minutes": 21}),
+                client.get("/v1/units/syd-aleris/suggest-bases", params={"minutes": 22}),
+                client.get("/v1/planning/audit", params={"minutes": 23}),
+                client.post("/v1/planning/what-if", json={"remove": ["syd-aleris"], "minutes": 24}),
+            )
+
+    try:
+        first, *planning = asyncio.run(main())
+    finally:
+        heavy.close()
+    assert first.status_code == 200
+    assert [r.status_code for r in planning] == [503] * 3
+    assert all(r.headers["retry-after"] == "4" for r in planning)
+
+
 def test_a_500_row_batch_leaves_health_prompt(live_server):
     rows = "lat,lon\n" + "".join(f"{59.25 + (i % 50) * 0.003:.4f},{17.95 + (i // 50) * 0.01:.4f}\n" for i in range(500))
     result = {}
