@@ -79,7 +79,7 @@ async def answer_page(request: Request) -> HTMLResponse:
     address, lang, choice = (_field(form, k) for k in ("address", "lang", "choice"))
     lang = _lang(lang)
     t = TEXTS[lang]
-    svc = service(request)
+    svc = await service(request)
     address = address.strip()
     if not address:
         return _page(lang, address=address, error={"message": t["empty_query"]}, status=422)
