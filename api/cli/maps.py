@@ -1,4 +1,5 @@
-"""CLI commands: map (interactive HTML or static PNG/PDF) and export (GeoJSON / GeoPackage)."""
+"""CLI commands: map (interactive HTML or static PNG/PDF), report (one-page PDF coverage report) and export
+(GeoJSON / GeoPackage)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,35 @@ def map_cmd(
     console.print(f"Map ({kind}) → {out}")
 
 
+def report_cmd(
+    target: Annotated[str, typer.Argument(help="A unit (id or name), or 'county' for the whole county.")],
+    out: Annotated[Path, typer.Option(help="Output: .pdf (A4), or .png to look at it.")] = Path("report.pdf"),
+    map_profile: Annotated[str, typer.Option("--map-profile", help="Traffic the map shows: free_flow | typical | "
+                                             "peak (the tables show all three).")] = "typical",
+    limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
+) -> None:
+    """A one-page coverage report for a planning meeting (Swedish): the map, the figures under free flow, typical
+    and peak traffic side by side, and what they rest on."""
+    from geo.providers import UnknownUnit
+    from maps.report import ReportError, county_report, unit_report
+    from routing.audit import AUDIT_PROFILES, profile_auditors
+
+    if map_profile not in AUDIT_PROFILES:
+        fail(f"--map-profile must be one of {', '.join(AUDIT_PROFILES)}, not '{map_profile}'.")
+    if out.suffix.lower() not in (".pdf", ".png"):
+        fail(f"Write a report as .pdf (or .png to look at it), not '{out.suffix or 'no extension'}'.")
+    svc = _service("free_flow")
+    auditors = profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None))
+    try:
+        if target.strip().lower() in ("county", "län", "lan", "hela länet"):
+            path = county_report(auditors, out, map_profile=map_profile)
+        else:
+            path = unit_report(auditors, target, out, map_profile=map_profile)
+    except (UnknownUnit, ReportError) as exc:
+        fail(str(exc))
+    console.print(f"Report → {path}")
+
+
 def export_cmd(
     layer: Annotated[str, typer.Argument(help="areas | isochrones | gaps | choice")],
     out: Annotated[Path, typer.Option(help="Output: .geojson (EPSG:4326) or .gpkg (EPSG:3006).")] = Path("layer.gpkg"),
@@ -147,4 +177,4 @@ def export_cmd(
     console.print(f"{layer}: {len(gdf)} features → {out}")
 
 
-COMMANDS = {"map": map_cmd, "export": export_cmd}
+COMMANDS = {"map": map_cmd, "report": report_cmd, "export": export_cmd}

@@ -227,3 +227,51 @@ def suggested_bases(svc: Service, unit_id: str, count: int, profile: str, limit_
     except SitingError as exc:
         return {"error": str(exc)}
     return {"most_people": most.to_dict(planner.area_names), "fewest_for_supported": fewest.to_dict(planner.area_names)}
+
+
+@router.get("/reports/{target}", response_model=None,
+            responses={200: {"content": {"application/pdf": {}, "image/png": {}},
+                             "description": "The one-page report (A4)."},
+                       404: {"description": "Unknown unit."}})
+async def report(
+    request: Request,
+    target: str,
+    format: Literal["pdf", "png"] = Query("pdf", description="`pdf` (A4, for printing) or `png` (200 dpi)."),
+    map_profile: Literal["free_flow", "typical", "peak"] = Query(
+        "typical", description="Traffic the map shows; the tables show free flow, typical and peak side by side."),
+    minutes: int | None = Minutes,
+    svc: Service = Depends(service),
+):
+    """A one-page coverage report for a planning meeting (Swedish): a unit's (``target`` = its id) or the county's
+    (``target`` = ``county``) map and figures under free flow, typical and peak traffic, and what they rest on."""
+    from fastapi.responses import Response
+
+    unit_id = None
+    if target != "county":
+        try:
+            unit_id = svc.registry.get(target[:200]).id
+        except UnknownUnit as exc:
+            raise HTTPException(404, str(exc)) from None
+    limit = _limit(svc, minutes)
+    data = await run_heavy(heavy_for(request), ("report", unit_id, format, map_profile, limit), report_bytes,
+                           unit_id, format, map_profile, limit, memo=False)
+    name = f"tackningsrapport-{unit_id or 'lanet'}.{format}"
+    return Response(data, media_type="application/pdf" if format == "pdf" else "image/png",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def report_bytes(svc: Service, unit_id: str | None, fmt: str, map_profile: str, limit_s: float) -> bytes:
+    """The report file's bytes (in a heavy worker; not memoised, as it states when it was made)."""
+    import tempfile
+    from pathlib import Path
+
+    from maps.report import county_report, unit_report
+
+    auditors = _auditors(svc, limit_s)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"report.{fmt}"
+        if unit_id is None:
+            county_report(auditors, out, map_profile=map_profile)
+        else:
+            unit_report(auditors, unit_id, out, map_profile=map_profile)
+        return out.read_bytes()
