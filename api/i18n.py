@@ -156,6 +156,11 @@ _TEMPLATES: list[tuple[str, str | Callable[[re.Match], str]]] = [
     (rf"(?P<u>.+?): its base '(?P<b>[^']*)' is (?P<d>{_NUM}) m from the nearest road of the network; "
      r"its drive time starts at that road\.",
      "{u}: basen '{b}' ligger {d} m från närmaste väg i vägnätet; körtiden räknas från den vägen."),
+    # api.service: units within the limit only without traffic
+    (r"(?P<u>.+?): within (?P<n>\d+) min only without traffic; (?P<t>\d+ min|unreachable) in typical traffic, "
+     r"(?P<p>\d+ min|unreachable) at peak\.",
+     lambda m: f"{m['u']}: inom {m['n']} min bara utan trafik; {_sv_minutes(m['t'])} vid normal trafik, "
+               f"{_sv_minutes(m['p'])} i rusning."),
     (r"No approved unit reaches this point within (?P<n>[\d.]+) minutes\.",
      "Ingen godkänd enhet når platsen inom {n} minuter."),
     (r"No unit is approved for area (?P<a>\S+)\.", "Ingen enhet är godkänd för område {a}."),
@@ -178,6 +183,10 @@ _TEMPLATES: list[tuple[str, str | Callable[[re.Match], str]]] = [
     (r"The geocoder is not available\.", "Adressökningen är inte tillgänglig."),
 ]
 _COMPILED = [(re.compile(p), t) for p, t in _TEMPLATES]
+
+
+def _sv_minutes(text: str) -> str:
+    return "når inte fram" if text == "unreachable" else text
 
 
 def translate(text: str, lang: Lang) -> str:

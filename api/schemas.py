@@ -86,6 +86,11 @@ class UnitOption(BaseModel):
     base_precision: Literal["address", "place", "unknown"]
     capacity_note: str | None = None
     contact: ContactOut | None = Field(None, description="Referral contact, when known.")
+    drive_time_s_by_profile: dict[str, float | None] | None = Field(
+        None, description="Drive time (s) under free_flow, typical and peak traffic (null = unreachable); eligible "
+                          "units only. drive_time_s is the one of the answer's profile.")
+    within_limit_only_at_free_flow: bool | None = Field(
+        None, description="Within the limit without traffic but not in typical traffic (eligible units only).")
     availability: dict | None = Field(
         None, description="Free places from the live registry: {free_places, note, reported_at, age_s, stale, "
                           "status}; a stale report is not a number to trust. Eligible units only.")

@@ -12,6 +12,7 @@ from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
 import shapely
 
 from geo.areas.locate import AreaLocator
@@ -22,7 +23,8 @@ from geo.crs import to_metric, to_wgs84, verify_lat_lon
 from geo.geocode import SEVERITIES, Geocoder, GeocodeResult, Note, Region, get_geocoder
 from geo.providers import Registry, read_registry
 from geo.settings import Settings
-from routing.basetrees import load_base_trees
+from routing.audit import AUDIT_PROFILES
+from routing.basetrees import BaseTrees, load_base_trees
 from routing.eligibility import Eligibility, PointAnswer, UnitAnswer
 from routing.network import RoadNetwork
 from routing.prepare import load_network
@@ -105,6 +107,32 @@ class Service:
         return AdminUnits(self.areas)
 
     @cached_property
+    def traffic(self) -> dict[str, tuple[RoadNetwork, BaseTrees]]:
+        """The other audit profiles' networks and base trees (from the cache; arrays shared with ``network``), so a
+        lookup can say which units are within the limit only without traffic (:data:`TRAFFIC_PROFILES`)."""
+        out = {}
+        for name in TRAFFIC_PROFILES:
+            if name != self.network.profile:
+                net = self.network.with_profile(name)
+                out[name] = (net, load_base_trees(self.settings, net, self.registry, rebuild=False))
+        return out
+
+    def traffic_times(self, answer: PointAnswer) -> dict[str, dict[str, float | None]]:
+        """Drive times (s; None = unreachable) of the answer's eligible units under every audit profile:
+        ``{unit_id: {profile: seconds}}`` (the answer's own profile from the answer; the others from their trees, on
+        the answer's snap: the geometry is the same)."""
+        own = self.network.profile
+        out = {a.unit.id: {own: a.drive_time_s} for a in answer.eligible}
+        if not out or answer.snaps is None:
+            return out
+        ids = list(out)
+        for name, (net, trees) in self.traffic.items():
+            times, _ = trees.unit_times(net, answer.snaps, ids)
+            for uid, t in zip(ids, times[:, 0]):
+                out[uid][name] = round(float(t), 1) if np.isfinite(t) else None
+        return {uid: {p: by[p] for p in TRAFFIC_PROFILES if p in by} for uid, by in out.items()}
+
+    @cached_property
     def resolver(self) -> RegionResolver:
         """Region → areas (certain / uncertain with choices / outside)."""
         return RegionResolver(self.units, self.locator)
@@ -177,6 +205,23 @@ class Service:
                                  f"Area {forced} was chosen by the user; the data could not decide it here."))
         return self._contract(match, region, notes, answer, lat, lon)
 
+    def _traffic_fields(self, times: dict[str, float | None]) -> dict:
+        return {"drive_time_s_by_profile": times,
+                "within_limit_only_at_free_flow": _free_flow_only(times, self.settings.limit_s)}
+
+    def _free_flow_only(self, answer: PointAnswer, by_profile: dict) -> list[Note]:
+        """A caution per eligible unit that is within the limit without traffic but not in typical traffic."""
+        notes = []
+        minutes = self.settings.limit_s / 60
+        for a in answer.eligible:
+            times = by_profile[a.unit.id]
+            if _free_flow_only(times, self.settings.limit_s):
+                later = ", ".join(f"{_minutes(times.get(p))} {PROFILE_PHRASES[p]}" for p in ("typical", "peak")
+                                  if p in times)
+                notes.append(Note("free_flow_only", "caution",
+                                  f"{a.unit.unit}: within {minutes:.0f} min only without traffic; {later}."))
+        return notes
+
     def _needs_confirmation(self, match: GeocodeResult, decision: AreaDecision) -> AreaDecision | None:
         """A street answer that rests on a guess asks first: a corrected spelling (unless the town given decides the
         area anyway), or a street typed without town or postcode while the register is partial (a same-named street
@@ -224,6 +269,8 @@ class Service:
         bw = loc.border_warning
         notes = notes + [_note(w) for w in answer.warnings]
         free = self.live.availability([a.unit.id for a in answer.eligible]) if self.live is not None else {}
+        by_profile = self.traffic_times(answer)
+        notes += self._free_flow_only(answer, by_profile)
         if region.width_m >= WIDE_REGION_M:
             notes.append(Note("wide_region", "caution",
                               f"The location is known only to within {region.width_m / 1000:.1f} km; drive times are "
@@ -248,7 +295,8 @@ class Service:
                 "choices": [],
                 "decide_by": [],
             },
-            "eligible": [{**_option(a), "availability": free.get(a.unit.id)} for a in answer.eligible],
+            "eligible": [{**_option(a), "availability": free.get(a.unit.id), **self._traffic_fields(by_profile[a.unit.id])}
+                         for a in answer.eligible],
             "reachable_not_approved": [_option(a) for a in answer.reachable_not_approved],
             "warnings": _ordered(notes),
             "basis": self._basis(answer.eligible),
@@ -373,6 +421,21 @@ def _coordinates(lat: float, lon: float) -> GeocodeResult:
     x, y = to_metric(lat, lon)
     region = Region("coordinates", "coordinates", points=((float(x), float(y)),), basis="Coordinates as given.")
     return GeocodeResult(lat, lon, "coordinates", "coordinates", 100.0, (), region)
+
+
+TRAFFIC_PROFILES = AUDIT_PROFILES
+"""The profiles a lookup gives each eligible unit's drive time under (free flow, typical, peak)."""
+PROFILE_PHRASES = {"typical": "in typical traffic", "peak": "at peak"}
+
+
+def _free_flow_only(times: dict[str, float | None], limit_s: float) -> bool:
+    """True when the free-flow time is within ``limit_s`` and the typical-traffic time is not (or unreachable)."""
+    free, typical = times.get("free_flow"), times.get("typical", float("nan"))
+    return free is not None and free <= limit_s and (typical is None or typical > limit_s)
+
+
+def _minutes(seconds: float | None) -> str:
+    return "unreachable" if seconds is None else f"{math.ceil(seconds / 60):.0f} min"
 
 
 def _option(a: UnitAnswer) -> dict:

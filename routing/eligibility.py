@@ -14,7 +14,7 @@ from geo.crs import to_metric
 from geo.providers import Base, Registry, Unit
 from routing.basetrees import BaseTrees
 from routing.network import RoadNetwork
-from routing.snapping import Snap, snap_many
+from routing.snapping import Snap, SnapArray, snap_many
 
 PRECISION_WARNINGS = {
     "place": "base known by place only (about ±1 km)",
@@ -43,6 +43,8 @@ class PointAnswer:
     eligible: list[UnitAnswer] = field(default_factory=list)
     reachable_not_approved: list[UnitAnswer] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    snaps: SnapArray | None = None
+    """The point snapped to the network (one row), for drive times under other profiles (same geometry)."""
 
 
 class Eligibility:
@@ -95,7 +97,9 @@ class Eligibility:
         x, y = to_metric(lat, lon)
         snaps = snap_many(self.net, np.array([x], dtype=float), np.array([y], dtype=float))
         times, rows = self.trees.unit_times(self.net, snaps, self._unit_order)
-        return self._answer(location, snaps[0], times[:, 0], rows[:, 0], approvals)
+        answer = self._answer(location, snaps[0], times[:, 0], rows[:, 0], approvals)
+        answer.snaps = snaps
+        return answer
 
     def _answer(self, location: Location, snap: Snap, times: np.ndarray, rows: np.ndarray,
                 approvals: dict[str, tuple[int, ...]] | None = None) -> PointAnswer:
