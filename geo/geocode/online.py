@@ -7,19 +7,28 @@ required dependency (``pip install 'asih[geocode-online]'``).
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
+from geo.crs import to_metric
 from geo.geocode.parse import clean_query
 from geo.geocode.result import (
-    Note,
     GeocodeError,
     GeocodeResult,
     GeocoderUnavailable,
+    Note,
     NotFound,
+    Region,
 )
 from geo.settings import Settings
 
 TIMEOUT_S = 5.0
 """Longest wait for the server (seconds)."""
 _PRECISION = {"house": "address", "building": "address", "road": "street", "postcode": "postcode"}
+BOX_STEPS = 7
+"""A coarse answer's bounding box is sampled on a grid of this many points a side (EPSG:3006), the region the area
+is decided for: if the box crosses an area border, the area is uncertain and the user is asked."""
 
 
 class NominatimGeocoder:
@@ -53,14 +62,52 @@ class NominatimGeocoder:
         raw = location.raw or {}
         kind = raw.get("addresstype") or raw.get("type") or ""
         precision = _PRECISION.get(kind, "place")
-        # Nominatim gives a point, not the region it stands for: anything coarser than an address is a point of
-        # a larger place, so the region is that point only for addresses, and the answer must say so otherwise.
+        # Nominatim gives a point and the bounding box of what it found. Anything coarser than an address is a
+        # larger place (a road's piece, a postcode, a town): the patient may be anywhere in its box, so the area is
+        # decided for the box, never for its point alone.
         notes = (Note("geocoded_online", "info", "Geocoded online (Nominatim)."),)
+        label = str(raw.get("display_name", ""))[:200]
+        lat, lon = float(location.latitude), float(location.longitude)
+        region = None
         if precision != "address":
+            region = box_region(raw.get("boundingbox"), precision, label, lat, lon)
             notes += (Note("online_coarse", "caution",
-                           "The online geocoder gave a point for a larger place; the area is that point's area."),)
-        return GeocodeResult(float(location.latitude), float(location.longitude), precision,
-                             str(raw.get("display_name", ""))[:200], 100.0, notes)
+                           "The online geocoder found a larger place than an address; the area is decided for the "
+                           "whole of it."),)
+        return GeocodeResult(lat, lon, precision, label, 100.0, notes, region=region)
+
+
+def box_region(box, precision: str, label: str, lat: float, lon: float) -> Region:
+    """The region of a Nominatim answer's ``boundingbox`` (``[south, north, west, east]`` as strings, degrees):
+    a grid of points over it (EPSG:3006) and the answer's point. Without a usable box, the point with a width of
+    :data:`UNKNOWN_WIDTH_M` around it (a circle of points), so the area is still decided for a region."""
+    try:
+        south, north, west, east = (float(v) for v in box)
+        usable = all(math.isfinite(v) for v in (south, north, west, east)) and south <= north and west <= east
+    except (TypeError, ValueError):
+        usable = False
+    if usable:
+        lats, lons = np.meshgrid(np.linspace(south, north, BOX_STEPS), np.linspace(west, east, BOX_STEPS))
+        lats, lons = np.append(lats.ravel(), lat), np.append(lons.ravel(), lon)
+        basis = "The area the online geocoder's answer covers (its bounding box); the patient may be anywhere in it."
+    else:
+        angle = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+        x0, y0 = to_metric(lat, lon)
+        xs = np.append(x0 + UNKNOWN_WIDTH_M * np.cos(angle), x0)
+        ys = np.append(y0 + UNKNOWN_WIDTH_M * np.sin(angle), y0)
+        points = tuple((float(x), float(y)) for x, y in zip(xs, ys))
+        return Region(precision, label, points=points, width_m=UNKNOWN_WIDTH_M,
+                      basis="The online geocoder gave no extent for this place; the patient may be within "
+                            f"{UNKNOWN_WIDTH_M / 1000:.0f} km of its point.")
+    xs, ys = to_metric(lats, lons)
+    x0, y0 = to_metric(lat, lon)
+    width = float(np.max(np.hypot(np.asarray(xs) - x0, np.asarray(ys) - y0)))
+    points = tuple((float(x), float(y)) for x, y in zip(np.atleast_1d(xs), np.atleast_1d(ys)))
+    return Region(precision, label, points=points, width_m=round(width, -1), basis=basis)
+
+
+UNKNOWN_WIDTH_M = 2000.0
+"""How far from a coarse online answer's point the patient may be when the server gives no bounding box (m)."""
 
 
 __all__ = ["GeocodeError", "NominatimGeocoder"]
