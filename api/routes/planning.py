@@ -3,14 +3,13 @@ what-if, and where a unit would need bases (base siting).
 
 Thin: parse, call the domain (:mod:`routing.audit`, :mod:`routing.whatif`, :class:`routing.siting.SitePlanner`),
 shape the answer. The auditors per profile and the planner (candidate sites and their reach) are built once per
-limit (and profile) and kept, bounded; building is serialised, so concurrent first requests wait for one build
-instead of each running their own. The computations run in the heavy-work pool (:mod:`api.executor`): bounded,
+limit (and profile) and kept in one bounded memo (:class:`geo.memo.Memo`); concurrent first requests wait for one
+build instead of each running their own. The computations run in the heavy-work pool (:mod:`api.executor`): bounded,
 computed once for identical concurrent requests, 503 with ``Retry-After`` when saturated, never on the event loop.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,14 +18,14 @@ from pydantic import BaseModel, Field
 from api.deps import service
 from api.executor import heavy_for, run_heavy
 from api.service import Service
+from geo.memo import Memo
 from geo.providers import UnknownUnit
 
 router = APIRouter(prefix="/v1", tags=["planning"])
 
-_PLANNERS: dict[tuple[int, str, float], object] = {}
-_AUDITORS: dict[tuple[int, float], dict] = {}
-_LOCK = threading.RLock()
-_MAX_KEPT = 4
+_KEPT = Memo(max_items=8)
+"""Auditors per limit and planners per (profile, limit), per service: built once (concurrent first requests wait
+for one build), the least recently used dropped beyond 8 (an auditor set is ≈ 100 MB)."""
 
 Minutes = Query(None, ge=5, le=120, description="Drive-time limit in minutes (default 30).")
 ProfileQuery = Query("all", description="`all` (free flow, typical and peak side by side) or one of them.")
@@ -39,28 +38,18 @@ def _limit(svc: Service, minutes: int | None) -> float:
 def _auditors(svc: Service, limit_s: float) -> dict:
     from routing.audit import profile_auditors
 
-    key = (id(svc), limit_s)
-    with _LOCK:
-        if key not in _AUDITORS:
-            if len(_AUDITORS) >= _MAX_KEPT:
-                _AUDITORS.pop(next(iter(_AUDITORS)))
-            _AUDITORS[key] = profile_auditors(svc.auditor(limit_s))
-        return _AUDITORS[key]
+    return _KEPT.get_or_compute(("auditors", id(svc), limit_s), lambda: profile_auditors(svc.auditor(limit_s)))
 
 
 def _planner(svc: Service, profile: str, limit_s: float):
     from routing.siting import SitePlanner, index_places
 
-    key = (id(svc), profile, limit_s)
-    with _LOCK:
-        if key not in _PLANNERS:
-            if len(_PLANNERS) >= _MAX_KEPT:
-                _PLANNERS.pop(next(iter(_PLANNERS)))
-            _PLANNERS[key] = SitePlanner(_auditors(svc, limit_s), profile, index_places(svc.geocoder))
-        planner = _PLANNERS[key]
-        # The reach matrix is filled on first use; keep that inside the lock too.
-        _ = planner.reach
+    def build():
+        planner = SitePlanner(_auditors(svc, limit_s), profile, index_places(svc.geocoder))
+        _ = planner.reach  # the reach matrix is filled on first use: inside the build, once
         return planner
+
+    return _KEPT.get_or_compute(("planner", id(svc), profile, limit_s), build)
 
 
 def _profiles(profile: str) -> list[str]:
