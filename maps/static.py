@@ -6,8 +6,6 @@ SWEREF 99 TM differs from true north by under 3° in the county, which the arrow
 
 from __future__ import annotations
 
-import math
-import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -17,20 +15,26 @@ import matplotlib
 matplotlib.use("Agg")
 
 import geopandas as gpd  # noqa: E402
-import matplotlib.patheffects as pe  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch, Rectangle  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 from shapely.geometry.base import BaseGeometry  # noqa: E402
 
 from geo.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
 from maps import style  # noqa: E402
-from maps.background import load_land  # noqa: E402
+from maps.drawing import (  # noqa: E402
+    HALO,
+    area_numbers,
+    canvas,
+    finish,
+    metadata,
+    plot_bases,
+    precision_handles,
+)
+from maps.static_lookup import lookup_figure  # noqa: E402
 
 Kind = Literal["overview", "unit", "choice", "lookup"]
 FORMATS = (".png", ".pdf")
-_HALO = [pe.withStroke(linewidth=3, foreground="white")]
 
 
 def render_static(kind: Kind, out: str | Path, *, settings: Settings | None = None, **inputs) -> Path:
@@ -56,8 +60,6 @@ def render_static(kind: Kind, out: str | Path, *, settings: Settings | None = No
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise ValueError(f"A static map is written as {' or '.join(FORMATS)}, not {out.suffix or 'no extension'}.")
-    from maps.static_lookup import lookup_figure  # it builds on this module's helpers
-
     builders: dict[str, Callable[..., plt.Figure]] = {
         "overview": overview_figure, "unit": unit_figure, "choice": choice_figure, "lookup": lookup_figure,
     }
@@ -66,7 +68,7 @@ def render_static(kind: Kind, out: str | Path, *, settings: Settings | None = No
     fig = builders[kind](settings=settings, **inputs)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=style.STATIC_DPI, metadata=_metadata(out, fig))
+        fig.savefig(out, dpi=style.STATIC_DPI, metadata=metadata(out, fig))
     finally:
         plt.close(fig)
     return out
@@ -76,22 +78,22 @@ def overview_figure(areas: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame, b
                     bases: Sequence[Mapping], *, land: gpd.GeoDataFrame | None = None,
                     settings: Settings | None = None) -> plt.Figure:
     """The eight areas with their numbers, borders and all provider bases."""
-    fig, ax = _canvas(areas.total_bounds, land, settings)
+    fig, ax = canvas(areas.total_bounds, land, settings)
     areas.plot(ax=ax, color=[style.area_colour(i) for i in areas["id"]], edgecolor="#444444", linewidth=0.8,
                alpha=0.85, zorder=2)
     municipalities.boundary.plot(ax=ax, color=style.MUNICIPALITY_EDGE, linewidth=0.4, zorder=3)
     boroughs.boundary.plot(ax=ax, color=style.BOROUGH_EDGE, linewidth=0.4, linestyle=(0, (3, 2)), zorder=3)
     areas.boundary.plot(ax=ax, color="#333333", linewidth=1.2, zorder=4)
-    _area_numbers(ax, areas)
+    area_numbers(ax, areas)
     numbers = [str(k) for k in range(1, len(bases) + 1)]
     inner = _inner_city_inset(ax, areas, boroughs, bases, numbers)
-    _plot_bases(ax, bases, [n if not inner[k] else "" for k, n in enumerate(numbers)])
+    plot_bases(ax, bases, [n if not inner[k] else "" for k, n in enumerate(numbers)])
     handles = [Patch(facecolor=style.area_colour(i), edgecolor="#444444", label=style.area_label(i, n))
                for i, n in zip(areas["id"], areas["name"])]
     handles += [Line2D([], [], color=style.MUNICIPALITY_EDGE, lw=0.8, label="Kommungräns"),
                 Line2D([], [], color=style.BOROUGH_EDGE, lw=0.8, ls=(0, (3, 2)), label="Stadsdelsområdesgräns")]
-    handles += _precision_handles()
-    _finish(fig, ax, style.TITLES["overview"], handles, caveats=style.caveat_lines(bases=bases),
+    handles += precision_handles()
+    finish(fig, ax, style.TITLES["overview"], handles, caveats=style.caveat_lines(bases=bases),
             base_list=[style.base_label(k, b) for k, b in enumerate(bases, start=1)])
     return fig
 
@@ -112,7 +114,7 @@ def unit_figure(unit: Mapping, isochrone: BaseGeometry | Mapping[str, BaseGeomet
     geoms = list(isochrone.values()) if isinstance(isochrone, Mapping) else [isochrone]
     reach = gpd.GeoSeries([g for g in geoms if g is not None and not g.is_empty], crs=METRIC_CRS)
     focus = gpd.GeoSeries(list(approved.geometry) + list(reach), crs=METRIC_CRS)
-    fig, ax = _canvas(focus.total_bounds if len(focus) else areas.total_bounds, land, settings)
+    fig, ax = canvas(focus.total_bounds if len(focus) else areas.total_bounds, land, settings)
     areas.plot(ax=ax, color=[style.area_colour(i) for i in areas["id"]], alpha=0.25, edgecolor="#777777",
                linewidth=0.6, zorder=2)
     if len(reach):
@@ -120,19 +122,19 @@ def unit_figure(unit: Mapping, isochrone: BaseGeometry | Mapping[str, BaseGeomet
                    linewidth=0.8, zorder=3)
     gap_handles = _plot_unreached(ax, _people_gaps(unreached, gaps))
     approved.boundary.plot(ax=ax, color=style.APPROVED_EDGE, linewidth=2.0, zorder=5)
-    _area_numbers(ax, areas)
+    area_numbers(ax, areas)
     bases = [{**b, "unit": unit.get("unit")} for b in unit.get("bases", [])]
-    _plot_bases(ax, bases, [b.get("name", "") for b in bases])
+    plot_bases(ax, bases, [b.get("name", "") for b in bases])
     label = style.LABELS["isochrone"].format(minutes=minutes)
     handles = [
         Patch(facecolor=style.ISOCHRONE_COLOUR, alpha=0.35, edgecolor=style.ISOCHRONE_COLOUR, label=label),
         Patch(facecolor="none", edgecolor=style.APPROVED_EDGE, linewidth=2.0,
               label=style.LABELS["approved"] + ": " + ", ".join(str(a) for a in sorted(unit.get("areas", [])))),
         *gap_handles,
-    ] + _precision_handles()
+    ] + precision_handles()
     caveats = style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=bases)
     title = style.TITLES["unit"].format(unit=unit.get("unit", ""), minutes=minutes)
-    _finish(fig, ax, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})", handles,
+    finish(fig, ax, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})", handles,
             caveats=caveats)
     return fig
 
@@ -172,9 +174,9 @@ def _inner_city_inset(ax, areas: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame, b
     inset.set_xlabel("")
     inset.set_ylabel("")
     inset.text(0.02, 0.98, "Innerstaden med omnejd", transform=inset.transAxes, fontsize=8, fontweight="bold",
-               va="top", ha="left", zorder=11, path_effects=_HALO)
-    _area_numbers(inset, areas)
-    _plot_bases(inset, [b for b, i in zip(bases, inside) if i], [t for t, i in zip(labels, inside) if i])
+               va="top", ha="left", zorder=11, path_effects=HALO)
+    area_numbers(inset, areas)
+    plot_bases(inset, [b for b, i in zip(bases, inside) if i], [t for t, i in zip(labels, inside) if i])
     ax.indicate_inset_zoom(inset, edgecolor="#333333", linewidth=0.8)
     return inside
 
@@ -226,161 +228,17 @@ def choice_figure(deso: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, minutes: floa
     """DeSO areas coloured by how many approved units reach them within the limit (0, 1, 2, 3+)."""
     settings = settings or get_settings()
     minutes = settings.limit_minutes if minutes is None else minutes
-    fig, ax = _canvas(areas.total_bounds, land, settings)
+    fig, ax = canvas(areas.total_bounds, land, settings)
     deso.plot(ax=ax, color=[style.choice_class(int(c))[1] for c in deso["choices"]], edgecolor="white",
               linewidth=0.1, zorder=2)
     areas.boundary.plot(ax=ax, color="#222222", linewidth=1.0, zorder=4)
-    _area_numbers(ax, areas)
+    area_numbers(ax, areas)
     handles = [Patch(facecolor=c, edgecolor="#666666", label=label) for _, label, c in style.CHOICE_CLASSES]
     handles += [Patch(facecolor="white", edgecolor="#222222", label="Nummer = ASIH-område")]
     title = style.TITLES["choice"].format(minutes=minutes)
-    _finish(fig, ax, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})", handles,
+    finish(fig, ax, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})", handles,
             legend_title=style.choice_legend_title(minutes),
             caveats=style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=bases))
     return fig
 
 
-def _canvas(bounds, land: gpd.GeoDataFrame | None, settings: Settings | None):
-    settings = settings or get_settings()
-    fig, ax = plt.subplots(figsize=style.STATIC_SIZE_IN)
-    fig.subplots_adjust(left=0.02, right=0.70, top=0.92, bottom=0.06)
-    ax.set_facecolor(style.WATER)
-    land = land if land is not None else load_land(settings)
-    land = land.to_crs(METRIC_CRS)
-    if "county" in land:
-        land[~land["county"].astype(bool)].plot(ax=ax, color=style.LAND_NEIGHBOUR, edgecolor=style.LAND_EDGE,
-                                                 linewidth=0.3, zorder=1)
-        land[land["county"].astype(bool)].plot(ax=ax, color=style.LAND, edgecolor=style.LAND_EDGE,
-                                                linewidth=0.3, zorder=1)
-    else:
-        land.plot(ax=ax, color=style.LAND, edgecolor=style.LAND_EDGE, linewidth=0.3, zorder=1)
-    minx, miny, maxx, maxy = bounds
-    pad = 0.05 * max(maxx - minx, maxy - miny, 2_000)
-    ax.set_xlim(minx - pad, maxx + pad)
-    ax.set_ylim(miny - pad, maxy + pad)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return fig, ax
-
-
-def _finish(fig, ax, title: str, handles: list, legend_title: str | None = None, caveats: Sequence[str] = (),
-            base_list: Sequence[str] = ()) -> None:
-    ax.set_xlabel("")  # geopandas labels the axes with the CRS's; the caption names it
-    ax.set_ylabel("")
-    ax.set_title(title, fontsize=15, fontweight="bold", loc="left", pad=10)
-    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.71, 0.92), frameon=False, fontsize=9,
-                        title=legend_title, title_fontsize=10, alignment="left")
-    top = 0.92
-    if base_list:
-        fig.canvas.draw()  # where the legend ends, so the list of bases starts below it
-        top = legend.get_window_extent().transformed(fig.transFigure.inverted()).y0 - 0.01
-        fig.text(0.715, top, style.LABELS["bases"] + "\n" + "\n".join(base_list), fontsize=6.5, va="top",
-                 ha="left", linespacing=1.3)
-    if caveats:
-        text = "\n".join(textwrap.fill(c, 54) for c in caveats)
-        fig.text(0.715, 0.06, f"{style.LABELS['caveats']}\n{text}", fontsize=7.5, va="bottom", ha="left",
-                 linespacing=1.35, color="#222222",
-                 bbox={"boxstyle": "round,pad=0.5", "facecolor": "#fff8e1", "edgecolor": "#b08800", "linewidth": 0.8})
-    _scale_bar(ax)
-    _north_arrow(ax)
-    fig.text(0.02, 0.025, style.ATTRIBUTION_PREFIX + style.ATTRIBUTION + ". Koordinatsystem SWEREF 99 TM (EPSG:3006).",
-             fontsize=8, color="#444444")
-
-
-def _scale_bar(ax) -> None:
-    """Two-segment bar in the lower left, a round length near a fifth of the map width."""
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    length = _nice_length((x1 - x0) / 5)
-    left, base = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
-    height = 0.012 * (y1 - y0)
-    for i, colour in enumerate(("black", "white")):
-        ax.add_patch(Rectangle((left + i * length / 2, base), length / 2, height, facecolor=colour,
-                               edgecolor="black", linewidth=0.8, zorder=10))
-    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    for x, text in ((left, "0"), (left + length, label)):
-        ax.text(x, base + 1.6 * height, text, ha="center", va="bottom", fontsize=8, zorder=10, path_effects=_HALO)
-
-
-def _nice_length(target: float) -> float:
-    exponent = 10 ** math.floor(math.log10(target))
-    for step in (5, 2, 1):
-        if step * exponent <= target:
-            return step * exponent
-    return exponent
-
-
-def _north_arrow(ax) -> None:
-    ax.annotate("N", xy=(0.96, 0.95), xytext=(0.96, 0.85), xycoords="axes fraction", ha="center", va="center",
-                fontsize=12, fontweight="bold", zorder=10, path_effects=_HALO,
-                arrowprops={"facecolor": "black", "edgecolor": "black", "width": 4, "headwidth": 11, "headlength": 10})
-
-
-def _area_numbers(ax, areas: gpd.GeoDataFrame) -> None:
-    xmin, xmax = ax.get_xlim()
-    ymin, ymax = ax.get_ylim()
-    for _, row in areas.iterrows():
-        spot = row.geometry.representative_point()
-        if xmin <= spot.x <= xmax and ymin <= spot.y <= ymax:
-            ax.text(spot.x, spot.y, str(int(row["id"])), ha="center", va="center", fontsize=13, fontweight="bold",
-                    zorder=8, path_effects=_HALO)
-
-
-def _plot_bases(ax, bases: Sequence[Mapping], labels: Sequence[str] | None = None) -> None:
-    """Markers by precision; with ``labels``, each base labelled beside its marker (numbers or names)."""
-    if not bases:
-        return
-    points = gpd.GeoSeries.from_xy([b["lon"] for b in bases], [b["lat"] for b in bases], crs=WGS84).to_crs(METRIC_CRS)
-    for base, point in zip(bases, points):
-        look = style.precision_style(base.get("precision"))
-        ax.scatter([point.x], [point.y], s=55, marker=look["marker"], color=look["colour"], edgecolor="#222222",
-                   linewidth=0.8, zorder=9)
-    if labels:
-        _place_labels(ax, [(p.x, p.y) for p in points], list(labels))
-
-
-_LABEL_OFFSETS = [(r * math.cos(a), r * math.sin(a)) for r in (9, 16, 26, 38, 52)
-                  for a in [math.radians(d) for d in (20, -20, 160, -160, 90, -90, 55, -55, 125, -125)]]
-"""Where a label may go around its marker (points), nearest first; beyond the first ring a line leads to it."""
-
-
-def _place_labels(ax, xy: list[tuple[float, float]], labels: list[str]) -> None:
-    """Label each point at the nearest offset where the text covers no other label or marker (greedy)."""
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
-    marks = [ax.transData.transform(p) for p in xy]
-    taken = [(m[0] - 6, m[1] - 6, m[0] + 6, m[1] + 6) for m in marks]  # markers, in display pixels
-
-    def free(box) -> bool:
-        return all(box[2] < t[0] or t[2] < box[0] or box[3] < t[1] or t[3] < box[1] for t in taken)
-
-    for (x, y), text in zip(xy, labels):
-        if not text:
-            continue
-        annotation = None
-        for n, (dx, dy) in enumerate(_LABEL_OFFSETS):
-            if annotation is not None:
-                annotation.remove()
-            lead = {"arrowstyle": "-", "color": "#333333", "lw": 0.6, "shrinkA": 0, "shrinkB": 4} if n >= 10 else None
-            annotation = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=8,
-                                     fontweight="bold", zorder=10, path_effects=_HALO, arrowprops=lead,
-                                     ha="left" if dx >= 0 else "right", va="center")
-            annotation.update_positions(renderer)
-            box = Text.get_window_extent(annotation, renderer)  # the text only, not its leader line
-            if free((box.x0, box.y0, box.x1, box.y1)):
-                break
-        taken.append((box.x0, box.y0, box.x1, box.y1))
-
-
-def _precision_handles() -> list:
-    return [Line2D([], [], ls="", marker=look["marker"], markersize=8, markerfacecolor=look["colour"],
-                   markeredgecolor="#222222", label=f"{style.PRECISION_LEGEND_TITLE}: {look['label']}")
-            for look in style.PRECISION_STYLE.values()]
-
-
-def _metadata(out: Path, fig) -> dict:
-    title = fig.axes[0].get_title(loc="left") if fig.axes else ""
-    if out.suffix.lower() == ".pdf":
-        return {"Title": title, "Subject": "ASIH Region Stockholm", "Creator": "asih maps"}
-    return {"Title": title, "Source": style.ATTRIBUTION}

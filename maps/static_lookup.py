@@ -17,14 +17,14 @@ from shapely.geometry import Point
 
 from geo.settings import METRIC_CRS, WGS84, Settings, get_settings
 from maps import style
-from maps.static import _HALO, _area_numbers, _canvas, _finish, _precision_handles
+from maps.drawing import HALO, area_numbers, canvas, finish, precision_handles
 
 MIN_SPAN_M = 4_000
 """The smallest frame (metres) around a point whose bases are all close by."""
 MARGIN = 0.18
 """Margin around the point and bases, as a fraction of the larger side."""
 MAP_ASPECT = (0.70 - 0.02) * 11.69 / ((0.92 - 0.06) * 8.27)
-"""Width / height of the map axes in ``maps.static._canvas``, so the frame fills them."""
+"""Width / height of the map axes in ``maps.drawing.canvas``, so the frame fills them."""
 WARNING_WIDTH = 58
 WARNING_LINES = 6
 LABEL_PT = 8.5
@@ -66,13 +66,13 @@ def lookup_figure(result: Mapping, bases: Sequence[Mapping], areas: gpd.GeoDataF
             groups.append((key, item, unit_bases, _nearest(unit_bases, point, item.get("base")), colour, not within))
 
     choices = [(c, _to_metric(c["lat"], c["lon"])) for c in area.get("choices") or []]
-    fig, ax = _canvas(_frame(point, groups, hit, areas, [p for _, p in choices]), land, settings)
+    fig, ax = canvas(_frame(point, groups, hit, areas, [p for _, p in choices]), land, settings)
     areas.plot(ax=ax, color=[style.area_colour(i) for i in areas["id"]], alpha=0.15, edgecolor="#888888",
                linewidth=0.6, zorder=2)
     if len(hit):
         hit.plot(ax=ax, color=[style.area_colour(i) for i in hit["id"]], alpha=0.45, zorder=3)
         hit.boundary.plot(ax=ax, color=style.APPROVED_EDGE, linewidth=2.5, zorder=4)
-    _area_numbers(ax, areas)
+    area_numbers(ax, areas)
 
     labels = []
     for key, item, unit_bases, used, colour, dashed in reversed(groups):  # eligible drawn last, on top
@@ -110,8 +110,8 @@ def lookup_figure(result: Mapping, bases: Sequence[Mapping], areas: gpd.GeoDataF
                label=f"Godkänd, över {limit_min:g} min"),
         Line2D([], [], color=style.REACH_NOT_APPROVED, lw=1.2,
                label=f"{style.LABELS['reachable_not_approved']} (inom {limit_min:g} min)"),
-    ] + _precision_handles()
-    _finish(fig, ax, _title(area, point), handles)
+    ] + precision_handles()
+    finish(fig, ax, _title(area, point), handles)
     ax.set_title(ax.get_title(loc="left"), fontsize=15, fontweight="bold", loc="left", pad=22)
     ax.text(0, 1.012, _subtitle(result, limit_min), transform=ax.transAxes, fontsize=10, color="#333333",
             va="bottom", ha="left")
@@ -223,7 +223,7 @@ def _place_labels(ax, labels) -> None:
             y = min(clash) - h
         placed.append((x, y, w))
         ax.annotate(text, xy=(where.x, where.y), xytext=(x, y), ha="left", va="center", fontsize=size,
-                    fontweight="bold" if eligible else "normal", color=colour, zorder=11, path_effects=_HALO,
+                    fontweight="bold" if eligible else "normal", color=colour, zorder=11, path_effects=HALO,
                     annotation_clip=True,
                     arrowprops=None if abs(y - where.y) < h / 2 else
                     {"arrowstyle": "-", "color": colour, "linewidth": 0.6, "shrinkA": 0, "shrinkB": 3})
