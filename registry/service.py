@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
@@ -33,12 +32,26 @@ from registry.db import (
 )
 from registry.errors import Conflict, Forbidden, Invalid, NotFound, RegistryError  # noqa: F401 - re-exported
 from registry.models import ROLES, Approval, AvailabilityReport, Change, Token, Unit, User, UserUnit
+from registry.values import (
+    MAX_FREE_PLACES,  # noqa: F401 - re-exported
+    MAX_NOTE_CHARS,  # noqa: F401 - re-exported
+    Report,
+    approval_form,
+    empty,
+    iso,
+    names,
+    overlaps,
+    plausible_id,
+    report_form,
+    span,
+    user_form,
+    verify_free_places,
+    verify_note,
+)
 from registry.tokens import hash_token, load_secret, new_token, token_matches, token_prefix
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 DEFAULT_SECRET_PATH = DEFAULT_SQLITE_PATH.with_name("registry.secret")
-MAX_FREE_PLACES = 1000
-MAX_NOTE_CHARS = 200
 READ_CACHE_ITEMS = 8
 """Kept reads: the latest reports, and approvals for a few days (today, and the dates lookups ask about)."""
 
@@ -136,8 +149,8 @@ class RegistryService:
             Unknown unit; free places not a whole number from 0 to 1000, or a note over 200 characters.
         """
         if user.role == "provider" and unit_id not in user.unit_ids:
-            raise Forbidden(f"Your token may report free places for {_names(user.unit_ids)} only, not '{unit_id}'.")
-        free_places, note = _verify_free_places(free_places), _verify_note(note)
+            raise Forbidden(f"Your token may report free places for {names(user.unit_ids)} only, not '{unit_id}'.")
+        free_places, note = verify_free_places(free_places), verify_note(note)
         with self._write() as s:
             self._lock_unit(s, unit_id)
             previous = self._latest_reports(s, [unit_id]).get(unit_id)
@@ -145,7 +158,7 @@ class RegistryService:
                                         reported_at=self.clock(), reported_by=user.id)
             s.add(report)
             s.flush()
-            self._log(s, user, "availability.set", f"unit:{unit_id}", _report(previous), _report(report))
+            self._log(s, user, "availability.set", f"unit:{unit_id}", report_form(previous), report_form(report))
         return self._entry(report, self.clock())
 
     def availability(self, unit_ids: Iterable[str] | None = None) -> dict[str, dict]:
@@ -168,21 +181,21 @@ class RegistryService:
         ids = list(unit_ids) if unit_ids is not None else list(order)
         return {uid: self._entry(latest.get(uid) if isinstance(uid, str) else None, now, uid) for uid in ids}
 
-    def _read_latest(self) -> tuple[tuple[str, ...], dict[str, _Report]]:
+    def _read_latest(self) -> tuple[tuple[str, ...], dict[str, Report]]:
         """Every unit id in file order, and each unit's latest report (one query, kept ``read_cache_s``)."""
         with read_session(self.engine) as s:
             order = tuple(s.scalars(select(Unit.id).order_by(Unit.position)))
             reports = self._latest_reports(s, list(order))
-            return order, {uid: _Report.of(r) for uid, r in reports.items()}
+            return order, {uid: Report.of(r) for uid, r in reports.items()}
 
-    def _entry(self, report: _Report | AvailabilityReport | None, now: datetime, unit_id: str | None = None) -> dict:
+    def _entry(self, report: Report | AvailabilityReport | None, now: datetime, unit_id: str | None = None) -> dict:
         if report is None:
             return {"unit_id": unit_id, "free_places": None, "note": None, "reported_at": None, "age_s": None,
                     "stale": True, "status": "none", "stale_after_s": self.stale_after_s}
         age = max(0.0, (now - report.reported_at).total_seconds())
         stale = age > self.stale_after_s
         return {"unit_id": report.unit_id, "free_places": report.free_places, "note": report.note,
-                "reported_at": _iso(report.reported_at), "age_s": round(age), "stale": stale,
+                "reported_at": iso(report.reported_at), "age_s": round(age), "stale": stale,
                 "status": "stale" if stale else "current", "stale_after_s": self.stale_after_s}
 
     # -- approvals ---------------------------------------------------------------------------------------------------
@@ -203,15 +216,15 @@ class RegistryService:
         with self._write() as s:
             self._lock_unit(s, unit_id)
             for other in self._periods(s, unit_id, area_id):
-                if _overlaps(other.valid_from, other.valid_to, valid_from, valid_to):
+                if overlaps(other.valid_from, other.valid_to, valid_from, valid_to):
                     raise Conflict(f"Unit '{unit_id}' is already approved for area {area_id} "
-                                   f"{_span(other.valid_from, other.valid_to)} (approval {other.id}).")
+                                   f"{span(other.valid_from, other.valid_to)} (approval {other.id}).")
             approval = Approval(unit_id=unit_id, area_id=area_id, valid_from=valid_from, valid_to=valid_to,
                                 created_at=self.clock(), created_by=user.id, source=f"added by {user.label}")
             s.add(approval)
             s.flush()
-            self._log(s, user, "approval.add", f"unit:{unit_id}", None, _approval(approval))
-            return _approval(approval)
+            self._log(s, user, "approval.add", f"unit:{unit_id}", None, approval_form(approval))
+            return approval_form(approval)
 
     def end_approval(self, user: Actor, unit_id: str, area_id: int, valid_to: date) -> list[dict]:
         """End a unit's approval for an area: ``valid_to`` is the last day it is in force.
@@ -228,14 +241,14 @@ class RegistryService:
         with self._write() as s:
             self._lock_unit(s, unit_id)
             for a in self._periods(s, unit_id, area_id):
-                if _empty(a.valid_from, a.valid_to) or (a.valid_to is not None and a.valid_to <= valid_to):
+                if empty(a.valid_from, a.valid_to) or (a.valid_to is not None and a.valid_to <= valid_to):
                     continue
-                before = _approval(a)
+                before = approval_form(a)
                 a.valid_to = valid_to if a.valid_from is None or a.valid_from <= valid_to else (
                     a.valid_from - timedelta(days=1))
                 s.flush()
-                self._log(s, user, "approval.end", f"unit:{unit_id}", before, _approval(a))
-                changed.append(_approval(a))
+                self._log(s, user, "approval.end", f"unit:{unit_id}", before, approval_form(a))
+                changed.append(approval_form(a))
             if not changed:
                 raise Conflict(f"Unit '{unit_id}' has no approval for area {area_id} in force after {valid_to}.")
         return changed
@@ -268,7 +281,7 @@ class RegistryService:
                 self._unit(s, unit_id)
                 q = q.where(Approval.unit_id == unit_id)
             rows = s.scalars(q.order_by(Unit.position, Approval.area_id, Approval.id)).all()
-            return [_approval(a) for a in rows]
+            return [approval_form(a) for a in rows]
 
     # -- the change log ----------------------------------------------------------------------------------------------
     def changes(self, *, limit: int = 100, before_id: int | None = None, entity: str | None = None,
@@ -281,12 +294,12 @@ class RegistryService:
             if before_id is not None:
                 q = q.where(Change.id < before_id)
             if entity is not None:
-                if not _plausible_id(entity, 200):
+                if not plausible_id(entity, 200):
                     return []
                 q = q.where(Change.entity == entity)
             if since is not None:
                 q = q.where(Change.at >= since)
-            return [{"id": c.id, "at": _iso(c.at), "actor": c.actor, "actor_id": c.actor_id, "action": c.action,
+            return [{"id": c.id, "at": iso(c.at), "actor": c.actor, "actor_id": c.actor_id, "action": c.action,
                      "entity": c.entity, "before": c.before, "after": c.after} for c in s.scalars(q)]
 
     # -- users and tokens --------------------------------------------------------------------------------------------
@@ -312,7 +325,7 @@ class RegistryService:
             while s.scalar(select(Token.id).where(Token.prefix == prefix)) is not None:
                 token, prefix = new_token()
             s.add(Token(user_id=row.id, prefix=prefix, hash=hash_token(token, self._secret), created_at=self.clock()))
-            out = _user(row, [prefix])
+            out = user_form(row, [prefix])
             self._log(s, user, "user.add", f"user:{row.id}", None, out)
         return out, token
 
@@ -326,14 +339,14 @@ class RegistryService:
             if row is None:
                 raise NotFound(f"No user {user_id}.")
             prefixes = list(s.scalars(select(Token.prefix).where(Token.user_id == user_id)))
-            before = _user(row, prefixes)
+            before = user_form(row, prefixes)
             now = self.clock()
             if row.revoked_at is None:
                 row.revoked_at = now
             for t in s.scalars(select(Token).where(Token.user_id == user_id, Token.revoked_at.is_(None))):
                 t.revoked_at = now
             s.flush()
-            after = _user(row, prefixes)
+            after = user_form(row, prefixes)
             self._log(s, user, "user.revoke", f"user:{user_id}", before, after)
         return after
 
@@ -343,7 +356,7 @@ class RegistryService:
             prefixes: dict[int, list[str]] = {}
             for uid, prefix in s.execute(select(Token.user_id, Token.prefix).order_by(Token.id)):
                 prefixes.setdefault(uid, []).append(prefix)
-            return [_user(u, prefixes.get(u.id, [])) for u in s.scalars(select(User).order_by(User.id))]
+            return [user_form(u, prefixes.get(u.id, [])) for u in s.scalars(select(User).order_by(User.id))]
 
     def authenticate(self, token: str) -> Actor | None:
         """The actor holding ``token``, or None for a malformed, unknown or revoked token."""
@@ -383,7 +396,7 @@ class RegistryService:
             self._reads.clear()
 
     def _unit(self, s: Session, unit_id: str) -> Unit:
-        u = s.get(Unit, unit_id) if _plausible_id(unit_id) else None
+        u = s.get(Unit, unit_id) if plausible_id(unit_id) else None
         if u is None:
             known = ", ".join(s.scalars(select(Unit.id).order_by(Unit.position)))
             raise NotFound(f"Unknown unit '{unit_id}'. Known ids: {known}.")
@@ -391,7 +404,7 @@ class RegistryService:
 
     def _lock_unit(self, s: Session, unit_id: str) -> Unit:
         """The unit's row, locked until the transaction ends (PostgreSQL; SQLite holds the whole database)."""
-        u = s.get(Unit, unit_id, with_for_update=True) if _plausible_id(unit_id) else None
+        u = s.get(Unit, unit_id, with_for_update=True) if plausible_id(unit_id) else None
         return u if u is not None else self._unit(s, unit_id)
 
     @staticmethod
@@ -421,19 +434,6 @@ class RegistryService:
                      before=before, after=after))
 
 
-class _Report(NamedTuple):
-    """A free-places report as kept between reads (a plain value, not a database row)."""
-
-    unit_id: str
-    free_places: int
-    note: str | None
-    reported_at: datetime
-
-    @classmethod
-    def of(cls, r: AvailabilityReport) -> _Report:
-        return cls(r.unit_id, r.free_places, r.note, r.reported_at)
-
-
 def with_approvals(units, approvals: dict[str, tuple[int, ...]]):
     """A copy of a :class:`geo.providers.Registry` whose units' ``areas`` are ``approvals`` (from
     :meth:`RegistryService.approvals_on`); units the registry does not know keep their YAML areas.
@@ -445,71 +445,3 @@ def with_approvals(units, approvals: dict[str, tuple[int, ...]]):
 
     return replace(units, units=tuple(
         replace(u, areas=tuple(approvals[u.id])) if u.id in approvals else u for u in units.units))
-
-# -- plain forms (what the change log and the API show) -------------------------------------------------------------
-def _report(r: AvailabilityReport | None) -> dict | None:
-    if r is None:
-        return None
-    return {"report_id": r.id, "free_places": r.free_places, "note": r.note, "reported_at": _iso(r.reported_at),
-            "reported_by": r.reported_by}
-
-
-def _approval(a: Approval) -> dict:
-    return {"id": a.id, "unit_id": a.unit_id, "area_id": a.area_id, "valid_from": _day(a.valid_from),
-            "valid_to": _day(a.valid_to), "withdrawn": _empty(a.valid_from, a.valid_to)}
-
-
-def _user(u: User, prefixes: list[str]) -> dict:
-    return {"id": u.id, "name": u.name, "role": u.role, "units": sorted(x.unit_id for x in u.units),
-            "created_at": _iso(u.created_at), "revoked_at": _iso(u.revoked_at), "token_prefixes": prefixes}
-
-
-def _iso(t: datetime | None) -> str | None:
-    return None if t is None else t.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _day(d: date | None) -> str | None:
-    return None if d is None else d.isoformat()
-
-
-def _empty(start: date | None, end: date | None) -> bool:
-    return start is not None and end is not None and end < start
-
-
-def _overlaps(a_from, a_to, b_from, b_to) -> bool:
-    if _empty(a_from, a_to) or _empty(b_from, b_to):
-        return False
-    return (a_from is None or b_to is None or a_from <= b_to) and (b_from is None or a_to is None or b_from <= a_to)
-
-
-def _span(start: date | None, end: date | None) -> str:
-    return f"from {start or 'the start of the records'} to {end or 'further notice'}"
-
-
-def _plausible_id(value, max_chars: int = 80) -> bool:
-    """Whether ``value`` may be an id at all (text of printable characters): others never reach the database,
-    which for PostgreSQL would refuse a NUL character with an error rather than find nothing."""
-    return isinstance(value, str) and 0 < len(value) <= max_chars and value.isprintable()
-
-
-def _names(unit_ids: Iterable[str]) -> str:
-    return ", ".join(f"'{u}'" for u in sorted(unit_ids)) or "no unit"
-
-
-
-
-def _verify_free_places(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FREE_PLACES:
-        raise Invalid(f"free_places must be a whole number from 0 to {MAX_FREE_PLACES}.")
-    return value
-
-
-def _verify_note(note) -> str | None:
-    if note is None:
-        return None
-    if not isinstance(note, str):
-        raise Invalid("note must be a text.")
-    note = " ".join("".join(ch if ch.isprintable() else " " for ch in note).split())
-    if len(note) > MAX_NOTE_CHARS:
-        raise Invalid(f"note is longer than {MAX_NOTE_CHARS} characters.")
-    return note or None
