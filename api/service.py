@@ -20,10 +20,20 @@ from geo.areas.model import AreaModel, load_area_model
 from geo.areas.region import AreaDecision, Choice, ChoiceError, RegionResolver
 from geo.areas.units import AdminUnits
 from geo.crs import to_metric, to_wgs84, verify_lat_lon
-from geo.geocode import SEVERITIES, Geocoder, GeocodeResult, Note, Region, get_geocoder
+from geo.geocode import Geocoder, GeocodeResult, Note, Region, get_geocoder
 from geo.providers import Registry, read_registry
 from geo.settings import Settings
-from routing.audit import AUDIT_PROFILES
+from api.answer import (
+    NETWORK_LABELS,
+    PROFILE_LABELS,
+    PROFILE_PHRASES,
+    TRAFFIC_PROFILES,
+    free_flow_only,
+    minutes_text,
+    note_of,
+    option,
+    ordered,
+)
 from routing.basetrees import BaseTrees, load_base_trees
 from routing.eligibility import Eligibility, PointAnswer, UnitAnswer
 from routing.network import RoadNetwork
@@ -207,16 +217,16 @@ class Service:
 
     def _traffic_fields(self, times: dict[str, float | None]) -> dict:
         return {"drive_time_s_by_profile": times,
-                "within_limit_only_at_free_flow": _free_flow_only(times, self.settings.limit_s)}
+                "within_limit_only_at_free_flow": free_flow_only(times, self.settings.limit_s)}
 
-    def _free_flow_only(self, answer: PointAnswer, by_profile: dict) -> list[Note]:
+    def _free_flow_notes(self, answer: PointAnswer, by_profile: dict) -> list[Note]:
         """A caution per eligible unit that is within the limit without traffic but not in typical traffic."""
         notes = []
         minutes = self.settings.limit_s / 60
         for a in answer.eligible:
             times = by_profile[a.unit.id]
-            if _free_flow_only(times, self.settings.limit_s):
-                later = ", ".join(f"{_minutes(times.get(p))} {PROFILE_PHRASES[p]}" for p in ("typical", "peak")
+            if free_flow_only(times, self.settings.limit_s):
+                later = ", ".join(f"{minutes_text(times.get(p))} {PROFILE_PHRASES[p]}" for p in ("typical", "peak")
                                   if p in times)
                 notes.append(Note("free_flow_only", "caution",
                                   f"{a.unit.unit}: within {minutes:.0f} min only without traffic; {later}."))
@@ -267,10 +277,10 @@ class Service:
     def _contract(self, match, region, notes, answer: PointAnswer, lat, lon) -> dict:
         loc = answer.location
         bw = loc.border_warning
-        notes = notes + [_note(w) for w in answer.warnings]
+        notes = notes + [note_of(w) for w in answer.warnings]
         free = self.live.availability([a.unit.id for a in answer.eligible]) if self.live is not None else {}
         by_profile = self.traffic_times(answer)
-        notes += self._free_flow_only(answer, by_profile)
+        notes += self._free_flow_notes(answer, by_profile)
         if region.width_m >= WIDE_REGION_M:
             notes.append(Note("wide_region", "caution",
                               f"The location is known only to within {region.width_m / 1000:.1f} km; drive times are "
@@ -295,10 +305,10 @@ class Service:
                 "choices": [],
                 "decide_by": [],
             },
-            "eligible": [{**_option(a), "availability": free.get(a.unit.id), **self._traffic_fields(by_profile[a.unit.id])}
+            "eligible": [{**option(a), "availability": free.get(a.unit.id), **self._traffic_fields(by_profile[a.unit.id])}
                          for a in answer.eligible],
-            "reachable_not_approved": [_option(a) for a in answer.reachable_not_approved],
-            "warnings": _ordered(notes),
+            "reachable_not_approved": [option(a) for a in answer.reachable_not_approved],
+            "warnings": ordered(notes),
             "basis": self._basis(answer.eligible),
             "limit_s": self.settings.limit_s,
             "profile": self.network.profile,
@@ -343,7 +353,7 @@ class Service:
             "area": {"status": area["status"], **none, **{k: v for k, v in area.items() if k != "status"}},
             "eligible": [],
             "reachable_not_approved": [],
-            "warnings": _ordered(notes),
+            "warnings": ordered(notes),
             "basis": self._basis([]),
             "limit_s": self.settings.limit_s,
             "profile": self.network.profile,
@@ -366,87 +376,13 @@ class Service:
                 "worst_base_precision": worst, "summary": summary}
 
 
-NETWORK_LABELS = {
-    "matsim": "county road network from OpenStreetMap (≈2013, MATSim 2014)",
-    "osmnx-files": "OpenStreetMap road network (OSMnx files)",
-    "osm-xml": "OpenStreetMap road network (OSM XML)",
-    "pbf": "OpenStreetMap road network (.osm.pbf extract)",
-    "overpass": "OpenStreetMap road network (Overpass download)",
-}
-"""What each network source is, for the answer's basis line."""
-PROFILE_LABELS = {"free_flow": "free-flow", "typical": "typical-traffic", "peak": "peak-traffic",
-                  "rush_hour": "peak-traffic"}
 WIDE_REGION_M = 1000.0
 """A certain area whose location is wider than this (m) says that drive times are from its most likely point."""
 OUTSIDE_SENTENCE = "Outside Stockholm County. ASIH areas cover Stockholm County only."
 CONFIRM_TOKEN = "confirm"
 """The choice that accepts a street answer resting on a guess (a corrected spelling, no town given)."""
 
-# Eligibility's sentences, by their opening words → (code, severity). Routine caveats are "info".
-_ELIGIBILITY_CODES = [
-    ("Near an area border", "near_border", "caution"),
-    ("Outside Stockholm County", "outside_county", "decisive"),
-    ("The point is", "far_from_road", "decisive"),
-    ("No approved unit reaches", "none_within_limit", "decisive"),
-    ("No unit is approved", "none_approved", "decisive"),
-    ("Area ", "area_hypothesis", "info"),
-    ("Drive times of", "base_precision", "info"),
-]
-
-
-def _note(text: str) -> Note:
-    if " m off the generalised coastline" in text:
-        return Note("off_coastline", "caution", text)
-    if ": its base '" in text:
-        return Note("base_far_from_road", "info", text)
-    for prefix, code, severity in _ELIGIBILITY_CODES:
-        if text.startswith(prefix):
-            return Note(code, severity, text)
-    return Note("note", "caution", text)
-
-
-def _ordered(notes: list[Note]) -> list[dict]:
-    """Decisive first, then caution, then info; each code once."""
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    seen, out = set(), []
-    for n in sorted(notes, key=lambda n: rank.get(n.severity, 1)):
-        if (n.code, n.message) in seen:
-            continue
-        seen.add((n.code, n.message))
-        out.append({"code": n.code, "severity": n.severity, "message": n.message})
-    return out
-
-
 def _coordinates(lat: float, lon: float) -> GeocodeResult:
     x, y = to_metric(lat, lon)
     region = Region("coordinates", "coordinates", points=((float(x), float(y)),), basis="Coordinates as given.")
     return GeocodeResult(lat, lon, "coordinates", "coordinates", 100.0, (), region)
-
-
-TRAFFIC_PROFILES = AUDIT_PROFILES
-"""The profiles a lookup gives each eligible unit's drive time under (free flow, typical, peak)."""
-PROFILE_PHRASES = {"typical": "in typical traffic", "peak": "at peak"}
-
-
-def _free_flow_only(times: dict[str, float | None], limit_s: float) -> bool:
-    """True when the free-flow time is within ``limit_s`` and the typical-traffic time is not (or unreachable)."""
-    free, typical = times.get("free_flow"), times.get("typical", float("nan"))
-    return free is not None and free <= limit_s and (typical is None or typical > limit_s)
-
-
-def _minutes(seconds: float | None) -> str:
-    return "unreachable" if seconds is None else f"{math.ceil(seconds / 60):.0f} min"
-
-
-def _option(a: UnitAnswer) -> dict:
-    return {
-        "id": a.unit.id,
-        "unit": a.unit.unit,
-        "organisation": a.unit.organisation,
-        "drive_time_s": a.drive_time_s,
-        "within_limit": a.within_limit,
-        "base": a.base.name,
-        "base_precision": a.base.precision,
-        "capacity_note": a.unit.capacity_note,
-        "contact": getattr(a.unit, "contact", None),
-    }
