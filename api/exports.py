@@ -8,17 +8,14 @@ snapshots of an audit to compare against later.
 - Headers are Swedish by default, English with ``lang="en"``.
 - Population shares are floored, never rounded up (94.997 % is written 94.99 %): a share just below a verdict
   threshold never shows on the other side of it.
-- **Snapshots**: ``asih audit --save`` writes the audit (rows and metadata) as JSON under
-  ``cache_dir/audits/`` (never in git); ``--compare last`` or ``--compare FILE`` reads one back.
+- What an audit rests on and its snapshots are in :mod:`api.snapshots`.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -359,76 +356,3 @@ def caveats(meta: dict, lang: Lang = "sv") -> list[str]:
         f"Of {sum(n.values())} bases, {n.get('address', 0)} are known by address, {n.get('place', 0)} by place and "
         f"{n.get('unknown', 0)} are guesses; the base precision column says which.",
     ]
-
-
-def metadata(auditor, profiles: list[str]) -> dict:
-    """What an audit rests on: time, limit, thresholds, profiles, calibration targets, network and data versions."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import yaml
-
-    s = auditor.settings
-    try:
-        asih = version("asih")
-    except PackageNotFoundError:
-        asih = "unknown"
-    speeds = yaml.safe_load(Path(s.speeds_file).read_text(encoding="utf-8"))
-    counts: dict[str, int] = {}
-    for _, base in auditor.registry.bases():
-        counts[base.precision] = counts.get(base.precision, 0) + 1
-    return {
-        "created": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
-        "limit_minutes": auditor.limit_s / 60,
-        "profiles": list(profiles),
-        "supported_share": s.audit_supported_share,
-        "at_risk_share": s.audit_at_risk_share,
-        "targets": (speeds.get("calibration") or {}).get("targets", {}),
-        "bases": counts,
-        "network": {"source": auditor.net.source, "checksum": auditor.net.checksum},
-        "versions": {"areas": str(auditor.model.defs.version), "providers": str(auditor.registry.version),
-                     "speeds": str(speeds.get("version", "")), "asih": asih},
-        "population_source": "SCB DeSO 2018 geometry, 2023 population",
-    }
-
-
-# -- snapshots ---------------------------------------------------------------------------------------------------
-
-
-def snapshot_dir(settings) -> Path:
-    """Where audit snapshots are kept (inside the cache, which git ignores)."""
-    return Path(settings.cache_dir) / "audits"
-
-
-def save_snapshot(settings, meta: dict, rows: list[dict]) -> Path:
-    """Write an audit (``{"meta": …, "rows": […]}``) as a dated file and as ``last.json``; returns the dated file."""
-    folder = snapshot_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    text = json.dumps({"meta": meta, "rows": rows}, ensure_ascii=False, indent=1, default=_json_default)
-    dated = folder / f"audit-{stamp}.json"
-    dated.write_text(text, encoding="utf-8")
-    (folder / "last.json").write_text(text, encoding="utf-8")
-    return dated
-
-
-def load_snapshot(settings, spec: str) -> tuple[dict, list[dict]]:
-    """``(meta, rows)`` of a snapshot: ``"last"`` (the last saved) or a file (a snapshot or ``asih audit --json``)."""
-    path = snapshot_dir(settings) / "last.json" if spec == "last" else Path(spec)
-    if not path.exists():
-        hint = " Save one first with `asih audit --save`." if spec == "last" else ""
-        raise ValueError(f"No audit snapshot at {path}.{hint}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path} is not an audit snapshot (JSON): {exc}") from None
-    if isinstance(doc, list):
-        return {}, doc
-    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
-        raise ValueError(f"{path} is not an audit snapshot: expected {{'meta': …, 'rows': […]}} or a list of rows.")
-    return doc.get("meta") or {}, doc["rows"]
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return obj.item()
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

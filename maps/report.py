@@ -27,7 +27,8 @@ import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import shapely  # noqa: E402
 
-from api.exports import PRECISION_SV, PROFILES_SV, VERDICTS_SV, floor_share, metadata  # noqa: E402
+from api.exports import PRECISION_SV, PROFILES_SV, VERDICTS_SV, floor_share  # noqa: E402
+from api.snapshots import metadata  # noqa: E402
 from maps import style  # noqa: E402
 from maps.layers import flatten_bases  # noqa: E402
 

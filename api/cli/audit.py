@@ -114,7 +114,8 @@ def audit(
         _print_profiles(rows, base, profiles)
     meta = None
     if csv_out or xlsx_out or save:
-        from api.exports import about_rows, audit_columns, audit_table_rows, metadata, save_snapshot, write_table
+        from api.exports import about_rows, audit_columns, audit_table_rows, write_table
+        from api.snapshots import metadata, save_snapshot
 
         meta = metadata(base, profiles)
         for path in (p for p in (csv_out, xlsx_out) if p):
@@ -237,7 +238,7 @@ def _print_profiles(rows, auditor, profiles: list[str]) -> None:
 
 
 def _compare(svc, spec: str, rows: list[dict], json_out: bool) -> None:
-    from api.exports import load_snapshot
+    from api.snapshots import load_snapshot
     from routing.audit import compare_rows, share_text
 
     try:
@@ -282,7 +283,8 @@ def _what_if(svc, auditors, move, add, remove, json_out, csv_out, xlsx_out, lang
     else:
         _print_what_if(rows, base)
     if csv_out or xlsx_out:
-        from api.exports import about_rows, metadata, what_if_columns, what_if_table_rows, write_table
+        from api.exports import about_rows, what_if_columns, what_if_table_rows, write_table
+        from api.snapshots import metadata
 
         about = about_rows(metadata(base, list(auditors)), lang)
         for path in (p for p in (csv_out, xlsx_out) if p):
@@ -358,7 +360,8 @@ def choice(
         console.print(table)
         console.print(summary["base_precision_note"], style="dim")
     if csv_out or xlsx_out:
-        from api.exports import about_rows, choice_columns, choice_table_rows, metadata, write_table
+        from api.exports import about_rows, choice_columns, choice_table_rows, write_table
+        from api.snapshots import metadata
 
         about = about_rows(metadata(auditor, [auditor.net.profile]), lang)
         for path in (p for p in (csv_out, xlsx_out) if p):

@@ -118,7 +118,7 @@ async def audit(
 def planning_audit(svc: Service, unit_id: str | None, area: int | None, profiles: tuple[str, ...],
                    limit_s: float) -> tuple[list[dict], dict]:
     """Rows and metadata of ``GET /v1/planning/audit`` (in a heavy worker)."""
-    from api.exports import metadata
+    from api.snapshots import metadata
     from routing.audit import audit_profiles
 
     chosen = {p: _auditors(svc, limit_s)[p] for p in profiles}
@@ -165,7 +165,7 @@ def planning_what_if(svc: Service, move: tuple[str, ...], add: tuple[str, ...], 
                      profiles: tuple[str, ...], limit_s: float) -> dict:
     """``{"rows", "meta"}`` of ``POST /v1/planning/what-if``, or ``{"error": sentence}`` (in a heavy worker: only a
     result crosses back, so a refusal travels as a value)."""
-    from api.exports import metadata
+    from api.snapshots import metadata
     from routing.whatif import apply_changes, geocoder_resolver, what_if_registry, what_if_rows
 
     auditors = _auditors(svc, limit_s)

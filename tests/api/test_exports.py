@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from api.exports import Column, floor_share, load_snapshot, write_table
+from api.exports import Column, floor_share, write_table
+from api.snapshots import load_snapshot
 
 runner = CliRunner()
 COLUMNS = [Column("unit", "Enhet", "Unit", width=20), Column("area_id", "Område", "Area", "int", 8),
