@@ -190,12 +190,32 @@ class Declutter(MacroElement):
                         else { el.classList.add('asih-al-as-short'); }
                     });
                     box.setAttribute('data-labels-placed', String(Date.now()));
+                    // The first view can still move the labels after this, with no map event (seen at the first
+                    // fitBounds): look again shortly and give way again if any label moved.
+                    var sig = signature(box);
+                    clearTimeout(recheck);
+                    recheck = setTimeout(function() { if (signature(box) !== sig) { declutter(); } }, 250);
+                }
+                var recheck = null;
+                function signature(box) {
+                    return Array.prototype.map.call(box.querySelectorAll('.asih-area-label, .asih-base-label'),
+                        function(el) { var r = el.getBoundingClientRect(); return Math.round(r.left) + ',' + Math.round(r.top); }
+                    ).join(';');
                 }
                 // After Leaflet has placed every marker for the new view (viewreset fires after moveend).
                 var pending = null;
-                function soon() { clearTimeout(pending); pending = setTimeout(declutter, 30); }
+                function settled() {
+                    // Mid-animation, the panes are scaled or moving: label boxes measured then are wrong.
+                    var anim = map._animatingZoom || (map._panAnim && map._panAnim._inProgress) ||
+                        map.getContainer().classList.contains('leaflet-zoom-anim');
+                    if (anim) { soon(); } else { declutter(); }
+                }
+                function soon() { clearTimeout(pending); pending = setTimeout(settled, 30); }
                 map.on('zoomend moveend viewreset overlayadd overlayremove resize', soon);
                 map.whenReady(soon);
+                // Labels measured before the page's fonts are in use change width once they are: measure again.
+                window.addEventListener('load', soon);
+                if (document.fonts && document.fonts.ready) { document.fonts.ready.then(soon); }
             })();
         {% endmacro %}
         """
