@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-
 from maps import style
 from maps.interactive import choice_map, lookup_map, overview_map, unit_map
 from maps.offline import save_html
