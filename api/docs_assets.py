@@ -4,33 +4,29 @@ blank in a hospital network without internet).
 Run once at install time (``make install`` does it): ``python -m api.docs_assets``. The package comes from the npm
 registry through ``npm pack`` and its tarball's SHA-512 must equal the integrity pinned here (the registry's
 ``dist.integrity``), so a changed or substituted package is refused; running again is a no-op when the pinned
-version is in place. ReDoc 2 is the major FastAPI itself uses; it renders ``/openapi.json`` from a ``<redoc>``
-element, so the page needs no inline script. ``/docs`` (Swagger UI) is :mod:`api.routes.docs`.
+version is in place. The fetching, checking and manifest are :mod:`maps.npm_vendor`, as for Leaflet and Swagger UI.
+ReDoc 2 is the major FastAPI itself uses; it renders ``/openapi.json`` from a ``<redoc>`` element, so the page
+needs no inline script. ``/docs`` (Swagger UI) is :mod:`api.routes.docs`.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import html
-import json
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
+
+from maps import npm_vendor
 
 REDOC_VERSION = "2.5.4"
 REDOC_INTEGRITY = "sha512-M6jWhG1qoBnH6TFmzJnstyCZ87HmOY/UzDm78mHiYihEdlV/YcS9ogOo1NlElnJMeLsyxHFe2yFc4sNjHTrABQ=="
 REDOC_DIR = Path(__file__).resolve().parent.parent / "maps" / "vendor" / "redoc"
 """Beside the other vendored browser files (git-ignored ``maps/vendor/``)."""
 REDOC_JS = "redoc.standalone.js"
-MANIFEST = "manifest.json"
+MANIFEST = npm_vendor.MANIFEST
 
 # ReDoc sets inline styles, draws its logo and icons as data: URIs and runs its search index in a blob: worker.
 PAGE_HEADERS = {
@@ -76,14 +72,7 @@ def redoc_js() -> FileResponse:
 
 def vendored(vendor_dir: Path = REDOC_DIR) -> dict | None:
     """The manifest of the vendored ReDoc, or None when missing, incomplete or altered."""
-    try:
-        info = json.loads((vendor_dir / MANIFEST).read_text(encoding="utf-8"))
-        for name, digest in info["files"].items():
-            if hashlib.sha256((vendor_dir / name).read_bytes()).hexdigest() != digest:
-                return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    return info
+    return npm_vendor.vendored(vendor_dir)
 
 
 def fetch_redoc(version: str = REDOC_VERSION, vendor_dir: Path = REDOC_DIR, force: bool = False) -> Path:
@@ -103,54 +92,21 @@ def fetch_redoc(version: str = REDOC_VERSION, vendor_dir: Path = REDOC_DIR, forc
     Path
         The directory, holding ``redoc.standalone.js``, its licences and ``manifest.json``.
     """
-    info = vendored(vendor_dir)
-    if info and info.get("redoc") == version and not force:
-        return vendor_dir
-    with tempfile.TemporaryDirectory(prefix="asih-redoc-") as tmp:
-        package = _npm_pack("redoc", version, REDOC_INTEGRITY if version == REDOC_VERSION else None, Path(tmp))
-        js = (package / "bundles" / REDOC_JS).read_bytes()
-        licences = {f"LICENSE-{name.replace('/', '-')}": (package / name).read_bytes()
-                    for name in ("LICENSE", f"bundles/{REDOC_JS}.LICENSE.txt") if (package / name).exists()}
-    vendor_dir.mkdir(parents=True, exist_ok=True)
-    (vendor_dir / REDOC_JS).write_bytes(js)
-    for name, data in licences.items():
-        (vendor_dir / name).write_bytes(data)
-    manifest = {"redoc": version, "source": f"npm registry, redoc@{version}", "licence": "MIT",
-                "files": {REDOC_JS: hashlib.sha256(js).hexdigest()}}
-    (vendor_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return vendor_dir
 
+    def pick(package: Path) -> tuple[npm_vendor.Files, npm_vendor.Files]:
+        licences = npm_vendor.present(package, ("LICENSE", f"bundles/{REDOC_JS}.LICENSE.txt"))
+        return ({REDOC_JS: (package / "bundles" / REDOC_JS).read_bytes()},
+                {f"LICENSE-{name.replace('/', '-')}": data for name, data in licences.items()})
 
-def _npm_pack(name: str, version: str, integrity: str | None, tmpdir: Path) -> Path:
-    """``npm pack name@version`` into ``tmpdir``, check the tarball's integrity, unpack; the package directory."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError(f"npm is not installed: it is needed once, to fetch {name} from the npm registry.")
-    done = subprocess.run([npm, "pack", f"{name}@{version}", "--pack-destination", str(tmpdir), "--silent"],
-                          cwd=tmpdir, capture_output=True, text=True, check=False)
-    tarballs = list(tmpdir.glob(f"{name}-*.tgz"))
-    if done.returncode != 0 or not tarballs:
-        raise RuntimeError(f"npm pack {name}@{version} failed: {done.stderr.strip() or done.stdout.strip()}")
-    data = tarballs[0].read_bytes()
-    if integrity is not None:
-        got = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
-        if got != integrity:
-            raise RuntimeError(f"{name}@{version} from the registry does not match the pinned integrity ({got}).")
-    with tarfile.open(tarballs[0]) as tar:
-        tar.extractall(tmpdir / "x", filter="data")
-    return tmpdir / "x" / "package"
+    return npm_vendor.fetch_package("redoc", version, vendor_dir, pinned=(REDOC_VERSION, REDOC_INTEGRITY),
+                                    pick=pick, manifest={"licence": "MIT"}, force=force)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Vendor ReDoc for the offline /redoc page.")
-    parser.add_argument("--force", action="store_true", help="download again even if present")
-    args = parser.parse_args(argv)
-    try:
-        print(f"ReDoc {REDOC_VERSION} in {fetch_redoc(force=args.force)}")
-    except (RuntimeError, OSError) as exc:
-        print(f"api.docs_assets: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    def fetch(args: argparse.Namespace) -> Iterator[str]:
+        yield f"ReDoc {REDOC_VERSION} in {fetch_redoc(force=args.force)}"
+
+    return npm_vendor.run_command("api.docs_assets", "Vendor ReDoc for the offline /redoc page.", fetch, argv)
 
 
 if __name__ == "__main__":

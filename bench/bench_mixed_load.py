@@ -28,7 +28,6 @@ import itertools
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,43 +36,21 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._load import LAT, LON, free_port, lookups, start_server  # noqa: E402 - needs the root on sys.path
+
 COMMAND = ".venv/bin/python bench/bench_mixed_load.py --seconds 60"
 TARGETS = {"rps": 400.0, "p99_ms": 50.0, "memory_mb": 700.0}
-ADDRESSES = [
-    "Fjällgatan 44", "Mariebergsgatan 22", "Götgatan 10, Stockholm", "Sveavägen 50", "Kungsgatan 12", "Hornsgatan 100",
-    "Odengatan 40", "Birger Jarlsgatan 30", "Drottninggatan 70", "Folkungagatan 125", "Valhallavägen 100",
-    "Fleminggatan 20", "Sankt Eriksgatan 30", "Vasagatan 10",
-]
-LAT, LON = (59.20, 59.45), (17.85, 18.25)
 
 
 # -- the server and its memory -------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_server(port: int, log: Path) -> subprocess.Popen:
     asih = Path(sys.executable).with_name("asih")
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([str(asih), "serve", "--port", str(port)], cwd=ROOT, stdout=fh,
-                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return proc
-        except OSError:
-            time.sleep(0.25)
-    proc.kill()
-    raise SystemExit("server not healthy after 300 s")
+    return start_server([str(asih), "serve", "--port", str(port)], port, log, timeout=300,
+                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
 
 def _tree(pid: int) -> list[int]:
@@ -108,39 +85,9 @@ def _memory(pid: int) -> dict:
 
 
 async def _lookups(url: str, seconds: float, clients: int, seed: int) -> dict:
-    import httpx
-
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    stop = time.perf_counter() + seconds
-
-    async def worker(i: int) -> None:
-        rng = random.Random(seed * 1000 + i)
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=url, timeout=10, limits=limits) as client:
-            while time.perf_counter() < stop:
-                start = time.perf_counter()
-                try:
-                    if rng.random() < 0.5:
-                        r = await client.get("/v1/lookup", params={"lat": rng.uniform(*LAT), "lon": rng.uniform(*LON)})
-                    else:
-                        r = await client.post("/v1/lookup", json={"address": rng.choice(ADDRESSES)})
-                    key = None if r.status_code == 200 else str(r.status_code)
-                except httpx.HTTPError as exc:
-                    key = type(exc).__name__
-                latencies.append((time.perf_counter() - start) * 1000)
-                if key:
-                    errors[key] = errors.get(key, 0) + 1
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(worker(i) for i in range(clients)))
-    elapsed = time.perf_counter() - t0
-    lat = sorted(latencies)
-    return {
-        "requests": len(lat), "rps": round(len(lat) / elapsed, 1), "p50_ms": round(statistics.median(lat), 2),
-        "p99_ms": round(lat[min(len(lat) - 1, int(0.99 * len(lat)))], 2), "max_ms": round(lat[-1], 2),
-        "errors": sum(errors.values()), "error_kinds": errors,
-    }
+    result = await lookups(url, seconds, clients, seed)
+    del result["seconds"]  # each phase runs --seconds; this report leaves the measured wall time out
+    return result
 
 
 async def _heavy(url: str, seconds: float, kinds: list[str], seed: int) -> dict:
@@ -220,7 +167,7 @@ def main() -> None:
     s = str(args.seconds)
     report: dict = {"seconds": args.seconds, "lookup_clients": args.lookup_clients, "cpus": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
+        port = free_port()
         server = _start_server(port, Path(tmp) / "server.log")
         url = f"http://127.0.0.1:{port}"
         try:

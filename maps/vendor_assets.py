@@ -9,7 +9,8 @@ checker, ``vendor/axe/``) is for the browser tests only: the tests inject it int
 (``api.routes.web`` and ``api.routes.docs`` serve fixed file names from their own directories).
 
 Packages come from the npm registry through ``npm pack``, and each tarball's SHA-512 must equal the integrity
-pinned here (the registry's ``dist.integrity``), so a changed or substituted package is refused. The images
+pinned here (the registry's ``dist.integrity``), so a changed or substituted package is refused (the fetching,
+checking and manifests are :mod:`maps.npm_vendor`, shared with :mod:`api.docs_assets`). The images
 Leaflet's CSS refers to (layer-control icon, default marker) are rewritten as ``data:`` URIs so the CSS can be
 inlined in a single HTML file. Running again is a no-op when the wanted versions are already in place.
 """
@@ -18,20 +19,18 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
-import json
 import re
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
+import shutil  # noqa: F401 - used by maps.npm_vendor; the tests patch ``vendor_assets.shutil.which``
+import subprocess  # noqa: F401 - likewise ``vendor_assets.subprocess.run``
+from collections.abc import Iterator
 from pathlib import Path
+
+from maps import npm_vendor
 
 LEAFLET_VERSION = "1.9.4"
 LEAFLET_INTEGRITY = "sha512-nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA=="
 VENDOR_DIR = Path(__file__).resolve().parent / "vendor"
-MANIFEST = "manifest.json"
+MANIFEST = npm_vendor.MANIFEST
 LEAFLET_JS = "leaflet.js"
 LEAFLET_CSS = "leaflet.css"
 
@@ -51,16 +50,8 @@ _CSS_URL = re.compile(r"url\((['\"]?)images/([A-Za-z0-9_.-]+\.png)\1\)")
 
 
 def vendored(vendor_dir: Path = VENDOR_DIR) -> dict | None:
-    """The manifest of the vendored assets, or None when they are missing or incomplete."""
-    manifest = vendor_dir / MANIFEST
-    if not manifest.exists():
-        return None
-    info = json.loads(manifest.read_text(encoding="utf-8"))
-    for name, digest in info.get("files", {}).items():
-        path = vendor_dir / name
-        if not path.exists() or _sha256(path.read_bytes()) != digest:
-            return None
-    return info
+    """The manifest of the vendored assets, or None when they are missing, incomplete or altered."""
+    return npm_vendor.vendored(vendor_dir)
 
 
 def fetch_leaflet(version: str = LEAFLET_VERSION, vendor_dir: Path = VENDOR_DIR, force: bool = False) -> Path:
@@ -80,26 +71,15 @@ def fetch_leaflet(version: str = LEAFLET_VERSION, vendor_dir: Path = VENDOR_DIR,
     Path
         The vendor directory, holding ``leaflet.js``, ``leaflet.css`` (images inlined) and ``manifest.json``.
     """
-    info = vendored(vendor_dir)
-    if info and info.get("leaflet") == version and not force:
-        return vendor_dir
-    with tempfile.TemporaryDirectory(prefix="asih-leaflet-") as tmp:
-        package = _npm_pack("leaflet", version, LEAFLET_INTEGRITY if version == LEAFLET_VERSION else None, Path(tmp))
+
+    def pick(package: Path) -> tuple[npm_vendor.Files, npm_vendor.Files]:
         dist = package / "dist"
-        js = (dist / "leaflet.js").read_bytes()
         css = _inline_css_images((dist / "leaflet.css").read_text(encoding="utf-8"), dist / "images")
-        license_text = (package / "LICENSE").read_bytes()
-    vendor_dir.mkdir(parents=True, exist_ok=True)
-    (vendor_dir / LEAFLET_JS).write_bytes(js)
-    (vendor_dir / LEAFLET_CSS).write_text(css, encoding="utf-8")
-    (vendor_dir / "LICENSE-leaflet").write_bytes(license_text)
-    manifest = {
-        "leaflet": version,
-        "source": f"npm registry, leaflet@{version}",
-        "files": {name: _sha256((vendor_dir / name).read_bytes()) for name in (LEAFLET_JS, LEAFLET_CSS)},
-    }
-    (vendor_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return vendor_dir
+        files = {LEAFLET_JS: (dist / "leaflet.js").read_bytes(), LEAFLET_CSS: css.encode("utf-8")}
+        return files, {"LICENSE-leaflet": (package / "LICENSE").read_bytes()}
+
+    return npm_vendor.fetch_package("leaflet", version, vendor_dir, pinned=(LEAFLET_VERSION, LEAFLET_INTEGRITY),
+                                    pick=pick, force=force)
 
 
 def fetch_axe(version: str = AXE_VERSION, vendor_dir: Path = AXE_DIR, force: bool = False) -> Path:
@@ -119,27 +99,16 @@ def fetch_axe(version: str = AXE_VERSION, vendor_dir: Path = AXE_DIR, force: boo
     Path
         The directory, holding ``axe.min.js``, its licences (MPL-2.0 and third-party) and ``manifest.json``.
     """
-    info = vendored(vendor_dir)
-    if info and info.get("axe-core") == version and not force:
-        return vendor_dir
-    with tempfile.TemporaryDirectory(prefix="asih-axe-") as tmp:
-        package = _npm_pack("axe-core", version, AXE_INTEGRITY if version == AXE_VERSION else None, Path(tmp))
-        js = (package / AXE_JS).read_bytes()
-        licences = {name: (package / name).read_bytes() for name in ("LICENSE", "LICENSE-3RD-PARTY.txt")
-                    if (package / name).exists()}
-    vendor_dir.mkdir(parents=True, exist_ok=True)
-    (vendor_dir / AXE_JS).write_bytes(js)
-    for name, text in licences.items():
-        (vendor_dir / (name.replace("LICENSE", "LICENSE-axe-core", 1))).write_bytes(text)
-    manifest = {
-        "axe-core": version,
-        "source": f"npm registry, axe-core@{version}",
-        "licence": "MPL-2.0",
-        "use": "browser tests only; never served by the app",
-        "files": {AXE_JS: _sha256(js)},
-    }
-    (vendor_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return vendor_dir
+
+    def pick(package: Path) -> tuple[npm_vendor.Files, npm_vendor.Files]:
+        licences = npm_vendor.present(package, ("LICENSE", "LICENSE-3RD-PARTY.txt"))
+        return ({AXE_JS: (package / AXE_JS).read_bytes()},
+                {name.replace("LICENSE", "LICENSE-axe-core", 1): data for name, data in licences.items()})
+
+    return npm_vendor.fetch_package(
+        "axe-core", version, vendor_dir, pinned=(AXE_VERSION, AXE_INTEGRITY), pick=pick, force=force,
+        manifest={"licence": "MPL-2.0", "use": "browser tests only; never served by the app"},
+    )
 
 
 def fetch_swagger_ui(version: str = SWAGGER_UI_VERSION, vendor_dir: Path = SWAGGER_UI_DIR, force: bool = False) -> Path:
@@ -159,48 +128,14 @@ def fetch_swagger_ui(version: str = SWAGGER_UI_VERSION, vendor_dir: Path = SWAGG
     Path
         The directory, holding ``swagger-ui-bundle.js``, ``swagger-ui.css``, the licences and ``manifest.json``.
     """
-    info = vendored(vendor_dir)
-    if info and info.get("swagger-ui-dist") == version and not force:
-        return vendor_dir
-    with tempfile.TemporaryDirectory(prefix="asih-swagger-") as tmp:
-        package = _npm_pack("swagger-ui-dist", version,
-                            SWAGGER_UI_INTEGRITY if version == SWAGGER_UI_VERSION else None, Path(tmp))
-        files = {name: (package / name).read_bytes() for name in SWAGGER_UI_FILES}
-        licences = {name: (package / name).read_bytes()
-                    for name in ("LICENSE", "NOTICE", "swagger-ui-bundle.js.LICENSE.txt") if (package / name).exists()}
-    vendor_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in {**files, **licences}.items():
-        (vendor_dir / name).write_bytes(data)
-    manifest = {
-        "swagger-ui-dist": version,
-        "source": f"npm registry, swagger-ui-dist@{version}",
-        "licence": "Apache-2.0",
-        "files": {name: _sha256(data) for name, data in files.items()},
-    }
-    (vendor_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return vendor_dir
 
+    def pick(package: Path) -> tuple[npm_vendor.Files, npm_vendor.Files]:
+        return ({name: (package / name).read_bytes() for name in SWAGGER_UI_FILES},
+                npm_vendor.present(package, ("LICENSE", "NOTICE", "swagger-ui-bundle.js.LICENSE.txt")))
 
-def _npm_pack(name: str, version: str, integrity: str | None, tmpdir: Path) -> Path:
-    """``npm pack name@version`` into ``tmpdir``, check the tarball's integrity, unpack; the package directory."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError(f"npm is not installed: it is needed once, to fetch {name} from the npm registry.")
-    done = subprocess.run(
-        [npm, "pack", f"{name}@{version}", "--pack-destination", str(tmpdir), "--silent"],
-        cwd=tmpdir, capture_output=True, text=True, check=False,
-    )
-    tarballs = list(tmpdir.glob(f"{name}-*.tgz"))
-    if done.returncode != 0 or not tarballs:
-        raise RuntimeError(f"npm pack {name}@{version} failed: {done.stderr.strip() or done.stdout.strip()}")
-    data = tarballs[0].read_bytes()
-    if integrity is not None:
-        got = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode("ascii")
-        if got != integrity:
-            raise RuntimeError(f"{name}@{version} from the registry does not match the pinned integrity ({got}).")
-    with tarfile.open(tarballs[0]) as tar:
-        tar.extractall(tmpdir / "x", filter="data")
-    return tmpdir / "x" / "package"
+    return npm_vendor.fetch_package("swagger-ui-dist", version, vendor_dir,
+                                    pinned=(SWAGGER_UI_VERSION, SWAGGER_UI_INTEGRITY), pick=pick, force=force,
+                                    manifest={"licence": "Apache-2.0"})
 
 
 def _inline_css_images(css: str, images: Path) -> str:
@@ -213,27 +148,17 @@ def _inline_css_images(css: str, images: Path) -> str:
     return _CSS_URL.sub(data_uri, css)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Vendor Leaflet for the offline maps, Swagger UI for /docs (and axe-core for the tests)."
-    )
-    parser.add_argument("--force", action="store_true", help="download again even if present")
-    parser.add_argument("--no-axe", action="store_true", help="skip axe-core (only the browser tests use it)")
-    args = parser.parse_args(argv)
-    try:
-        path = fetch_leaflet(force=args.force)
-        print(f"Leaflet {LEAFLET_VERSION} in {path}")
-        print(f"swagger-ui-dist {SWAGGER_UI_VERSION} in {fetch_swagger_ui(force=args.force)} (/docs)")
+    def fetch(args: argparse.Namespace) -> Iterator[str]:
+        yield f"Leaflet {LEAFLET_VERSION} in {fetch_leaflet(force=args.force)}"
+        yield f"swagger-ui-dist {SWAGGER_UI_VERSION} in {fetch_swagger_ui(force=args.force)} (/docs)"
         if not args.no_axe:
-            print(f"axe-core {AXE_VERSION} in {fetch_axe(force=args.force)} (tests only)")
-    except (RuntimeError, OSError) as exc:
-        print(f"maps.vendor_assets: {exc}", file=sys.stderr)
-        return 1
-    return 0
+            yield f"axe-core {AXE_VERSION} in {fetch_axe(force=args.force)} (tests only)"
+
+    return npm_vendor.run_command(
+        "maps.vendor_assets", "Vendor Leaflet for the offline maps, Swagger UI for /docs (and axe-core for the tests).",
+        fetch, argv, flags=[("--no-axe", "skip axe-core (only the browser tests use it)")],
+    )
 
 
 if __name__ == "__main__":
