@@ -7,7 +7,7 @@ and a snap. Nothing here logs or stores the query.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -55,6 +55,9 @@ class Service:
     eligibility: Eligibility
     live: RegistryService | None = None
     """The live registry (free places, dated approvals); None answers from the providers file alone."""
+    traffic: dict[str, tuple[RoadNetwork, BaseTrees]] = field(default_factory=dict)
+    """The other audit profiles' networks and base trees (:func:`traffic_trees`), so a lookup can say which units are
+    within the limit only without traffic; empty: answers give the service's own profile only."""
 
     @classmethod
     def load(cls, settings: Settings, profile: str | None = None, rebuild: bool = True) -> Service:
@@ -65,7 +68,8 @@ class Service:
         network = load_network(settings, profile=profile or settings.profile, rebuild=rebuild)
         trees = load_base_trees(settings, network, registry, rebuild=rebuild)
         eligibility = Eligibility(network, registry, locator, trees, settings.limit_s, settings.snap_warning_m)
-        svc = cls(settings, areas, locator, registry, network, eligibility)
+        svc = cls(settings, areas, locator, registry, network, eligibility,
+                  traffic=traffic_trees(settings, network, registry, rebuild=rebuild))
         # Load the index now, not on the first referrer's request.
         svc.__dict__["geocoder"] = get_geocoder(settings, build_if_missing=rebuild, units=svc.units)
         return svc
@@ -115,17 +119,6 @@ class Service:
     def units(self) -> AdminUnits:
         """The county's municipalities, boroughs and districts with their areas and likely points."""
         return AdminUnits(self.areas)
-
-    @cached_property
-    def traffic(self) -> dict[str, tuple[RoadNetwork, BaseTrees]]:
-        """The other audit profiles' networks and base trees (from the cache; arrays shared with ``network``), so a
-        lookup can say which units are within the limit only without traffic (:data:`TRAFFIC_PROFILES`)."""
-        out = {}
-        for name in TRAFFIC_PROFILES:
-            if name != self.network.profile:
-                net = self.network.with_profile(name)
-                out[name] = (net, load_base_trees(self.settings, net, self.registry, rebuild=False))
-        return out
 
     def traffic_times(self, answer: PointAnswer) -> dict[str, dict[str, float | None]]:
         """Drive times (s; None = unreachable) of the answer's eligible units under every audit profile:
@@ -381,6 +374,18 @@ WIDE_REGION_M = 1000.0
 OUTSIDE_SENTENCE = "Outside Stockholm County. ASIH areas cover Stockholm County only."
 CONFIRM_TOKEN = "confirm"
 """The choice that accepts a street answer resting on a guess (a corrected spelling, no town given)."""
+
+def traffic_trees(settings: Settings, network: RoadNetwork, registry: Registry,
+                  rebuild: bool = True) -> dict[str, tuple[RoadNetwork, BaseTrees]]:
+    """Each audit profile other than ``network``'s: its network (arrays shared with ``network``) and base trees from
+    the cache, rebuilt when missing or stale if ``rebuild`` (as every other cache entry at start)."""
+    out = {}
+    for name in TRAFFIC_PROFILES:
+        if name != network.profile:
+            net = network.with_profile(name)
+            out[name] = (net, load_base_trees(settings, net, registry, rebuild=rebuild))
+    return out
+
 
 def _coordinates(lat: float, lon: float) -> GeocodeResult:
     x, y = to_metric(lat, lon)
