@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -22,8 +21,8 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from tests.api.conftest import PROJECT_ROOT, LiveServer, _free_port, _python, _wait_healthy
 from tests.conftest import BROWSER_MARKS
+from tests.live_server import LiveServer, python, serve
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -64,27 +63,9 @@ def server(request, tmp_path_factory) -> Iterator[LiveServer]:
     if _app_has_whatif():
         yield request.getfixturevalue("live_server")
         return
-    from api.privacy import uvicorn_log_config
-
-    tmp = tmp_path_factory.mktemp("whatif_server")
-    log_config = tmp / "log_config.json"
-    log_config.write_text(json.dumps(uvicorn_log_config()), encoding="utf-8")
-    log_path = tmp / "server.log"
-    port = _free_port()
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([_python(), "-c", _APP_WITH_WHATIF, str(port), str(log_config)], cwd=PROJECT_ROOT,
-                                stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log_path)
-        yield LiveServer(url=url, log_path=log_path, process=proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    with serve(tmp_path_factory.mktemp("whatif_server"),
+               lambda port, log_config: [python(), "-c", _APP_WITH_WHATIF, str(port), str(log_config)]) as live:
+        yield live
 
 
 def _post(server: LiveServer, body: dict) -> tuple[int, dict]:

@@ -13,13 +13,7 @@ report of 0 marked "Fullt", a stale one as stale, not as a number), and so does 
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,32 +24,20 @@ import pytest
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
-from api.privacy import uvicorn_log_config  # noqa: E402
-from geo.settings import PROJECT_ROOT, Settings  # noqa: E402
+from geo.settings import Settings  # noqa: E402
 from maps.vendor_assets import AXE_DIR, AXE_JS  # noqa: E402
 from registry.service import RegistryService, cli_actor  # noqa: E402
 from tests.conftest import BROWSER_MARKS  # noqa: E402
+from tests.live_server import serve, uvicorn_command  # noqa: E402
 
 pytestmark = BROWSER_MARKS
 
-STARTUP_TIMEOUT_S = 120.0
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 320, "height": 640}  # also 1280 px at 400 % zoom
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 UNIT = "ersta-diakoni"
 ADDRESS = "Fjällgatan 44, Stockholm"  # area 4, where ersta-diakoni (nearest), nacka-capio and dalen-capio are approved
 SHOTS = Path("/tmp/asih-shots")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _python() -> str:
-    venv = PROJECT_ROOT / ".venv" / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
 
 
 @pytest.fixture(scope="module")
@@ -68,41 +50,10 @@ def server(tmp_path_factory):
                                                  registry_secret_file=Path(env_settings["ASIH_REGISTRY_SECRET_FILE"])))
     _, token = svc.add_user(cli_actor(), "provider", [UNIT], "Anna på Ersta")
     svc.close()
-    log_config = tmp / "log_config.json"
-    log_config.write_text(json.dumps(uvicorn_log_config()), encoding="utf-8")
-    log_path = tmp / "server.log"
-    port = _free_port()
-    cmd = [_python(), "-m", "uvicorn", "tests.registry.live_app:create", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--log-config", str(log_config)]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **env_settings, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log_path)
-        yield SimpleNamespace(url=url, token=token, log_path=log_path, settings=env_settings)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"The server exited with code {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"The server was not healthy after {STARTUP_TIMEOUT_S:.0f} s:\n{log_path.read_text()[-3000:]}")
+    with serve(tmp, lambda port, log_config: uvicorn_command("tests.registry.live_app:create", port, log_config,
+                                                             "--factory"),
+               extra_env={**env_settings, "PYTHONUNBUFFERED": "1"}) as live:
+        yield SimpleNamespace(url=live.url, token=token, log_path=live.log_path, settings=env_settings)
 
 
 def _get_json(url: str) -> dict:

@@ -2,25 +2,25 @@
 
 ``live_server`` is the shared one from ``tests/api/conftest.py`` (real ``uvicorn api.main:app`` with the redacting
 log config); ``service``, ``settings``, ``locator`` and ``area_model`` come from ``tests/conftest.py``. The helpers
-below run the real ``asih`` command and real servers on loopback against private copies of the prepared cache.
+below run the real ``asih`` command and real servers on loopback against private copies of the prepared cache
+(``free_port``, ``wait_healthy`` and ``stop`` are ``tests/live_server.py``'s, with this package's longer timeouts).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from geo.settings import PROJECT_ROOT
 from tests.api.conftest import live_server  # noqa: F401  (re-exported fixture)
+from tests.live_server import free_port  # noqa: F401  (for the tests that start ``asih serve`` themselves)
+from tests.live_server import stop as _stop
+from tests.live_server import wait_healthy as _wait_healthy
 
 CACHE_ENTRIES = ("areas", "network", "trees", "geocoder")
 """Cache entries a lookup needs (population/samples/maps are for audits and maps only)."""
@@ -65,34 +65,11 @@ def run_asih(*args: str, cache_dir: Path | None = None, env: dict | None = None,
                           cwd=cwd or PROJECT_ROOT)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float = 180.0) -> None:
     """Until ``url/health`` answers 200; raises with the log's tail when the server exits or takes too long."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"The server exited with code {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"The server was not healthy after {timeout_s:.0f} s:\n{log_path.read_text()[-3000:]}")
+    _wait_healthy(url, proc, log_path, timeout_s)
 
 
 def stop(proc: subprocess.Popen) -> None:
     """Terminate a server started by a test (and its worker processes, through uvicorn's own shutdown)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    _stop(proc, timeout_s=20)
