@@ -241,7 +241,17 @@ def _unit_row(u: dict, nr: int, limit_min: int, t: dict, registry) -> dict:
         "contact": _contact(contact, t),
         "capacity": u.get("capacity_note"),
         "free": free_places(u.get("availability"), t),
+        "traffic": _traffic(u, t),
     }
+
+
+def _traffic(u: dict, t: dict) -> str | None:
+    """For a unit within the limit only without traffic: its time in typical traffic (whole minutes, up)."""
+    if not u.get("within_limit_only_at_free_flow"):
+        return None
+    s = (u.get("drive_time_s_by_profile") or {}).get("typical")
+    time = t["unreachable"] if s is None else _fmt(t["minutes"], n=math.ceil(s / 60))
+    return _fmt(t["free_flow_only"], time=time)
 
 
 def free_places(availability: dict | None, t: dict) -> dict | None:

@@ -90,7 +90,16 @@
       contact: contactView(contact),
       capacity: u.capacity_note || null,
       free: freePlaces(u.availability),
+      traffic: traffic(u),
     };
+  }
+
+  // For a unit within the limit only without traffic: its time in typical traffic (whole minutes, up).
+  function traffic(u) {
+    if (!u.within_limit_only_at_free_flow) return null;
+    const s = (u.drive_time_s_by_profile || {}).typical;
+    const time = s === null || s === undefined ? t("unreachable") : t("minutes", { n: Math.ceil(s / 60) });
+    return t("free_flow_only", { time });
   }
 
   // Free places from the live registry (mirrors web.py: free_places): a stale report says its age and "call", never
@@ -349,7 +358,8 @@
       return el("tr", { "data-unit": u.id }, [
         name,
         el("td", { "data-label": t("col_time"), className: "num" }, [el("div", { className: "v", text: u.time })]),
-        el("td", { "data-label": within, className: "num" }, [el("div", { className: "v" }, [mark])]),
+        el("td", { "data-label": within, className: "num" }, [el("div", { className: "v" }, [mark,
+          u.traffic ? el("span", { className: "traffic", text: u.traffic }) : null])]),
         el("td", { "data-label": t("col_base") }, [baseV]),
         ranked ? contact : null,
         ranked ? capacityCell(u) : null,
@@ -536,7 +546,8 @@
           ? u.contact.known.map((c) => c.label + ": " + c.value).concat(u.contact.missing ? [u.contact.missing] : []).join("; ")
           : t("contact_missing");
         lines.push("  " + u.nr + ". " + u.unit + " (" + u.organisation + ") – " + u.time + ", " +
-          t("col_within", { n: v.limitMin }).toLowerCase() + ": " + (u.within ? t("yes") : t("no")) + " – " +
+          t("col_within", { n: v.limitMin }).toLowerCase() + ": " + (u.within ? t("yes") : t("no")) +
+          (u.traffic ? " (" + u.traffic + ")" : "") + " – " +
           t("col_base").toLowerCase() + ": " + u.base + " (" + u.basePrecisionText + ") – " + contact +
           (u.free ? " – " + freeLine(u.free) : ""));
       }

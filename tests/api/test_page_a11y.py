@@ -43,6 +43,7 @@ ANSWER = "Fjällgatan 44, Stockholm"
 OUTSIDE = "Göteborg"
 NONE_WITHIN = "Hallstavik"  # area 2; its two approved units' bases are over an hour away
 UNKNOWN = "Qwxzyv 99"
+FREE_FLOW_ONLY = "59.43115, 17.79169"  # area 7: ASIH Nord Aleris within 30 min only without traffic
 
 BASIS_SV = ("”Inom 30 min” bygger på körtider utan köer på länets vägnät från OpenStreetMap (≈2013, MATSim 2014); "
             "den osäkraste basen är känd till platsen.")
@@ -290,6 +291,11 @@ def test_every_state_has_no_axe_violations(live_server, pages, viewport):
     s.ask(OUTSIDE)
     s.answered()
     s.check("outside", w, problems)
+
+    s.ask(FREE_FLOW_ONLY)
+    s.answered()
+    expect(s.page.locator("#eligible .traffic").first).to_contain_text("bara utan trafik")
+    s.check("free-flow-only", w, problems)
 
     s.ask(NONE_WITHIN)
     s.answered()
@@ -783,11 +789,12 @@ def test_without_javascript_an_uncertain_area_is_chosen_by_a_button(live_server,
         context.close()
 
 
-def test_server_rendered_answer_matches_the_scripted_one(live_server, pages, browser):
+@pytest.mark.parametrize("query", [ANSWER, FREE_FLOW_ONLY])
+def test_server_rendered_answer_matches_the_scripted_one(live_server, pages, browser, query):
     """The two renderers (answer.html and app.js) say the same for the same answer."""
     s = pages(WIDE)
     s.open(live_server.url + "/")
-    s.ask(ANSWER)
+    s.ask(query)
     s.answered()
     scripted = _answer_texts(s.page)
 
@@ -795,7 +802,7 @@ def test_server_rendered_answer_matches_the_scripted_one(live_server, pages, bro
     try:
         page = context.new_page()
         page.goto(live_server.url + "/")
-        page.locator("#q").fill(ANSWER)
+        page.locator("#q").fill(query)
         with page.expect_navigation():
             page.locator("#q").press("Enter")
         served = _answer_texts(page)
@@ -816,6 +823,7 @@ def _answer_texts(page) -> dict:
         "cautions": [norm(t) for t in loc("#answer .cautions li").all_text_contents()],
         "rows": [norm(t) for t in loc("#eligible tbody tr th").all_text_contents()],
         "times": [norm(t) for t in loc("#eligible tbody tr td:nth-child(2)").all_text_contents()],
+        "within": [norm(t) for t in loc("#eligible tbody tr td:nth-child(3)").all_text_contents()],
         "bases": [norm(re.sub(r"Visa på kartan.*", "", t)) for t in loc("#eligible tbody tr td:nth-child(4)").all_text_contents()],
         "others": [norm(t) for t in loc("#others tbody tr th").all_text_contents()],
         "contacts": [norm(t) for t in loc("#eligible tbody tr td:nth-child(5)").all_text_contents()],

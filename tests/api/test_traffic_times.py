@@ -9,7 +9,7 @@ import pytest
 from api.schemas import LookupOut
 
 NORD_ALERIS_EDGE = (59.43115, 17.79169)
-"""A point in area 8 that ASIH Nord Aleris reaches in 25 min without traffic and 32 min in typical traffic."""
+"""A point in area 7 that ASIH Nord Aleris reaches in 25 min without traffic and 32 min in typical traffic."""
 
 
 def test_a_unit_within_the_limit_only_without_traffic_is_flagged(service):
@@ -57,3 +57,20 @@ def test_times_grow_with_traffic_and_the_flag_follows_them(service):
 def test_an_outside_answer_lists_no_units(service, lang):
     outside = service.lookup(lat=57.7, lon=11.97, lang=lang)  # Göteborg
     assert outside["area"]["status"] == "outside" and outside["eligible"] == []
+
+
+def test_the_page_says_so_in_the_units_row(service):
+    """The referrer page (server-rendered, as without JavaScript) marks the unit in its row, not only in the list of
+    cautions; the script renders the same row from the same texts (tests/api/test_page_a11y.py drives it)."""
+    from api.routes import web
+
+    body = service.lookup(lat=NORD_ALERIS_EDGE[0], lon=NORD_ALERIS_EDGE[1], lang="sv")
+    view = web.view(body, "sv")
+    row = next(r for r in view["eligible"] if r["id"] == "nord-aleris")
+    typical = body["eligible"][[e["id"] for e in body["eligible"]].index("nord-aleris")]["drive_time_s_by_profile"]
+    assert row["within"] is True
+    assert row["traffic"] == f"bara utan trafik: {int(np.ceil(typical['typical'] / 60))} min vid normal trafik"
+    html = web._page("sv", answer=view, status=200).body.decode()
+    assert f'<span class="traffic">{row["traffic"]}</span>' in html
+    assert all(r["traffic"] is None for r in view["eligible"] if r["id"] != "nord-aleris" and r["within"] and
+               not next(e for e in body["eligible"] if e["id"] == r["id"])["within_limit_only_at_free_flow"])
