@@ -94,9 +94,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"])
 
-    app.add_middleware(_StreamedBodyLimit, max_bytes=settings.request_max_bytes)
+    app.add_middleware(_BodyLimit, max_bytes=settings.request_max_bytes)
 
-    app.add_middleware(_Guard, max_bytes=settings.request_max_bytes)
+    app.add_middleware(_Guard)
 
     app.add_middleware(_ApiHeaders)
     app.add_middleware(_HeadAsGet)
@@ -140,22 +140,16 @@ def _check_plausibility(settings: Settings, svc: Service) -> None:
 
 
 class _Guard:
-    """Reject a declared body over ``max_bytes`` (413), and answer an unexpected error with a sentence (500), logging
-    its type and path only: no traceback, which could quote request data, reaches the log. A plain ASGI middleware
-    (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request on the lookup path)."""
+    """Answer an unexpected error with a sentence (500), logging its type and path only: no traceback, which could
+    quote request data, reaches the log. A plain ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs a task and
+    a stream per request on the lookup path)."""
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app):
         self.app = app
-        self.max_bytes = max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            await JSONResponse(status_code=413, content={"detail": f"Request body larger than {self.max_bytes} bytes."})(
-                scope, receive, send)
             return
         started = False
 
@@ -219,8 +213,9 @@ class _HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
-class _StreamedBodyLimit:
-    """Count request-body bytes as they arrive: a chunked upload has no Content-Length for ``limit_body_size``."""
+class _BodyLimit:
+    """Request bodies of at most ``max_bytes``: a declared larger one (``Content-Length``) is answered 413 before it
+    is read, and the bytes are counted as they arrive, since a chunked upload declares no length."""
 
     def __init__(self, app, max_bytes: int):
         self.app = app
@@ -230,6 +225,11 @@ class _StreamedBodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        too_large = f"Request body larger than {self.max_bytes} bytes."
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await JSONResponse(status_code=413, content={"detail": too_large})(scope, receive, send)
+            return
         received = 0
 
         async def limited_receive():
@@ -238,7 +238,7 @@ class _StreamedBodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise StarletteHTTPException(413, f"Request body larger than {self.max_bytes} bytes.")
+                    raise StarletteHTTPException(413, too_large)
             return message
 
         await self.app(scope, limited_receive, send)
