@@ -23,7 +23,6 @@ import json
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._load import free_port, start_server  # noqa: E402 - needs the root on sys.path
 
 COMMAND = ".venv/bin/python bench/bench_whatif.py --moves 50 --drags 10"
 TARGET_P95_MS = 300.0
@@ -54,28 +55,10 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_server(port: int, log: Path) -> subprocess.Popen:
     python = ROOT / ".venv" / "bin" / "python"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([str(python if python.exists() else sys.executable), "-c", _SERVE, str(port)],
-                                cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                return proc
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("server not healthy after 120 s")
+    return start_server([str(python if python.exists() else sys.executable), "-c", _SERVE, str(port)], port, log,
+                        timeout=120)
 
 
 def _post(url: str, body: dict) -> tuple[int, float, float]:
@@ -214,7 +197,7 @@ def main() -> None:
     locator = AreaLocator(load_area_model(settings, rebuild=False), 0)
     registry = read_registry(settings.providers_file)
     rng = random.Random(args.seed)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
         proc = _start_server(port, Path(tmp) / "server.log")
