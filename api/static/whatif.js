@@ -651,6 +651,8 @@
 
   function selectUnit(id) {
     unit = units.find((u) => u.id === id) || units[0];
+    $("report-unit").href = "/v1/reports/" + encodeURIComponent(unit.id);
+    $("report-unit").textContent = "för " + unit.unit;
     moves = new Map();
     adds = [];
     removes = new Set();

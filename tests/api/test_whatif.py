@@ -369,6 +369,18 @@ def test_dragging_a_base_redraws_the_reach_and_changes_the_coverage(planner):
 
 
 @_browser
+def test_the_report_links_follow_the_unit_and_give_a_pdf(planner, server):
+    s = planner(WIDE)
+    s.unit(SYD_ALERIS)
+    link = s.page.locator("#report-unit")
+    expect(link).to_have_text("för ASIH Syd Aleris")
+    assert link.get_attribute("href") == f"/v1/reports/{SYD_ALERIS}"
+    assert s.page.locator("#report-county").get_attribute("href") == "/v1/reports/county"
+    with urllib.request.urlopen(server.url + link.get_attribute("href"), timeout=120) as r:
+        assert r.status == 200 and r.headers["content-type"] == "application/pdf" and r.read(5) == b"%PDF-"
+
+
+@_browser
 def test_a_base_moves_by_keyboard_alone(planner):
     s = planner(WIDE)
     s.unit(SYD_ALERIS)
