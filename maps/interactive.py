@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.settings import METRIC_CRS, Settings, get_settings
 from maps import style
+from maps.gaps import people_gaps
 from maps.elements import Legend, Popup, Title, Tooltip, swatch, table_html
 from maps.layers import (
     BASE_LABEL_CSS,
@@ -162,7 +163,7 @@ def unit_map(
         Tooltip(f"{base_name}: {style.LABELS['isochrone'].format(minutes=minutes).lower()}").add_to(layer)
         layer.add_to(reach)
     reach.add_to(m)
-    people = _people_gaps(unreached, gaps)
+    people = people_gaps(unreached, gaps)
     drawn_classes = []
     if people is not None and len(people):
         gap_group = folium.FeatureGroup(name=style.LABELS["unreached"])
@@ -202,17 +203,6 @@ def unit_map(
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     return m
-
-
-def _people_gaps(unreached: gpd.GeoDataFrame | None, gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
-    """Polygons with the people out of reach in each (``unreached``): the DeSO frame, or the gaps holding people."""
-    if unreached is not None:
-        return unreached
-    if gaps is None or not len(gaps) or "population" not in gaps:
-        return None
-    held = gaps[gaps["population"] >= 1]
-    return gpd.GeoDataFrame({"area_id": held["area_id"].to_numpy(), "unreached": held["population"].to_numpy()},
-                            geometry=held.geometry.values, crs=gaps.crs)
 
 
 def choice_map(

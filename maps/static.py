@@ -22,6 +22,7 @@ from shapely.geometry.base import BaseGeometry  # noqa: E402
 
 from geo.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
 from maps import style  # noqa: E402
+from maps.gaps import people_gaps  # noqa: E402
 from maps.drawing import (  # noqa: E402
     HALO,
     area_numbers,
@@ -120,7 +121,7 @@ def unit_figure(unit: Mapping, isochrone: BaseGeometry | Mapping[str, BaseGeomet
     if len(reach):
         reach.plot(ax=ax, color=style.ISOCHRONE_COLOUR, alpha=0.35, edgecolor=style.ISOCHRONE_COLOUR,
                    linewidth=0.8, zorder=3)
-    gap_handles = _plot_unreached(ax, _people_gaps(unreached, gaps))
+    gap_handles = _plot_unreached(ax, people_gaps(unreached, gaps))
     approved.boundary.plot(ax=ax, color=style.APPROVED_EDGE, linewidth=2.0, zorder=5)
     area_numbers(ax, areas)
     bases = [{**b, "unit": unit.get("unit")} for b in unit.get("bases", [])]
@@ -179,17 +180,6 @@ def _inner_city_inset(ax, areas: gpd.GeoDataFrame, boroughs: gpd.GeoDataFrame, b
     plot_bases(inset, [b for b, i in zip(bases, inside) if i], [t for t, i in zip(labels, inside) if i])
     ax.indicate_inset_zoom(inset, edgecolor="#333333", linewidth=0.8)
     return inside
-
-
-def _people_gaps(unreached: gpd.GeoDataFrame | None, gaps: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
-    """The polygons to hatch and the people out of reach in each (``unreached`` column)."""
-    if unreached is not None:
-        return unreached
-    if gaps is None or not len(gaps) or "population" not in gaps:
-        return None
-    held = gaps[gaps["population"] >= 1]
-    return gpd.GeoDataFrame({"unreached": held["population"].to_numpy()}, geometry=held.geometry.values,
-                            crs=gaps.crs)
 
 
 def _plot_unreached(ax, frame: gpd.GeoDataFrame | None) -> list:

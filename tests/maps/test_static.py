@@ -205,10 +205,10 @@ def test_unit_map_hatches_people_not_land(syd_aleris, areas, land):
 
 
 def test_land_gaps_without_people_are_not_drawn(syd_aleris):
-    from maps.static import _people_gaps
+    from maps.gaps import people_gaps
 
     gaps = syd_aleris["gaps"]
-    drawn = _people_gaps(None, gaps)
+    drawn = people_gaps(None, gaps)
     assert len(drawn) == (gaps["population"] >= 1).sum() < len(gaps)  # empty forest and archipelago are left out
 
 
