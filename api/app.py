@@ -56,8 +56,9 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             app.state.service = _load_checked(settings)
         if getattr(app.state, "registry", None) is None:
             app.state.registry = RegistryService.from_settings(settings)
-        if getattr(app.state.service, "live", None) is None:
-            # Free places and dated approvals in lookup answers; a copy, so a service handed in stays as it was.
+        if getattr(app.state.service, "live", None) is not app.state.registry:
+            # Free places and approvals (lookups, audits, what-if …) from this app's registry; a copy, so a service
+            # handed in stays as it was.
             app.state.service = copy.copy(app.state.service)
             app.state.service.live = app.state.registry
         if isinstance(app.state.service, Service):  # not a stand-in (the registry's tests need no lookups)

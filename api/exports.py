@@ -204,6 +204,12 @@ def audit_columns(profiles: list[str], lang: Lang = "sv") -> list[Column]:
             Column(f"{p}.population_share", f"Andel befolkning nådd, {n}", f"Population reached, {n}", "share", 14),
             Column(f"{p}.verdict", f"Bedömning, {n}", f"Verdict, {n}", width=16),
             Column(f"{p}.gap_population", f"Ej nådda personer, {n}", f"People not reached, {n}", "int", 14),
+            Column(f"{p}.p50_min", f"Restid för halva befolkningen, {n} (min)", f"Drive time, median person, {n} "
+                   "(min)", "minutes", 14),
+            Column(f"{p}.p90_min", f"Restid för 90 % av befolkningen, {n} (min)", f"Drive time, 90th percentile "
+                   f"person, {n} (min)", "minutes", 14),
+            Column(f"{p}.margin_min", f"Marginal till gränsen vid 90 %, {n} (min)", f"Margin to the limit at the "
+                   f"90th percentile, {n} (min)", "minutes", 14),
         ]
     first = profiles[0]
     cols += [
@@ -233,6 +239,8 @@ def audit_table_rows(rows: list[dict], lang: Lang = "sv") -> list[dict]:
                 if k == "verdict" and lang == "sv":
                     value = VERDICTS_SV.get(value, value)
                 flat[f"{p}.{k}"] = value
+            for k, name in (("drive_time_p50_s", "p50_min"), ("drive_time_p90_s", "p90_min"), ("margin_s", "margin_min")):
+                flat[f"{p}.{name}"] = None if v.get(k) is None else v[k] / 60
         last = list(per.values())[-1]
         flat["gaps"] = ", ".join(f"{g['where']} {g['population']}" for g in (last.get("gaps") or [])[:5])
         flat["summary"] = summary_sv(r) if lang == "sv" else r.get("summary", "")
@@ -315,8 +323,13 @@ def about_rows(meta: dict, lang: Lang = "sv") -> list[tuple[str, str]]:
     sv = lang == "sv"
     names = PROFILES_SV if sv else PROFILES_EN
     rows = [
+        ("Godkännanden per" if sv else "Approvals as of",
+         f"{meta['date']} ({'registret' if sv else 'the registry'})" if meta.get("date") else
+         ("leverantörsfilen" if sv else "the providers file")),
         ("Skapad" if sv else "Created", meta["created"]),
         ("Tidsgräns" if sv else "Limit", f"{meta['limit_minutes']:g} min"),
+        ("Trafikläge (rubrik)" if sv else "Profile (headline)",
+         names.get(meta.get("profile") or meta["profiles"][0], meta.get("profile") or meta["profiles"][0])),
         ("Trafiklägen" if sv else "Profiles", ", ".join(names.get(p, p) for p in meta["profiles"])),
         ("Bedömning" if sv else "Verdicts",
          (f"stöds ≥ {meta['supported_share']:.0%} av befolkningen, i riskzonen ≥ {meta['at_risk_share']:.0%}, "

@@ -7,6 +7,7 @@ and a snap. Nothing here logs or stores the query.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from functools import cached_property
@@ -38,6 +39,7 @@ from routing.basetrees import BaseTrees, load_base_trees
 from routing.eligibility import Eligibility, PointAnswer, UnitAnswer
 from routing.network import RoadNetwork
 from routing.prepare import load_network
+from registry.asof import Approvals, today
 
 if TYPE_CHECKING:
     from registry.service import RegistryService
@@ -79,23 +81,54 @@ class Service:
         """The configured geocoder (offline by default), loaded on first use."""
         return get_geocoder(self.settings, units=self.units)
 
-    def auditor(self, limit_s: float | None = None):
-        """A coverage auditor over this state (sample points read from the cache once), memoised per limit in the
-        service's bounded, thread-safe memo (:func:`api.executor.memo_of`); concurrent callers share one build."""
+    def live_registry(self) -> RegistryService:
+        """The live registry: the one source of approvals (and free places). Opened from the settings on first use
+        when the caller did not attach one (the API attaches its own at start); it imports the providers file only
+        into an empty database."""
+        if self.live is None:
+            with _LIVE_LOCK:
+                if self.live is None:
+                    from registry.service import RegistryService
+
+                    self.live = RegistryService.from_settings(self.settings)
+        return self.live
+
+    def approvals_on(self, day: date | None = None) -> Approvals:
+        """Every unit's approvals in force on ``day`` (default today in Stockholm), from the live registry."""
+        day = day or today()
+        return Approvals.of(day, self.live_registry().approvals_on(day))
+
+    def registry_on(self, approvals: Approvals | None = None) -> Registry:
+        """The units with their areas as of ``approvals`` (default: today's)."""
+        return (approvals or self.approvals_on()).apply(self.registry)
+
+    def auditor(self, limit_s: float | None = None, approvals: Approvals | None = None, profile: str | None = None):
+        """A coverage auditor over this state and the approvals in force on a day (default today, from the live
+        registry), in ``profile`` (default the service's, i.e. the configured one), memoised per (limit, approvals,
+        profile) in the service's bounded, thread-safe memo (:func:`api.executor.memo_of`); concurrent callers share
+        one build. Sample points are read from the cache once."""
         from api.executor import memo_of
-        from routing.audit import CoverageAuditor
+        from routing.audit import CoverageAuditor, profile_auditors
         from routing.population import load_samples
 
+        approvals = approvals or self.approvals_on()
         memo = memo_of(self)
         key = float(limit_s or self.settings.limit_s)
+        if profile is not None and profile != self.network.profile:
+            return memo.get_or_compute(
+                ("auditor", key, approvals, profile),
+                lambda: profile_auditors(self.auditor(key, approvals), [profile])[profile],
+                weigh=lambda a: a.pop_reached.nbytes + a.land_reached.nbytes + a.pop_times.nbytes + 1e6,
+            )
         samples = memo.get_or_compute(
             ("samples",), lambda: load_samples(self.settings, self.network, self.areas),
             weigh=lambda s: sum(getattr(p, f).nbytes for p in (s.population, s.land) for f in ("weight", "x", "y")) * 4,
         )
         return memo.get_or_compute(
-            ("auditor", key),
+            ("auditor", key, approvals),
             lambda: CoverageAuditor(
-                self.settings, self.network, self.areas, self.registry, self.eligibility.trees, samples, key
+                self.settings, self.network, self.areas, approvals.apply(self.registry), self.eligibility.trees,
+                samples, key, day=approvals.day,
             ),
             weigh=lambda a: a.pop_reached.nbytes + a.land_reached.nbytes + 1e6,
         )
@@ -160,7 +193,11 @@ class Service:
             match = _coordinates(lat, lon)
         else:
             raise ValueError("Give an address, or both lat and lon (WGS84 degrees).")
-        return localize_lookup(self._answer(match, choice, on), lang)
+        on = on or today()
+        answer = self._answer(match, choice, on)
+        answer["date"] = on.isoformat()  # the day whose approvals the answer uses
+        answer["basis"]["approvals_date"] = on.isoformat()
+        return localize_lookup(answer, lang)
 
     def lookup_point(self, lat: float, lon: float) -> dict:
         """The lookup contract at WGS84 coordinates (English)."""
@@ -201,7 +238,7 @@ class Service:
             return self._outside(match, region, notes, loc.message or OUTSIDE_SENTENCE, lat, lon)
         if decision.status == "uncertain":
             return self._uncertain(match, region, notes, decision, lat, lon)
-        approvals = self.live.approvals_on(on) if self.live is not None else None
+        approvals = self.live_registry().approvals_on(on)
         answer = self.eligibility.at(lat, lon, area_id=decision.area_ids[0], approvals=approvals)
         if forced is not None:
             notes.insert(0, Note("area_chosen", "caution",
@@ -368,6 +405,8 @@ class Service:
         return {"profile": profile, "network": network, "limit_s": self.settings.limit_s,
                 "worst_base_precision": worst, "summary": summary}
 
+
+_LIVE_LOCK = threading.Lock()
 
 WIDE_REGION_M = 1000.0
 """A certain area whose location is wider than this (m) says that drive times are from its most likely point."""

@@ -81,7 +81,11 @@ class Settings(BaseSettings):
     network_file: str | None = Field(
         default=None, description="File for the network source; default depends on the source (see routing.loaders)."
     )
-    profile: Profile = "free_flow"
+    profile: Profile = Field(
+        default="typical",
+        description="The one traffic profile every output uses unless a request names another (ASIH_PROFILE): "
+        "typical (the time a unit usually needs), peak (shown beside every verdict) or free_flow (posted speeds).",
+    )
 
     # Numbers that matter.
     limit_minutes: float = Field(default=30.0, gt=0, le=240, description="Drive-time limit of the ASIH rule (minutes).")

@@ -194,7 +194,9 @@ def _page(out, title: str, lead: str, map_figure, tables, auditors, chosen, map_
     try:
         created = datetime.fromisoformat(meta["created"]).astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
         fig.text(0.05, 0.965, title, fontsize=15, fontweight="bold", va="top")
-        fig.text(0.05, 0.938, f"Skapad {created} · gräns {meta['limit_minutes']:g} min · kartan: "
+        day = f"Godkännanden per {meta['date']} (registret) · " if meta.get("date") else ""
+        fig.text(0.05, 0.938, f"{day}skapad {created} · gräns "
+                 f"{meta['limit_minutes']:g} min · kartan och rubriken: "
                  f"{PROFILES_SV.get(map_profile, map_profile)} · tabellerna: "
                  + ", ".join(PROFILES_SV.get(p, p) for p in meta["profiles"]), fontsize=8.5, va="top", color="#333333")
         lead_lines = textwrap.wrap(lead, LEAD_CHARS)

@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from geo.memo import Memo
+from registry.asof import STOCKHOLM, today, with_approvals  # noqa: F401 - re-exported
 from registry.actors import SYSTEM, Actor, cli_actor, verify_role  # noqa: F401 - re-exported
 from registry.db import (
     DEFAULT_SQLITE_PATH,
@@ -50,15 +50,9 @@ from registry.values import (
 )
 from registry.tokens import hash_token, load_secret, new_token, token_matches, token_prefix
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 DEFAULT_SECRET_PATH = DEFAULT_SQLITE_PATH.with_name("registry.secret")
 READ_CACHE_ITEMS = 8
 """Kept reads: the latest reports, and approvals for a few days (today, and the dates lookups ask about)."""
-
-
-def today() -> date:
-    """Today's date in Stockholm."""
-    return datetime.now(STOCKHOLM).date()
 
 
 def _utcnow() -> datetime:
@@ -432,16 +426,3 @@ class RegistryService:
     def _log(self, s: Session, user: Actor, action: str, entity: str, before: dict | None, after: dict | None):
         s.add(Change(at=self.clock(), actor_id=user.id, actor=user.label, action=action, entity=entity,
                      before=before, after=after))
-
-
-def with_approvals(units, approvals: dict[str, tuple[int, ...]]):
-    """A copy of a :class:`geo.providers.Registry` whose units' ``areas`` are ``approvals`` (from
-    :meth:`RegistryService.approvals_on`); units the registry does not know keep their YAML areas.
-
-    For code that reads ``unit.areas`` (eligibility, the audit): the units, bases and their order are unchanged, so
-    the prepared drive-time trees still fit.
-    """
-    from dataclasses import replace
-
-    return replace(units, units=tuple(
-        replace(u, areas=tuple(approvals[u.id])) if u.id in approvals else u for u in units.units))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 import math
 from dataclasses import dataclass, field
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -45,11 +46,23 @@ class ApprovalAudit:
     verdict: str
     base_precision: str
     gaps: list[dict] = field(default_factory=list)
+    drive_time_p50_s: float | None = None
+    """Half of the area's people live within this drive time (s) of the unit's nearest base; None: not reachable."""
+    drive_time_p90_s: float | None = None
+    """Nine in ten of the area's people live within this drive time (s); None: more than one in ten unreachable."""
+    limit_s: float = 1800.0
 
     @property
     def population_share(self) -> float:
         """Share of the area's population reached (0..1)."""
         return self.population_reached / self.population if self.population else 0.0
+
+    @property
+    def margin_s(self) -> float | None:
+        """Seconds to spare at the 90th percentile of people (limit − p90; negative: over the limit); None when more
+        than one in ten is unreachable. Says why a verdict is what it is: a verdict that flips between profiles has a
+        small margin."""
+        return None if self.drive_time_p90_s is None else self.limit_s - self.drive_time_p90_s
 
     @property
     def gap_population(self) -> float:
@@ -70,7 +83,11 @@ class ApprovalAudit:
             "population": round(self.population),
             "gap_population": round(self.gap_population),
             "base_precision": self.base_precision,
+            "drive_time_p50_s": self.drive_time_p50_s,
+            "drive_time_p90_s": self.drive_time_p90_s,
+            "margin_s": None if self.margin_s is None else round(self.margin_s, 1),
             "gaps": self.gaps,
+            "most_out_of_reach": self.gaps[:5],
         }
 
 
@@ -95,6 +112,7 @@ class CoverageAuditor:
     settings : thresholds (``audit_*``) and the default limit.
     net, model, registry, trees, samples : the prepared state.
     limit_s : drive-time limit (s); defaults to ``settings.limit_s``.
+    day : the day whose approvals ``registry`` holds (:class:`registry.asof.Approvals`), stated by every output.
     """
 
     def __init__(
@@ -106,8 +124,11 @@ class CoverageAuditor:
         trees: BaseTrees,
         samples: Samples,
         limit_s: float | None = None,
+        day: date | None = None,
     ):
         self.settings = settings
+        self.day = day
+        """The day whose approvals ``registry`` holds (None: the providers file as read, undated)."""
         self.net = net
         self.model = model
         self.registry = registry
@@ -117,7 +138,9 @@ class CoverageAuditor:
         self.area_ids = [int(a) for a in model.areas["id"]]
         self.unit_order = [u.id for u in registry.units]
         pop, land = samples.population, samples.land
-        self.pop_reached = trees.unit_times(net, pop.snaps, self.unit_order)[0] <= self.limit_s
+        self.pop_times = trees.unit_times(net, pop.snaps, self.unit_order)[0]
+        """Drive time (s, inf: unreachable) from each unit's nearest base to each population point: units × points."""
+        self.pop_reached = self.pop_times <= self.limit_s
         land_ok = land.snaps.distance_m <= settings.audit_land_reach_m
         self.land_reached = (trees.unit_times(net, land.snaps, self.unit_order)[0] <= self.limit_s) & land_ok
         self._edges, self._edge_area = self._road_edges()
@@ -166,6 +189,9 @@ class CoverageAuditor:
                 road_share=float(road[in_road].sum() / road_len[in_road].sum()) if in_road.any() else 0.0,
                 verdict=self.verdict(share) if approved else self._not_approved(share),
                 base_precision=unit.precision,
+                drive_time_p50_s=_weighted_quantile(self.pop_times[i][in_pop], pop.weight[in_pop], 0.5),
+                drive_time_p90_s=_weighted_quantile(self.pop_times[i][in_pop], pop.weight[in_pop], 0.9),
+                limit_s=self.limit_s,
             )
             if approved:
                 row.gaps = _gap_places(pop, in_pop & ~self.pop_reached[i])
@@ -277,7 +303,7 @@ def profile_auditors(auditor: CoverageAuditor, profiles: Iterable[str] = AUDIT_P
             continue
         trees = load_base_trees(auditor.settings, net, auditor.registry, rebuild=rebuild)
         out[name] = CoverageAuditor(auditor.settings, net, auditor.model, auditor.registry, trees, auditor.samples,
-                                    auditor.limit_s)
+                                    auditor.limit_s, day=auditor.day)
     return out
 
 
@@ -287,11 +313,20 @@ class ProfileRow:
 
     rows: dict[str, ApprovalAudit]
     area_name: str
+    main: str = ""
+    """The headline profile (the configured ``ASIH_PROFILE``, typical by default); empty: the first in ``rows``."""
+    day: date | None = None
+    """The day whose approvals were audited."""
+
+    @property
+    def main_profile(self) -> str:
+        """The profile of the headline figures."""
+        return self.main if self.main in self.rows else next(iter(self.rows))
 
     @property
     def first(self) -> ApprovalAudit:
-        """The row of the first profile (free flow by default)."""
-        return next(iter(self.rows.values()))
+        """The headline row: the main profile's (typical traffic by default)."""
+        return self.rows[self.main_profile]
 
     @property
     def worst(self) -> ApprovalAudit:
@@ -316,19 +351,25 @@ class ProfileRow:
         return {
             **self.first.to_dict(),
             "area_name": self.area_name,
-            "profile": next(iter(self.rows)),
+            "date": self.day.isoformat() if self.day else None,
+            "profile": self.main_profile,
             "profiles": {p: {k: v for k, v in r.to_dict().items() if k in _PER_PROFILE} for p, r in self.rows.items()},
             "summary": self.summary(),
         }
 
 
-_PER_PROFILE = ("population_share", "land_share", "road_share", "verdict", "gap_population", "gaps")
+_PER_PROFILE = ("population_share", "land_share", "road_share", "verdict", "gap_population", "gaps",
+                "drive_time_p50_s", "drive_time_p90_s", "margin_s", "most_out_of_reach")
 
 
-def audit_profiles(auditors: dict[str, CoverageAuditor], unit_ids: Iterable[str] | None = None) -> list[ProfileRow]:
+def audit_profiles(auditors: dict[str, CoverageAuditor], unit_ids: Iterable[str] | None = None,
+                   main: str | None = None) -> list[ProfileRow]:
     """Every unit's rows under every profile, side by side (a row reached well under one profile only appears
-    under all). Units in registry order, approved areas first."""
+    under all). Units in registry order, approved areas first. ``main`` is the headline profile (default the
+    configured ``settings.profile`` when audited, else the first)."""
     first = next(iter(auditors.values()))
+    if main not in auditors:
+        main = first.settings.profile if first.settings.profile in auditors else next(iter(auditors))
     names = dict(zip(first.model.areas["id"].astype(int), first.model.areas["name"]))
     out = []
     for unit_id in unit_ids if unit_ids is not None else first.unit_order:
@@ -338,7 +379,7 @@ def audit_profiles(auditors: dict[str, CoverageAuditor], unit_ids: Iterable[str]
         keys = [(r.area_id, r.approved) for r in next(iter(per.values())).rows()]
         for area_id, _ in keys:
             rows = {p: next(r for r in ua.rows() if r.area_id == area_id) for p, ua in per.items()}
-            out.append(ProfileRow(rows, str(names.get(area_id, ""))))
+            out.append(ProfileRow(rows, str(names.get(area_id, "")), main, first.day))
     return out
 
 
@@ -393,6 +434,19 @@ def compare_rows(before: list[dict], after: list[dict], min_change: float = 0.00
 def floor4(share: float) -> float:
     """A share floored (not rounded) to 4 decimals: 0.94997 stays below the 0.95 threshold as 0.9499."""
     return math.floor(share * 10_000 + 1e-9) / 10_000
+
+
+def _weighted_quantile(times: np.ndarray, weight: np.ndarray, q: float) -> float | None:
+    """The people-weighted ``q`` quantile of drive times (s, rounded to 0.1), the smallest time by which a share
+    ``q`` of the weight is reached; None when it is not reached at all (unreachable points count as infinite)."""
+    total = float(weight.sum())
+    if total <= 0:
+        return None
+    order = np.argsort(times, kind="stable")
+    cum = np.cumsum(weight[order])
+    k = int(np.searchsorted(cum, q * total - 1e-9))
+    t = float(times[order][min(k, order.size - 1)])
+    return round(t, 1) if math.isfinite(t) else None
 
 
 def _share(weight: np.ndarray, mask: np.ndarray, reached: np.ndarray) -> float:

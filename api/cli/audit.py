@@ -10,13 +10,14 @@ import typer
 from rich import box
 from rich.table import Table
 
-from api.cli.output import console, fail, print_json
+from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail, print_json
 from geo.providers import UnknownUnit
 from geo.settings import get_settings
 
 ProfileOpt = Annotated[
     Optional[str], typer.Option(help="One speed profile: free_flow | typical | peak (rush_hour = peak).")
 ]
+DateOpt = Annotated[Optional[str], typer.Option("--date", help=DATE_HELP)]
 LimitOpt = Annotated[Optional[float], typer.Option("--limit-minutes", help="Drive-time limit (minutes); default 30.")]
 LangOpt = Annotated[str, typer.Option("--lang", help="Language of CSV/XLSX headers and verdicts: sv (default) | en.")]
 CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Write the table as CSV (sv: ';', BOM, decimal comma).")]
@@ -38,10 +39,58 @@ def _service():
     return Service.load(get_settings())
 
 
-def _auditors(svc, profiles: list[str], limit_minutes: float | None) -> dict:
+def _auditors(svc, profiles: list[str], limit_minutes: float | None, day=None) -> dict:
+    """Auditors per profile over the approvals in force on ``day`` (default today), from the live registry."""
     from routing.audit import profile_auditors
 
-    return profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None), profiles)
+    return profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None, svc.approvals_on(day)),
+                            profiles)
+
+
+def _main(settings, profiles: list[str]) -> str:
+    """The headline profile among those shown (the configured one when shown)."""
+    from api.snapshots import main_profile
+
+    return main_profile(settings, profiles)
+
+
+def _compare_dates(svc, profiles, limit_minutes, before: dict, later, unit, json_out: bool) -> None:
+    """What the approval changes between two days did to coverage: the changed approvals, then the changed rows."""
+    from routing.audit import audit_profiles, compare_rows, share_text
+
+    after = _auditors(svc, profiles, limit_minutes, later)
+    first, last = next(iter(before.values())), next(iter(after.values()))
+    units = None
+    if unit:
+        try:
+            units = [svc.registry.get(unit).id]
+        except UnknownUnit as exc:
+            fail(str(exc))
+    changed = svc.approvals_on(last.day).differs_from(svc.approvals_on(first.day))
+    if units:
+        changed = [c for c in changed if c["unit_id"] in units]
+    rows = compare_rows([r.to_dict() for r in audit_profiles(before, units)],
+                        [r.to_dict() for r in audit_profiles(after, units)])
+    if json_out:
+        print_json({"date": first.day.isoformat(), "compare_date": last.day.isoformat(),
+                    "profile": _main(svc.settings, profiles), "approvals_changed": changed, "changes": rows})
+        return
+    console.print(f"Approvals {first.day.isoformat()} → {last.day.isoformat()}: " + (
+        "; ".join(f"{c['unit_id']} area {c['area_id']} {c['change']}" for c in changed) or "no change"))
+    if not rows:
+        console.print("Coverage is the same on both days.")
+        return
+    table = Table(title=f"Coverage {first.day.isoformat()} → {last.day.isoformat()}", box=box.SIMPLE_HEAD,
+                  padding=(0, 1, 0, 0), pad_edge=False, title_justify="left")
+    for col, width in (("unit", 14), ("area", 16), ("profile", 9), ("population", 15), ("verdict", 22)):
+        table.add_column(col, max_width=width)
+    for c in rows:
+        share = "—" if c["share_before"] is None else share_text(c["share_before"])
+        share += " → " + ("—" if c["share_after"] is None else share_text(c["share_after"]))
+        table.add_row(c["unit"].removeprefix("ASIH "), f"{c['area_id']} {c['area_name']}",
+                      PROFILE_TITLES.get(c["profile"], c["profile"]), share,
+                      f"{c['verdict_before'] or 'not approved'} → {c['verdict_after'] or 'not approved'}")
+    console.print(table)
 
 
 def _profiles(profile: str | None, all_profiles: bool | None) -> list[str]:
@@ -80,9 +129,14 @@ def audit(
     move_base: Annotated[list[str], typer.Option("--move-base", help="What-if: UNIT[:N]=LAT,LON or =PLACE")] = [],
     add_base: Annotated[list[str], typer.Option("--add-base", help="What-if: UNIT=LAT,LON or =PLACE")] = [],
     remove_base: Annotated[list[str], typer.Option("--remove-base", help="What-if: UNIT[:N]")] = [],
+    on: DateOpt = None,
+    compare_date: Annotated[Optional[str], typer.Option(
+        "--compare-date", help="Show what the approval changes between --date (before) and this day (after) did "
+        "to coverage (YYYY-MM-DD).")] = None,
 ) -> None:
-    """Audit each unit's approvals against what its bases reach within the limit (population, land, roads), under
-    free flow, typical and peak traffic side by side."""
+    """Audit each unit's approvals in force on a day (the live registry; default today) against what its bases
+    reach within the limit (population, land, roads), under free flow, typical and peak traffic side by side; the
+    headline profile is the configured one (ASIH_PROFILE, typical by default)."""
     from routing.audit import audit_profiles
 
     if lang not in ("sv", "en"):
@@ -93,9 +147,17 @@ def audit(
         if path is not None and path.suffix.lower() != suffix:
             fail(f"Give the {suffix[1:].upper()} file a {suffix} name, not '{path.name}'.")
     profiles = _profiles(profile, all_profiles)
+    day, later = day_option(on), day_option(compare_date, "--compare-date")
+    if compare and later:
+        fail("Give either --compare (a snapshot) or --compare-date (another day), not both.")
     svc = _service()
-    auditors = _auditors(svc, profiles, limit_minutes)
-    base = auditors[profiles[0]]
+    auditors = _auditors(svc, profiles, limit_minutes, day)
+    main = _main(svc.settings, profiles)
+    base = auditors[main]
+    _note(as_of_line(base.day, main), json_out)
+    if later is not None:
+        _compare_dates(svc, profiles, limit_minutes, auditors, later, unit, json_out)
+        return
     if move_base or add_base or remove_base:
         _what_if(svc, auditors, move_base, add_base, remove_base, json_out, csv_out, xlsx_out, lang)
         return
@@ -107,7 +169,9 @@ def audit(
     rows = _sorted(_filtered(rows, _area_ids(svc, area), _verdicts(verdict)), sort)
     dicts = [r.to_dict() for r in rows]
     if compare:
-        _compare(svc, compare, dicts, json_out)
+        from api.snapshots import metadata
+
+        _compare(svc, compare, dicts, json_out, metadata(base, profiles))
     elif json_out:
         print_json(dicts)
     else:
@@ -206,7 +270,8 @@ def _print_profiles(rows, auditor, profiles: list[str]) -> None:
 
     s = auditor.settings
     table = Table(
-        title=f"ASIH approval audit — {auditor.limit_s / 60:g} min, share of the area's population reached",
+        title=f"ASIH approval audit — approvals as of {auditor.day}, {auditor.limit_s / 60:g} min, share of the "
+              "area's population reached",
         box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left",
     )
     table.add_column("unit / area", max_width=24, overflow="fold")
@@ -237,8 +302,8 @@ def _print_profiles(rows, auditor, profiles: list[str]) -> None:
     )
 
 
-def _compare(svc, spec: str, rows: list[dict], json_out: bool) -> None:
-    from api.snapshots import load_snapshot
+def _compare(svc, spec: str, rows: list[dict], json_out: bool, now: dict) -> None:
+    from api.snapshots import inputs_changed, load_snapshot
     from routing.audit import compare_rows, share_text
 
     try:
@@ -246,10 +311,14 @@ def _compare(svc, spec: str, rows: list[dict], json_out: bool) -> None:
     except ValueError as exc:
         fail(str(exc))
     changes = compare_rows(old, rows)
+    inputs = inputs_changed(meta, now)
     if json_out:
-        print_json({"since": meta, "changes": changes})
+        print_json({"since": meta, "inputs_changed": inputs, "changes": changes})
         return
     since = meta.get("created", spec)
+    console.print("Inputs changed since then: " + ("; ".join(
+        f"{i['input']}: {i['what']} ({i['before']} → {i['after']})" for i in inputs) or "none recorded"),
+        highlight=False)
     if not changes:
         console.print(f"No change since the audit of {since}.")
         return
@@ -334,17 +403,22 @@ def choice(
     xlsx_out: XlsxOpt = None,
     lang: LangOpt = "sv",
     layer_out: Annotated[Optional[Path], typer.Option("--out", help="Write the DeSO choice layer (.geojson/.gpkg).")] = None,
-    profile: Annotated[str, typer.Option(help="Speed profile: free_flow | typical | peak.")] = "free_flow",
+    profile: Annotated[Optional[str], typer.Option(
+        help="Speed profile: free_flow | typical | peak; default the configured one (ASIH_PROFILE, typical).")] = None,
     limit_minutes: LimitOpt = None,
+    on: DateOpt = None,
 ) -> None:
-    """How many approved units really reach each place within the limit: population with 0, 1, 2, 3+ choices."""
+    """How many approved units (as of a day, default today) really reach each place within the limit: population
+    with 0, 1, 2, 3+ choices."""
     from routing.choice import choice_layer, choice_summary
 
     if lang not in ("sv", "en"):
         fail(f"--lang must be sv or en, not '{lang}'.")
-    [name] = _profiles(profile, False)
-    auditor = _auditors(_service(), [name], limit_minutes)[name]
-    summary = choice_summary(auditor)
+    [name] = _profiles(profile or get_settings().profile, False)
+    day = day_option(on)
+    auditor = _auditors(_service(), [name], limit_minutes, day)[name]
+    summary = {"date": auditor.day.isoformat(), "profile": name, **choice_summary(auditor)}
+    _note(as_of_line(auditor.day, name), json_out)
     if json_out:
         print_json(summary)
     else:

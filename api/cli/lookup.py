@@ -34,7 +34,8 @@ def _service(profile: str | None = None, live: bool = False):
 def lookup(
     query: Annotated[str, typer.Argument(help="Address, postcode, place or 'lat, lon'.")],
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (errors too, as {\"error\": …}).")] = False,
-    profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+    profile: Annotated[str | None, typer.Option(help="free_flow | typical | peak; default the configured one "
+                                                "(ASIH_PROFILE, typical).")] = None,
     choice: Annotated[str | None, typer.Option(help="Settle an uncertain area: a token the answer listed, "
                                                      "e.g. borough:Bromma.")] = None,
     lang: Annotated[str, typer.Option(help="en | sv")] = "en",
@@ -48,12 +49,12 @@ def lookup(
     from api.i18n import translate
     from geo.geocode import Ambiguous, GeocodeError
 
-    import datetime as dt
+    from registry.asof import parse_day
 
     try:
-        day = dt.date.fromisoformat(on) if on else None
-    except ValueError:
-        _error(json_out, "The date must be YYYY-MM-DD.")
+        day = parse_day(on)
+    except ValueError as exc:
+        _error(json_out, str(exc))
     svc = _service(profile, live=True)
     lang = lang if lang in ("en", "sv") else "en"
     try:
@@ -83,6 +84,10 @@ def _error(json_out: bool, message: str, candidates: list[str] | None = None) ->
 
 
 def _print_result(result: dict) -> None:
+    from api.cli.output import as_of_line
+    from datetime import date
+
+    console.print(as_of_line(date.fromisoformat(result["date"]), result["profile"]), style="dim", highlight=False)
     q, area = result["query"], result["area"]
     where_pt = f"{q['lat']:.5f}, {q['lon']:.5f}" if q["lat"] is not None else "no point"
     console.print(f"[bold]{q['matched']}[/] (precision: {q['precision']}; {where_pt})", highlight=False)
@@ -137,7 +142,8 @@ def _free(availability: dict | None) -> str:
 def batch(
     infile: Annotated[Path, typer.Argument(help="CSV: an 'address' column (or 'lat','lon'), or one address per line.")],
     outfile: Annotated[Path, typer.Argument(help="CSV to write (the only place results go).")],
-    profile: Annotated[str, typer.Option(help="free_flow | rush_hour")] = "free_flow",
+    profile: Annotated[str | None, typer.Option(help="free_flow | typical | peak; default the configured one "
+                                                "(ASIH_PROFILE, typical).")] = None,
 ) -> None:
     """Look up every row of a CSV; failing rows say why and the batch goes on."""
     from api.batch import BatchInputError, rows_from_csv, run_batch

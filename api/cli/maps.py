@@ -9,26 +9,32 @@ from typing import Annotated, Optional
 import geopandas as gpd
 import typer
 
-from api.cli.output import console, fail
+from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail
 from geo.settings import METRIC_CRS, get_settings
 
 MAP_KINDS = ("overview", "unit", "choice", "lookup")
 EXPORT_LAYERS = ("areas", "isochrones", "gaps", "choice")
 
 
-def _service(profile: str):
+ProfileOpt = Annotated[Optional[str], typer.Option(
+    help="free_flow | typical | peak (rush_hour = peak); default the configured profile (ASIH_PROFILE, typical).")]
+DateOpt = Annotated[Optional[str], typer.Option("--date", help=DATE_HELP)]
+
+
+def _service(profile: str | None):
     from api.service import Service
 
     return Service.load(get_settings(), profile=profile)
 
 
-def _inputs(svc, kind: str, target: str | None, limit_s: float) -> dict:
-    """The keyword inputs of the maps.* builders, from the prepared state."""
+def _inputs(svc, kind: str, target: str | None, limit_s: float, approvals=None) -> dict:
+    """The keyword inputs of the maps.* builders, from the prepared state and the approvals of a day."""
     from geo import boundaries
     from maps.layers import flatten_bases
 
+    approvals = approvals or svc.approvals_on()
     areas = svc.areas.areas
-    bases = flatten_bases([u.to_dict() for u in svc.registry.units])
+    bases = flatten_bases([u.to_dict() for u in svc.registry_on(approvals).units])
     if kind == "overview":
         return {
             "areas": areas,
@@ -37,8 +43,8 @@ def _inputs(svc, kind: str, target: str | None, limit_s: float) -> dict:
             "bases": bases,
         }
     if kind == "unit":
-        unit = svc.registry.get(target)
-        auditor = svc.auditor(limit_s)
+        unit = svc.registry_on(approvals).get(target)
+        auditor = svc.auditor(limit_s, approvals)
         return {
             "unit": unit.to_dict(),
             "isochrone": svc.isochrone(unit.id, limit_s),
@@ -47,23 +53,26 @@ def _inputs(svc, kind: str, target: str | None, limit_s: float) -> dict:
             "unreached": auditor.unreached_by_deso(unit.id),  # gaps are drawn by people, not land
             "minutes": round(limit_s / 60),
             "profile": svc.network.profile,
+            "day": approvals.day,
         }
     if kind == "choice":
         from routing.choice import choice_layer
 
-        return {"deso": choice_layer(svc.auditor(limit_s)), "areas": areas, "minutes": round(limit_s / 60),
-                "profile": svc.network.profile, "bases": bases}
-    return {"result": svc.lookup(address=target, lang="sv"), "bases": bases, "areas": areas}
+        return {"deso": choice_layer(svc.auditor(limit_s, approvals)), "areas": areas, "minutes": round(limit_s / 60),
+                "profile": svc.network.profile, "bases": bases, "day": approvals.day}
+    return {"result": svc.lookup(address=target, lang="sv", on=approvals.day), "bases": bases, "areas": areas}
 
 
 def map_cmd(
     kind: Annotated[str, typer.Argument(help="overview | unit | choice | lookup")],
     target: Annotated[Optional[str], typer.Argument(help="The unit (for 'unit') or the address (for 'lookup').")] = None,
     out: Annotated[Path, typer.Option(help="Output: .html (interactive, offline) or .png / .pdf (static).")] = Path("map.html"),
-    profile: Annotated[str, typer.Option(help="free_flow | typical | peak (rush_hour = peak)")] = "free_flow",
+    profile: ProfileOpt = None,
     limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
+    on: DateOpt = None,
 ) -> None:
-    """A map for planning meetings: the areas and bases, a unit's reach and gaps, patient choice, or a lookup."""
+    """A map for planning meetings: the areas and bases, a unit's reach and gaps, patient choice, or a lookup; as
+    of a day's approvals (default today) in the configured traffic profile (default typical)."""
     from geo.geocode import GeocodeError
     from geo.providers import UnknownUnit
     from maps.interactive import (
@@ -82,10 +91,13 @@ def map_cmd(
     suffix = out.suffix.lower()
     if suffix not in (".html", ".png", ".pdf"):
         fail(f"Write a map as .html, .png or .pdf, not '{out.suffix or 'no extension'}'.")
+    day = day_option(on)
     svc = _service(profile)
     limit_s = (limit_minutes or svc.settings.limit_minutes) * 60
+    approvals = svc.approvals_on(day)
+    console.print(as_of_line(approvals.day, svc.network.profile))
     try:
-        inputs = _inputs(svc, kind, target, limit_s)
+        inputs = _inputs(svc, kind, target, limit_s, approvals)
     except UnknownUnit as exc:
         fail(str(exc))
     except GeocodeError as exc:
@@ -101,9 +113,11 @@ def map_cmd(
 def report_cmd(
     target: Annotated[str, typer.Argument(help="A unit (id or name), or 'county' for the whole county.")],
     out: Annotated[Path, typer.Option(help="Output: .pdf (A4), or .png to look at it.")] = Path("report.pdf"),
-    map_profile: Annotated[str, typer.Option("--map-profile", help="Traffic the map shows: free_flow | typical | "
-                                             "peak (the tables show all three).")] = "typical",
+    map_profile: Annotated[Optional[str], typer.Option("--map-profile", help="Traffic the map and headline show: "
+                                                       "free_flow | typical | peak (the tables show all three); "
+                                                       "default the configured profile.")] = None,
     limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
+    on: DateOpt = None,
 ) -> None:
     """A one-page coverage report for a planning meeting (Swedish): the map, the figures under free flow, typical
     and peak traffic side by side, and what they rest on."""
@@ -111,12 +125,16 @@ def report_cmd(
     from maps.report import ReportError, county_report, unit_report
     from routing.audit import AUDIT_PROFILES, profile_auditors
 
+    map_profile = map_profile or get_settings().profile
     if map_profile not in AUDIT_PROFILES:
         fail(f"--map-profile must be one of {', '.join(AUDIT_PROFILES)}, not '{map_profile}'.")
     if out.suffix.lower() not in (".pdf", ".png"):
         fail(f"Write a report as .pdf (or .png to look at it), not '{out.suffix or 'no extension'}'.")
-    svc = _service("free_flow")
-    auditors = profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None))
+    day = day_option(on)
+    svc = _service(None)
+    approvals = svc.approvals_on(day)
+    console.print(as_of_line(approvals.day, map_profile))
+    auditors = profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None, approvals))
     try:
         if target.strip().lower() in ("county", "län", "lan", "hela länet"):
             path = county_report(auditors, out, map_profile=map_profile)
@@ -130,10 +148,11 @@ def report_cmd(
 def export_cmd(
     layer: Annotated[str, typer.Argument(help="areas | isochrones | gaps | choice")],
     out: Annotated[Path, typer.Option(help="Output: .geojson (EPSG:4326) or .gpkg (EPSG:3006).")] = Path("layer.gpkg"),
-    profile: Annotated[str, typer.Option(help="free_flow | typical | peak (rush_hour = peak)")] = "free_flow",
+    profile: ProfileOpt = None,
     limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
+    on: DateOpt = None,
 ) -> None:
-    """Export a GIS layer for the region's analysts."""
+    """Export a GIS layer for the region's analysts; every feature carries the approvals' day and the profile."""
     from maps.export import export_layer
     from routing.choice import choice_layer
 
@@ -141,8 +160,12 @@ def export_cmd(
         fail(f"Unknown layer '{layer}': choose one of {', '.join(EXPORT_LAYERS)}.")
     if out.suffix.lower() not in (".geojson", ".gpkg"):
         fail(f"Export as .geojson or .gpkg, not '{out.suffix or 'no extension'}'.")
+    day = day_option(on)
     svc = _service(profile)
     limit_s = (limit_minutes or svc.settings.limit_minutes) * 60
+    approvals = svc.approvals_on(day)
+    console.print(as_of_line(approvals.day, svc.network.profile))
+    units = svc.registry_on(approvals).units
     if layer == "areas":
         summary = svc.areas.summary()
         gdf = gpd.GeoDataFrame(
@@ -154,7 +177,6 @@ def export_cmd(
             crs=METRIC_CRS,
         )
     elif layer == "isochrones":
-        units = svc.registry.units
         gdf = gpd.GeoDataFrame(
             {
                 "unit_id": [u.id for u in units],
@@ -167,12 +189,14 @@ def export_cmd(
             crs=METRIC_CRS,
         )
     elif layer == "gaps":
-        auditor = svc.auditor(limit_s)
+        auditor = svc.auditor(limit_s, approvals)
         gdf = gpd.GeoDataFrame(
-            gpd.pd.concat([auditor.gap_polygons(u.id) for u in svc.registry.units], ignore_index=True), crs=METRIC_CRS
+            gpd.pd.concat([auditor.gap_polygons(u.id) for u in units], ignore_index=True), crs=METRIC_CRS
         )
     else:
-        gdf = choice_layer(svc.auditor(limit_s))
+        gdf = choice_layer(svc.auditor(limit_s, approvals))
+    if layer != "areas":
+        gdf = gdf.assign(approvals_date=approvals.day.isoformat(), profile=svc.network.profile)
     export_layer(gdf, out, layer=layer)
     console.print(f"{layer}: {len(gdf)} features → {out}")
 

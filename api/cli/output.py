@@ -35,3 +35,25 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print an error sentence to stderr and exit with ``code``."""
     err_console.print(f"[bold red]Error:[/] {message}", highlight=False)
     raise typer.Exit(code)
+
+
+DATE_HELP = "Approvals in force on this day, from the live registry (YYYY-MM-DD; default today in Stockholm)."
+
+
+def day_option(text: str | None, option: str = "--date"):
+    """A ``--date`` value as a date (None: today), or exit 2 with a sentence."""
+    from registry.asof import parse_day
+
+    try:
+        return parse_day(text)
+    except ValueError as exc:
+        fail(f"{option}: {exc}")
+
+
+def as_of_line(day, profile: str, source: str = "registry") -> str:
+    """The first line of every CLI output that rests on approvals: their day and source, and the headline traffic
+    profile (e.g. 'Approvals as of 2026-12-07 (live registry) · headline figures in typical traffic')."""
+    from routing.audit import PROFILE_PHRASES
+
+    where = "live registry" if source == "registry" else "providers file"
+    return f"Approvals as of {day.isoformat()} ({where}) · headline figures {PROFILE_PHRASES.get(profile, profile)}"

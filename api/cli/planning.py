@@ -8,7 +8,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from api.cli.output import console, fail, print_json
+from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail, print_json
 from geo.settings import get_settings
 
 PROFILE_TITLES = {"free_flow": "free flow", "typical": "typical", "peak": "peak"}
@@ -17,10 +17,12 @@ PROFILE_TITLES = {"free_flow": "free flow", "typical": "typical", "peak": "peak"
 def suggest_bases(
     unit: Annotated[str, typer.Argument(help="The unit (id or name).")],
     count: Annotated[int, typer.Option("--count", help="New bases to place for the most people (1–8).")] = 1,
-    profile: Annotated[str, typer.Option(help="Traffic the sites must reach within the limit under: free_flow | "
-                                         "typical | peak.")] = "typical",
+    profile: Annotated[Optional[str], typer.Option(help="Traffic the sites must reach within the limit under: "
+                                                   "free_flow | typical | peak; default the configured profile "
+                                                   "(ASIH_PROFILE, typical).")] = None,
     limit_minutes: Annotated[Optional[float], typer.Option("--limit-minutes", help="Default 30.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    on: Annotated[Optional[str], typer.Option("--date", help=DATE_HELP)] = None,
 ) -> None:
     """Where a unit would need bases: the COUNT new sites (existing bases kept) reaching the most people of its
     approved areas, and the fewest new sites so that every approved area reaches the supported share (95 %)."""
@@ -29,24 +31,29 @@ def suggest_bases(
     from routing.audit import AUDIT_PROFILES, profile_auditors
     from routing.siting import SitePlanner, SitingError, index_places
 
+    profile = profile or get_settings().profile
     if profile not in AUDIT_PROFILES:
         fail(f"--profile must be one of {', '.join(AUDIT_PROFILES)}, not '{profile}'.")
+    day = day_option(on)
     svc = Service.load(get_settings())
+    approvals = svc.approvals_on(day)
     try:
         unit_id = svc.registry.get(unit).id
     except UnknownUnit as exc:
         fail(str(exc))
-    auditors = profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None))
+    auditors = profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None, approvals))
     planner = SitePlanner(auditors, profile, index_places(svc.geocoder))
     try:
         most, fewest = planner.suggest(unit_id, count), planner.fewest(unit_id)
     except SitingError as exc:
         fail(str(exc))
-    doc = {"most_people": most.to_dict(planner.area_names), "fewest_for_supported": fewest.to_dict(planner.area_names)}
+    doc = {"date": approvals.day.isoformat(), "profile": profile,
+           "most_people": most.to_dict(planner.area_names), "fewest_for_supported": fewest.to_dict(planner.area_names)}
     if json_out:
         print_json(doc)
         return
-    for part in doc.values():
+    console.print(as_of_line(approvals.day, profile))
+    for part in (doc["most_people"], doc["fewest_for_supported"]):
         _print_result(part)
     console.print(
         f"Sites are the population-weighted centres of DeSOs ({doc['most_people']['candidates']} candidates), chosen "

@@ -114,19 +114,27 @@ def split_cmd(
     out: Annotated[Path | None, typer.Option(help="GeoJSON file to write (EPSG:4326).")] = None,
     direction: Annotated[str, typer.Option(help="outbound (from the bases) or inbound (to them).")] = "outbound",
     all_units: Annotated[bool, typer.Option("--all-units", help="Every unit competes, not only approved.")] = False,
-    profile: Annotated[str | None, typer.Option(help="Speed profile (free_flow, rush_hour).")] = None,
+    profile: Annotated[str | None, typer.Option(help="Speed profile: free_flow | typical | peak; default the "
+                                                "configured one (ASIH_PROFILE, typical).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    on: Annotated[str | None, typer.Option("--date", help="Approvals in force on this day, from the live registry "
+                                           "(YYYY-MM-DD; default today in Stockholm).")] = None,
 ) -> None:
-    """Each area divided among its units by drive time: who gets to each place first, with population."""
+    """Each area divided among its units by drive time: who gets to each place first, with population; as of a
+    day's approvals."""
+    from api.cli.output import as_of_line, day_option
     from api.service import Service
     from routing.split import split_collection
 
     if direction not in ("outbound", "inbound"):
         raise typer.BadParameter("--direction is outbound or inbound.")
     settings = get_settings()
+    day = day_option(on)
     svc = Service.load(settings, profile=profile)
-    collection = split_collection(settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry, minutes,
-                                  not all_units, direction)
+    approvals = svc.approvals_on(day)
+    collection = split_collection(settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry_on(approvals),
+                                  minutes, not all_units, direction)
+    collection["date"], collection["profile"] = approvals.day.isoformat(), svc.network.profile
     if out is not None:
         out.write_text(json.dumps(collection), encoding="utf-8")
     rows = [{k: f["properties"][k] for k in ("area_id", "unit_id", "population", "population_share", "area_km2")}
@@ -134,6 +142,7 @@ def split_cmd(
     if as_json:
         typer.echo(json.dumps(rows))
         return
+    typer.echo(as_of_line(approvals.day, svc.network.profile))
     for r in rows:
         unit = r["unit_id"] or f"(none within {minutes:g} min)"
         typer.echo(f"area {r['area_id']}  {unit:<34} {r['population']:>9,} people {r['population_share']:>7.1%}"

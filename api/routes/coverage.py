@@ -13,11 +13,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from api.deps import approvals as approvals_dep
 from api.deps import service
 from api.executor import heavy_for, json_bytes, run_heavy
 from api.service import Service
 from geo.providers import UnknownUnit
 from routing.isochrones import MAX_BANDS, unit_isochrones
+from registry.asof import Approvals
 from routing.split import split_collection
 
 router = APIRouter(prefix="/v1", tags=["coverage"])
@@ -37,10 +39,13 @@ def _limit(minutes: int | None) -> float | None:
 
 
 @router.get("/audit")
-async def audit_all(request: Request, minutes: int | None = Minutes) -> list[dict]:
-    """Every unit × approved area (and areas reached but not approved): population/land/road shares and verdict."""
+async def audit_all(request: Request, minutes: int | None = Minutes,
+                    approvals: Approvals = Depends(approvals_dep)) -> list[dict]:
+    """Every unit × approved area (and areas reached but not approved) for the approvals in force on ``date``:
+    population/land/road shares, verdict, people-weighted drive times and margin; each row names its ``date`` and
+    ``profile`` (the configured one)."""
     limit = _limit(minutes)
-    return _answer(await run_heavy(heavy_for(request), ("audit", limit), audit_all_json, limit))
+    return _answer(await run_heavy(heavy_for(request), ("audit", limit, approvals), audit_all_json, limit, approvals))
 
 
 @router.get("/audit/{unit}")
@@ -50,12 +55,13 @@ async def audit_unit(
     minutes: int | None = Minutes,
     gaps: bool = Query(False, description="Include the gap polygons as a GeoJSON FeatureCollection (EPSG:4326)."),
     svc: Service = Depends(service),
+    approvals: Approvals = Depends(approvals_dep),
 ) -> dict:
-    """One unit's audit rows, optionally with its gap polygons."""
+    """One unit's audit rows for the approvals in force on ``date``, optionally with its gap polygons."""
     u = _unit(svc, unit)
     limit = _limit(minutes)
-    key = ("audit", u.id, limit, gaps)
-    return _answer(await run_heavy(heavy_for(request), key, audit_unit_json, u.id, limit, gaps))
+    key = ("audit", u.id, limit, gaps, approvals)
+    return _answer(await run_heavy(heavy_for(request), key, audit_unit_json, u.id, limit, gaps, approvals))
 
 
 @router.get("/choice")
@@ -63,10 +69,13 @@ async def choice(
     request: Request,
     minutes: int | None = Minutes,
     layer: bool = Query(False, description="Include the DeSO choice layer as GeoJSON (EPSG:4326)."),
+    approvals: Approvals = Depends(approvals_dep),
 ) -> dict:
-    """Population with 0, 1, 2, 3+ approved units reaching within the limit, per area and for the county."""
+    """Population with 0, 1, 2, 3+ approved units (as of ``date``) reaching within the limit, per area and for the
+    county."""
     limit = _limit(minutes)
-    return _answer(await run_heavy(heavy_for(request), ("choice", limit, layer), choice_json, limit, layer))
+    return _answer(await run_heavy(heavy_for(request), ("choice", limit, layer, approvals), choice_json, limit, layer,
+                                   approvals))
 
 
 @router.get("/isochrones/{unit}")
@@ -99,38 +108,46 @@ async def split(
     minutes: int | None = Query(None, ge=1, le=120, description="Places beyond this from every unit go to none."),
     direction: Literal["outbound", "inbound"] = Query("outbound", description="Drive time from (or to) the bases."),
     units: Literal["approved", "all"] = Query("approved", description="Which units compete in an area."),
+    approvals: Approvals = Depends(approvals_dep),
 ) -> dict:
-    """Each area divided among its units by drive time (the nearest unit wins): a GeoJSON FeatureCollection
-    (EPSG:4326), one feature per area × unit with ``population``, ``population_share`` and ``area_km2``."""
-    key = ("split", minutes, units, direction)
-    return _answer(await run_heavy(heavy_for(request), key, split_json, minutes, units == "approved", direction))
+    """Each area divided among its units (approved as of ``date``) by drive time (the nearest unit wins): a GeoJSON
+    FeatureCollection (EPSG:4326), one feature per area × unit with ``population``, ``population_share`` and
+    ``area_km2``; ``date`` and ``profile`` say what it rests on."""
+    key = ("split", minutes, units, direction, approvals)
+    return _answer(await run_heavy(heavy_for(request), key, split_json, minutes, units == "approved", direction,
+                                   approvals))
 
 
 # -- heavy work, run in the executor's workers (module-level: sent to a worker by name) --------------------------
 
 
-def audit_all_json(svc: Service, limit_s: float | None) -> bytes:
+def _stated(auditor) -> dict:
+    """What every coverage answer names: the approvals' day and the traffic profile."""
+    return {"date": auditor.day.isoformat(), "profile": auditor.net.profile}
+
+
+def audit_all_json(svc: Service, limit_s: float | None, approvals: Approvals) -> bytes:
     """The body of ``GET /v1/audit``."""
-    auditor = svc.auditor(limit_s)
-    return json_bytes([r.to_dict() for ua in auditor.audit_all() for r in ua.rows()])
+    auditor = svc.auditor(limit_s, approvals)
+    return json_bytes([{**r.to_dict(), **_stated(auditor)} for ua in auditor.audit_all() for r in ua.rows()])
 
 
-def audit_unit_json(svc: Service, unit_id: str, limit_s: float | None, gaps: bool) -> bytes:
+def audit_unit_json(svc: Service, unit_id: str, limit_s: float | None, gaps: bool, approvals: Approvals) -> bytes:
     """The body of ``GET /v1/audit/{unit}``."""
-    u = svc.registry.get(unit_id)
-    auditor = svc.auditor(limit_s)
-    out = {"unit": u.to_dict(), "rows": [r.to_dict() for r in auditor.audit_unit(u.id).rows()]}
+    auditor = svc.auditor(limit_s, approvals)
+    u = auditor.registry.get(unit_id)
+    out = {**_stated(auditor), "unit": u.to_dict(), "rows": [r.to_dict() for r in auditor.audit_unit(u.id).rows()]}
     if gaps:
         out["gaps"] = _feature_collection(auditor.gap_polygons(u.id))
     return json_bytes(out)
 
 
-def choice_json(svc: Service, limit_s: float | None, layer: bool) -> bytes:
+def choice_json(svc: Service, limit_s: float | None, layer: bool, approvals: Approvals) -> bytes:
     """The body of ``GET /v1/choice``."""
     from routing.choice import choice_layer, choice_summary
 
-    auditor = svc.auditor(limit_s)
-    out = choice_summary(auditor)
+    auditor = svc.auditor(limit_s, approvals)
+    out = {**_stated(auditor), **choice_summary(auditor)}
     if layer:
         out["layer"] = _feature_collection(choice_layer(auditor))
     return json_bytes(out)
@@ -142,10 +159,11 @@ def isochrones_json(svc: Service, unit_id: str, limits: tuple[float, ...], shape
                                       svc.registry.get(unit_id), list(limits), shape, direction))
 
 
-def split_json(svc: Service, minutes: int | None, approved: bool, direction: str) -> bytes:
+def split_json(svc: Service, minutes: int | None, approved: bool, direction: str, approvals: Approvals) -> bytes:
     """The body of ``GET /v1/split``."""
-    return json_bytes(split_collection(svc.settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry,
-                                       minutes, approved, direction))
+    out = split_collection(svc.settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry_on(approvals),
+                           minutes, approved, direction)
+    return json_bytes({**out, "date": approvals.day.isoformat(), "profile": svc.network.profile})
 
 
 def _answer(body: bytes) -> Response:

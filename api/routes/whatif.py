@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException
 from fastapi.responses import FileResponse, Response
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import service
 from api.service import Service
 from geo.providers import UnknownUnit
+from registry.asof import parse_day
 from routing.live_whatif import MAX_CHANGES, changes_from, dumps, live_what_if
 from routing.whatif import WhatIfError
 
@@ -69,6 +70,10 @@ class WhatIfIn(BaseModel):
     move: list[MoveIn] = Field(default_factory=list)
     add: list[PointIn] = Field(default_factory=list)
     remove: list[int] = Field(default_factory=list, description="Indices (from 0) of bases to remove.")
+    date: str | None = Field(default=None, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                             description="Approvals in force on this day (YYYY-MM-DD; default today in Stockholm).")
+    profile: Literal["free_flow", "typical", "peak"] | None = Field(
+        default=None, description="Traffic profile (default the configured one, typical).")
 
 
 class SideOut(BaseModel):
@@ -116,6 +121,7 @@ class WhatIfOut(BaseModel):
     unit_name: str
     limit_s: float
     profile: str
+    date: str = Field(description="The day whose approvals the rows use (YYYY-MM-DD).")
     changes: int
     bases: list[BaseOut] = Field(description="The unit's bases after the changes.")
     rows: list[RowOut] = Field(description="One row per approved area: its audit before and after.")
@@ -135,10 +141,14 @@ def what_if(body: WhatIfIn, svc: Service = Depends(service)) -> Response:
     """A unit with bases moved, added or removed: the audit rows of its approved areas (population, land and road
     shares, verdict) before and after, and its 30-minute polygon before and after (EPSG:4326)."""
     started = time.perf_counter()
-    engine = _engine(svc)
+    try:
+        approvals = svc.approvals_on(parse_day(body.date))
+    except ValueError as exc:
+        raise HTTPException(422, f"date: {exc}") from None
+    engine = _engine(svc, approvals, body.profile)
     try:
         changes = changes_from([m.model_dump() for m in body.move], [p.model_dump() for p in body.add], body.remove)
-        answer = engine.answer(body.unit, changes)
+        answer = {**engine.answer(body.unit, changes), "date": approvals.day.isoformat()}
     except UnknownUnit as exc:
         raise HTTPException(404, str(exc)) from None
     except WhatIfError as exc:
@@ -171,10 +181,11 @@ def planning_file(name: str) -> FileResponse:
 _ENGINE_LOCK = threading.Lock()
 
 
-def _engine(svc: Service):
-    """The service's what-if engine; one at a time, so the page's warm-up and its first request build it once."""
+def _engine(svc: Service, approvals=None, profile: str | None = None):
+    """The service's what-if engine for a day's approvals and a profile; one at a time, so the page's warm-up and its
+    first request build it once."""
     with _ENGINE_LOCK:
-        return live_what_if(svc.auditor(), svc.locator)
+        return live_what_if(svc.auditor(None, approvals, profile), svc.locator)
 
 
 def _warm(svc: Service) -> None:

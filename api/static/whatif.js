@@ -84,13 +84,32 @@
   }
 
   function body() {
-    return {
+    const out = {
       unit: unit.id,
       move: [...moves].map(([base, p]) => ({ base, lat: p.lat, lon: p.lon })),
       add: adds.map((p) => ({ lat: p.lat, lon: p.lon })),
       remove: [...removes],
     };
+    if ($("profile").value) out.profile = $("profile").value;
+    if ($("day").value) out.date = $("day").value;
+    return out;
   }
+
+  const PROFILE_SV = { free_flow: "fritt flöde (utan trafik)", typical: "normal trafik", peak: "rusning" };
+
+  /* What the answer rests on, in one line (the day of the approvals and the traffic profile), and the report links
+   * for the same day and profile. */
+  function showBasis(data) {
+    $("profile").value = data.profile;
+    $("basis").textContent = `Godkännanden från registret per ${data.date} · restider i ${PROFILE_SV[data.profile] || data.profile}.`;
+    const query = new URLSearchParams();
+    if ($("day").value) query.set("date", $("day").value);
+    if ($("profile").value && $("profile").value !== defaultProfile) query.set("map_profile", $("profile").value);
+    const q = query.toString() ? "?" + query.toString() : "";
+    $("report-unit").href = "/v1/reports/" + encodeURIComponent(unit.id) + q;
+    $("report-county").href = "/v1/reports/county" + q;
+  }
+  let defaultProfile = null;
 
   /* Apply a change (``mutate`` edits the state), redraw the bases, and ask the server after ``wait`` ms; a change
    * the server refuses is undone. */
@@ -218,7 +237,8 @@
 
   // ---- the answer ----
 
-  const pct = (share) => Math.floor(share * 100 + 1e-9) + "\u00a0%";
+  // One decimal, floored (as every output: 94.97 % shows 94,9 %, never rounded over a verdict threshold).
+  const pct = (share) => (Math.floor(share * 1000 + 1e-9) / 10).toFixed(1).replace(".", ",") + "\u00a0%";
   const people = (n) => Number(n).toLocaleString("sv-SE");
 
   function el(tag, attrs = {}, children = []) {
@@ -243,6 +263,8 @@
       snaps.set(key, b);
     }
     refreshWarnings();
+    if (defaultProfile === null) defaultProfile = data.profile;
+    showBasis(data);
     renderTable(data);
     announce(data);
     const after = data.polygon.properties;
@@ -668,6 +690,8 @@
   }
 
   $("unit").addEventListener("change", () => selectUnit($("unit").value));
+  $("profile").addEventListener("change", () => compute(null));
+  $("day").addEventListener("change", () => compute(null));
   $("pick").addEventListener("submit", (ev) => ev.preventDefault());
 
   async function start() {

@@ -132,6 +132,7 @@ def test_snapshot_and_compare(cli, service, tmp_path, monkeypatch):
     _run(cli, ["audit", "accesscare", "--save"])
     meta, rows = load_snapshot(service.settings, "last")
     assert meta["limit_minutes"] == 30 and meta["profiles"] == ["free_flow", "typical", "peak"]
+    assert meta["date"] and meta["profile"] == service.settings.profile and meta["approved"]["accesscare"] == [5]
     assert meta["versions"]["providers"] and rows[0]["unit_id"] == "accesscare"
     assert "No change since" in _run(cli, ["audit", "accesscare", "--compare", "last"]).stdout
     rows[0]["profiles"]["peak"]["verdict"] = "at risk"
@@ -140,8 +141,21 @@ def test_snapshot_and_compare(cli, service, tmp_path, monkeypatch):
     doc = json.loads(_run(cli, ["audit", "accesscare", "--compare", str(edited), "--json"]).stdout)
     assert [(c["area_id"], c["profile"], c["verdict_before"], c["verdict_after"]) for c in doc["changes"]] == [
         (5, "peak", "at risk", "supported")]
+    assert doc["inputs_changed"] == []  # the same approvals, bases, profile and data: only the edited verdict
     missing = runner.invoke(cli, ["audit", "--compare", str(tmp_path / "none.json")])
     assert missing.exit_code == 2 and "No audit snapshot" in missing.stderr
+
+    # A snapshot made on other inputs: the comparison says which input changed.
+    meta["approved"]["accesscare"] = [4, 5]
+    meta["base_points"]["accesscare"] = [[59.3, 18.0]]
+    meta["profile"] = "peak"
+    meta["versions"]["speeds"] = "old"
+    edited.write_text(json.dumps({"meta": meta, "rows": rows}), encoding="utf-8")
+    doc = json.loads(_run(cli, ["audit", "accesscare", "--compare", str(edited), "--json"]).stdout)
+    assert [(i["input"], i["what"]) for i in doc["inputs_changed"]] == [
+        ("approval", "accesscare area 4"), ("base", "accesscare"), ("profile", "profile"), ("data", "speeds version")]
+    text = _run(cli, ["audit", "accesscare", "--compare", str(edited)]).stdout
+    assert "approval: accesscare area 4 (True → False)" in text
 
 
 def test_choice_xlsx_and_names(cli, tmp_path):

@@ -69,10 +69,11 @@ def test_bad_requests(client, path, status, detail):
 
 def test_the_planner_is_built_once_per_profile_and_limit(client, service):
     client.get("/v1/units/byle-gard-fc/suggest-bases", params={"count": 2})
-    assert ("planner", id(service), "typical", 1800.0) in planning._KEPT
-    assert ("planner", id(service), "peak", 1800.0) not in planning._KEPT
-    built = planning._planner(service, "typical", 1800.0)
-    assert planning._planner(service, "typical", 1800.0) is built  # kept, not built again
+    today = service.approvals_on()
+    assert ("planner", id(service), "typical", 1800.0, today) in planning._KEPT
+    assert ("planner", id(service), "peak", 1800.0, today) not in planning._KEPT
+    built = planning._planner(service, "typical", 1800.0, today)
+    assert planning._planner(service, "typical", 1800.0, today) is built  # kept, not built again
 
 
 def test_cli_suggest_bases(service, monkeypatch):
