@@ -15,6 +15,8 @@ LANGS = ("en", "sv")
 
 _PRECISION_SV = {"postcode": "postnummer", "place": "ort", "street": "gata", "address": "adress"}
 _NUM = r"[\d,.\u00a0]+"
+_TIME = r"\d+(?:–\d+)? min|from \d+ min, partly unreachable|unreachable"
+"""A drive time or range in a note (api.answer.minutes_text, api.wide_region.range_text)."""
 
 _HOW_SV = {"a house number": "ett husnummer", "the street address": "gatuadressen", "the district": "stadsdelen",
            "a point on the map": "en punkt på kartan", "the official register": "det officiella registret",
@@ -106,6 +108,23 @@ _TEMPLATES: list[tuple[str, str | Callable[[re.Match], str]]] = [
     (r"The location is known only to within (?P<k>[\d.]+) km; drive times are from its most likely point\.",
      lambda m: f"Platsen är bara känd inom {m['k'].replace('.', ',')} km; körtiderna räknas från den mest sannolika "
                "punkten."),
+    (r"The location is known only to within (?P<k>[\d.]+) km; each unit's drive time is a range over (?P<o>.+?), "
+     r"ranked by the median\.",
+     lambda m: f"Platsen är bara känd inom {m['k'].replace('.', ',')} km; varje enhets körtid är ett spann över "
+               f"{_over_sv(m['o'])}, ordnat efter medianen."),
+    (r"No approved unit reaches any part of this location within (?P<n>\d+) minutes\.",
+     "Ingen godkänd enhet når någon del av platsen inom {n} minuter."),
+    (r"No approved unit reaches all of this location within (?P<n>\d+) min; the best reaches (?P<p><?\d+%) of it\.",
+     lambda m: f"Ingen godkänd enhet når hela platsen inom {m['n']} min; den bästa når {_percent_sv(m['p'])} av "
+               "den."),
+    (rf"(?P<p><?\d+%) of this location's points are more than (?P<d>{_NUM}) m from the nearest drivable road; "
+     r"their drive times end at that road\.",
+     lambda m: f"{_percent_sv(m['p'])} av platsens punkter ligger mer än {m['d']} m från närmaste bilväg; deras "
+               "körtider slutar vid den vägen."),
+    (rf"(?P<p><?\d+%) of the people in this location live more than (?P<d>{_NUM}) m from the nearest drivable road; "
+     r"their drive times end at that road\.",
+     lambda m: f"{_percent_sv(m['p'])} av invånarna på platsen bor mer än {m['d']} m från närmaste bilväg; deras "
+               "körtider slutar vid den vägen."),
     (r"'Within (?P<m>\d+) min' rests on (?P<p>free-flow|typical-traffic|peak-traffic|rush-hour) drive times on the "
      r"(?P<n>.+?)"
      r"(?:; the least certain base is known by (?P<b>address|place|unknown))?\.$",
@@ -161,8 +180,8 @@ _TEMPLATES: list[tuple[str, str | Callable[[re.Match], str]]] = [
      r"its drive time starts at that road\.",
      "{u}: basen '{b}' ligger {d} m från närmaste väg i vägnätet; körtiden räknas från den vägen."),
     # api.service: units within the limit only without traffic
-    (r"(?P<u>.+?): within (?P<n>\d+) min only without traffic; (?P<t>\d+ min|unreachable) in typical traffic, "
-     r"(?P<p>\d+ min|unreachable) at peak\.",
+    (rf"(?P<u>.+?): within (?P<n>\d+) min only without traffic; (?P<t>{_TIME}) in typical traffic, "
+     rf"(?P<p>{_TIME}) at peak\.",
      lambda m: f"{m['u']}: inom {m['n']} min bara utan trafik; {_sv_minutes(m['t'])} vid normal trafik, "
                f"{_sv_minutes(m['p'])} i rusning."),
     (r"No approved unit reaches this point within (?P<n>[\d.]+) minutes\.",
@@ -190,7 +209,44 @@ _COMPILED = [(re.compile(p), t) for p, t in _TEMPLATES]
 
 
 def _sv_minutes(text: str) -> str:
-    return "når inte fram" if text == "unreachable" else text
+    if text == "unreachable":
+        return "når inte fram"
+    return re.sub(r"^from (\d+) min, partly unreachable$", r"från \1 min, delvis ej nåbar", text)
+
+
+def _percent_sv(text: str) -> str:
+    """"70%" → "70 %", "<1%" → "< 1 %"."""
+    return text.replace("<", "< ").replace("%", " %")
+
+
+_OVER_SV = [
+    (r"where people live in it \((?P<n>\d+) population points, weighted by people\)",
+     "platserna där människor bor i den ({n} befolkningspunkter, viktade efter antal invånare)"),
+    (r"where people live in it \((?P<n>\d+) of its (?P<t>\d+) population points, picked evenly, weighted by people\)",
+     "platserna där människor bor i den ({n} av dess {t} befolkningspunkter, jämnt utvalda, viktade efter antal "
+     "invånare)"),
+    (r"its (?P<n>\d+) known points", "dess {n} kända punkter"),
+    (r"(?P<n>\d+) of its (?P<t>\d+) known points, picked evenly", "{n} av dess {t} kända punkter, jämnt utvalda"),
+]
+
+
+def _over_sv(text: str) -> str:
+    for pattern, template in _OVER_SV:
+        m = re.fullmatch(pattern, text)
+        if m:
+            return template.format(**m.groupdict())
+    return text
+
+
+_OR = {"en": "or", "sv": "eller"}
+
+
+def either(names, lang: Lang = "en") -> str | None:
+    """Names joined as alternatives in ``lang``: "A", "A or B", "A, B or C" ("A, B eller C"); None for none."""
+    names = list(names)
+    if len(names) <= 1:
+        return names[0] if names else None
+    return f"{', '.join(names[:-1])} {_OR[lang]} {names[-1]}"
 
 
 def translate(text: str, lang: Lang) -> str:
@@ -216,6 +272,11 @@ def localize_lookup(body: dict, lang: Lang) -> dict:
     if body.get("basis"):
         body["basis"] = {**body["basis"], "summary": translate(body["basis"]["summary"], lang),
                          "network": _NETWORK_SV.get(body["basis"]["network"], body["basis"]["network"])}
+    area = body["area"]
+    several = {k: area[f"{k}_possible"] for k in ("municipality", "district", "stadsdel")
+               if len(area.get(f"{k}_possible") or ()) > 1}
+    if several:
+        body["area"] = {**area, **{k: either(v, lang) for k, v in several.items()}}
     border = body["area"].get("border_warning")
     if border:
         body["area"] = {**body["area"], "border_warning": {**border, "message": translate(border["message"], lang)}}

@@ -31,7 +31,8 @@ class RegionOut(BaseModel):
 class QueryOut(BaseModel):
     precision: PrecisionOut = Field(description="How precisely the input was located.")
     matched: str = Field(description="What the input matched (never the raw input).")
-    lat: float | None = Field(description="The most likely point (WGS84); drive times are from here.")
+    lat: float | None = Field(description="The most likely point (WGS84); drive times are from here, unless the "
+                                          "region is wider than 1 km (then each unit's drive_time_range_s).")
     lon: float | None
     corrected_from: str | None = Field(None, description="The street as typed, when its spelling was corrected "
                                                          "to `matched` (show 'did you mean …?').")
@@ -60,9 +61,17 @@ class AreaRef(BaseModel):
     id: int | None
     name: str | None
     provenance: str | None = Field(None, description="'confirmed' or 'hypothesis' (see data/areas.yaml).")
-    municipality: str | None = None
-    district: str | None = Field(None, description="Stockholm stadsdelsområde, when in Stockholm city.")
-    stadsdel: str | None = None
+    municipality: str | None = Field(None, description="Named only when the whole region lies in it; otherwise the "
+                                                        "possible ones joined ('Solna or Stockholm').")
+    district: str | None = Field(None, description="Stockholm stadsdelsområde, when in Stockholm city; as "
+                                                    "municipality ('Kungsholmen or Norrmalm').")
+    stadsdel: str | None = Field(None, description="Stockholm stadsdel; as municipality.")
+    municipality_possible: list[str] = Field([], description="The municipalities the region may lie in (one: "
+                                                              "certain).")
+    district_possible: list[str] = Field([], description="The stadsdelsområden the region's part in Stockholm city "
+                                                          "may lie in.")
+    stadsdel_possible: list[str] = Field([], description="The stadsdelar the region's part in Stockholm city may lie "
+                                                          "in.")
     border_warning: BorderWarningOut | None = None
     possible: list[AreaBrief] = Field(description="Areas the location may be in.")
     choices: list[ChoiceOut] = Field(description="Ways to settle an uncertain area (empty otherwise).")
@@ -80,8 +89,11 @@ class UnitOption(BaseModel):
     id: str
     unit: str
     organisation: str
-    drive_time_s: float | None = Field(description="Drive time from the unit's nearest base (s); null if unreachable.")
-    within_limit: bool
+    drive_time_s: float | None = Field(
+        description="Drive time from the unit's nearest base (s); null if unreachable. For a region wider than 1 km, "
+                    "the median of drive_time_range_s (kept for old clients: never show it alone).")
+    within_limit: bool = Field(description="Within the limit; for a wide region only when all of it is "
+                                           "(within_limit_share 1.0).")
     base: str = Field(description="The base the drive time is from.")
     base_precision: Literal["address", "place", "unknown"]
     capacity_note: str | None = None
@@ -91,6 +103,19 @@ class UnitOption(BaseModel):
                           "units only. drive_time_s is the one of the answer's profile.")
     within_limit_only_at_free_flow: bool | None = Field(
         None, description="Within the limit without traffic but not in typical traffic (eligible units only).")
+    drive_time_range_s: dict[str, float | None] | None = Field(
+        None, description="A region wider than 1 km: {min, p50, max} (s) over its points (its known addresses, or "
+                          "where people live in it), people-weighted median; max null when part of it is unreachable. "
+                          "Null for a narrower location.")
+    within_limit_share: float | None = Field(
+        None, description="A region wider than 1 km: the share of its points (people-weighted where people are "
+                          "counted) within the limit, floored to 4 decimals; null for a narrower location.")
+    drive_time_range_s_by_profile: dict[str, dict[str, float | None]] | None = Field(
+        None, description="drive_time_range_s under free_flow, typical and peak traffic (wide regions, eligible "
+                          "units).")
+    within_limit_share_by_profile: dict[str, float] | None = Field(
+        None, description="within_limit_share under free_flow, typical and peak traffic (wide regions, eligible "
+                          "units).")
     availability: dict | None = Field(
         None, description="Free places from the live registry: {free_places, note, reported_at, age_s, stale, "
                           "status}; a stale report is not a number to trust. Eligible units only.")
@@ -117,7 +142,8 @@ class LookupOut(BaseModel):
     eligible: list[UnitOption] = Field(
         description="Units approved for the area, ranked by drive time; empty unless area.status is 'certain'.")
     reachable_not_approved: list[UnitOption] = Field(
-        description="Units that reach the point within the limit but are NOT approved for its area (not eligible)."
+        description="Units that reach the point within the limit (a wide region: some of it) but are NOT approved for "
+                    "its area (not eligible)."
     )
     warnings: list[WarningOut] = Field(description="Most important first.")
     basis: BasisOut

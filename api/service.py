@@ -39,6 +39,9 @@ from routing.basetrees import BaseTrees, load_base_trees
 from routing.eligibility import Eligibility, PointAnswer, UnitAnswer
 from routing.network import RoadNetwork
 from routing.prepare import load_network
+from routing.region_times import RegionPoints, RegionSampler, TimeRange, unit_ranges
+from api.wide_region import (NO_RANGE, POINT_ONLY, base_notes, place_labels, region_notes, unit_rows, wide_sentence,
+                              worst_base)
 from registry.asof import Approvals, today
 
 if TYPE_CHECKING:
@@ -74,6 +77,7 @@ class Service:
                   traffic=traffic_trees(settings, network, registry, rebuild=rebuild))
         # Load the index now, not on the first referrer's request.
         svc.__dict__["geocoder"] = get_geocoder(settings, build_if_missing=rebuild, units=svc.units)
+        _ = svc.region_sampler  # and the wide regions' point index (≈ 0.2 s), not on the first wide lookup
         return svc
 
     @cached_property
@@ -167,6 +171,34 @@ class Service:
             for uid, t in zip(ids, times[:, 0]):
                 out[uid][name] = round(float(t), 1) if np.isfinite(t) else None
         return {uid: {p: by[p] for p in TRAFFIC_PROFILES if p in by} for uid, by in out.items()}
+
+    @cached_property
+    def region_sampler(self) -> RegionSampler:
+        """The points a wide region's drive times are computed over (its own, or the population points in its
+        units), from the prepared coverage samples; built on first use (≈ 0.1 s)."""
+        from routing.population import load_samples
+
+        population = load_samples(self.settings, self.network, self.areas).population
+        return RegionSampler(self.network, self.units, population)
+
+    def region_times(self, region: Region) -> tuple[RegionPoints, dict[str, dict[str, TimeRange]]] | None:
+        """Every unit's drive-time range over ``region`` under the service's profile and the other traffic
+        profiles, ``{profile: {unit_id: TimeRange}}`` (in :data:`TRAFFIC_PROFILES` order), or None when the region has
+        no points to compute over. Reads the base trees only (:mod:`routing.region_times`)."""
+        points = self.region_sampler.points(region)
+        if points is None:
+            return None
+        ids = [u.id for u in self.registry.units]
+        limit = self.settings.limit_s
+        own = self.network.profile
+        ranges = {}
+        for name in dict.fromkeys((*TRAFFIC_PROFILES, own)):
+            if name == own:
+                ranges[name] = unit_ranges(self.eligibility.trees, self.network, points, ids, limit)
+            elif name in self.traffic:
+                net, trees = self.traffic[name]
+                ranges[name] = unit_ranges(trees, net, points, ids, limit)
+        return points, ranges
 
     @cached_property
     def resolver(self) -> RegionResolver:
@@ -305,16 +337,34 @@ class Service:
         }
 
     def _contract(self, match, region, notes, answer: PointAnswer, lat, lon) -> dict:
+        """A certain area's answer. A region wider than :data:`WIDE_REGION_M` gives each unit's drive time as a range
+        over the region (:mod:`api.wide_region`), never as the time to one point; every region names its
+        municipality, borough and stadsdel only when the whole region lies in one."""
         loc = answer.location
         bw = loc.border_warning
-        notes = notes + [note_of(w) for w in answer.warnings]
         free = self.live.availability([a.unit.id for a in answer.eligible]) if self.live is not None else {}
-        by_profile = self.traffic_times(answer)
-        notes += self._free_flow_notes(answer, by_profile)
-        if region.width_m >= WIDE_REGION_M:
-            notes.append(Note("wide_region", "caution",
-                              f"The location is known only to within {region.width_m / 1000:.1f} km; drive times are "
-                              "from its most likely point."))
+        spread = self.region_times(region) if region.width_m >= WIDE_REGION_M else None
+        rested_on = answer.eligible  # the units' bases the answer's figures rest on (basis line)
+        if spread is None:
+            notes = notes + [note_of(w) for w in answer.warnings]
+            by_profile = self.traffic_times(answer)
+            notes += self._free_flow_notes(answer, by_profile)
+            if region.width_m >= WIDE_REGION_M:
+                notes.append(Note("wide_region", "caution", wide_sentence(region, None)))
+            eligible = [{**option(a), "availability": free.get(a.unit.id),
+                         **self._traffic_fields(by_profile[a.unit.id]), **NO_RANGE} for a in answer.eligible]
+            others = [{**option(a), **NO_RANGE} for a in answer.reachable_not_approved]
+        else:
+            points, ranges = spread
+            notes = notes + [n for n in map(note_of, answer.warnings) if n.code not in POINT_ONLY]
+            trees = self.eligibility.trees
+            own = ranges[self.network.profile]
+            eligible, others = unit_rows(answer, self.registry.units, trees.bases, ranges, self.network.profile, free)
+            notes += region_notes(region, points, eligible, self.settings.limit_s, self.settings.snap_warning_m)
+            notes += base_notes(answer, own, trees.bases)
+            rested_on = [replace(a, base=worst_base(own[a.unit.id], trees.bases)) for a in answer.eligible]
+        single = not region.units and len(region.points) <= 1
+        labels = place_labels(loc, None if single else self.resolver.places(region))
         return {
             "query": self._query(match, region, lat, lon),
             "area": {
@@ -322,9 +372,7 @@ class Service:
                 "id": loc.area_id,
                 "name": loc.area_name,
                 "provenance": loc.area_provenance,
-                "municipality": loc.municipality_name,
-                "district": loc.district,
-                "stadsdel": loc.stadsdel,
+                **labels,
                 "border_warning": None if bw is None else {
                     "distance_m": bw.distance_m,
                     "neighbour_area_id": bw.neighbour_area_id,
@@ -335,11 +383,10 @@ class Service:
                 "choices": [],
                 "decide_by": [],
             },
-            "eligible": [{**option(a), "availability": free.get(a.unit.id), **self._traffic_fields(by_profile[a.unit.id])}
-                         for a in answer.eligible],
-            "reachable_not_approved": [option(a) for a in answer.reachable_not_approved],
+            "eligible": eligible,
+            "reachable_not_approved": others,
             "warnings": ordered(notes),
-            "basis": self._basis(answer.eligible),
+            "basis": self._basis(rested_on),
             "limit_s": self.settings.limit_s,
             "profile": self.network.profile,
         }
@@ -378,6 +425,7 @@ class Service:
     def _without_units(self, query: dict, area: dict, notes: list[Note]) -> dict:
         """An answer that lists no unit: the area is uncertain or outside the county."""
         none = dict.fromkeys(("id", "name", "provenance", "municipality", "district", "stadsdel", "border_warning"))
+        none |= {f"{k}_possible": [] for k in ("municipality", "district", "stadsdel")}
         return {
             "query": query,
             "area": {"status": area["status"], **none, **{k: v for k, v in area.items() if k != "status"}},
@@ -409,7 +457,8 @@ class Service:
 _LIVE_LOCK = threading.Lock()
 
 WIDE_REGION_M = 1000.0
-"""A certain area whose location is wider than this (m) says that drive times are from its most likely point."""
+"""A certain area whose location is wider than this (m) gives each unit's drive time as a range over the region
+(``drive_time_range_s``, ``within_limit_share``), ranked by the median, and says so in a ``wide_region`` caution."""
 OUTSIDE_SENTENCE = "Outside Stockholm County. ASIH areas cover Stockholm County only."
 CONFIRM_TOKEN = "confirm"
 """The choice that accepts a street answer resting on a guess (a corrected spelling, no town given)."""

@@ -336,7 +336,7 @@ def lookup_map(
 
 
 def _lookup_unit(group, item: Mapping, unit_bases: Sequence[Mapping], point, colour: str) -> None:
-    minutes = style.minutes_text(item.get("drive_time_s"))
+    minutes = style.unit_time_text(item)
     within = item.get("within_limit")
     line_colour = colour if (within or colour != style.ELIGIBLE_COLOUR) else style.NOT_ELIGIBLE_COLOUR
     text = f"{item.get('unit')}: {minutes}" + ("" if within is None else (" (inom gränsen)" if within else " (över gränsen)"))

@@ -88,7 +88,7 @@ def lookup_figure(result: Mapping, bases: Sequence[Mapping], areas: gpd.GeoDataF
                        edgecolor="#222222" if eligible else style.REACH_NOT_APPROVED, linewidth=0.9,
                        zorder=9 if eligible else 7)
         if used is not None:
-            labels.append((used[1], f"{item.get('unit')}: {style.minutes_text(item.get('drive_time_s'))}", colour,
+            labels.append((used[1], f"{item.get('unit')}: {style.unit_time_text(item)}", colour,
                            eligible))
     for i, (choice, where) in enumerate(choices, start=1):  # an uncertain area: where each choice lies, numbered
         ax.scatter([where.x], [where.y], s=260, marker="s", color="white", edgecolor=style.APPROVED_EDGE,

@@ -6,6 +6,9 @@ wording changes in one place.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 ATTRIBUTION = "© OpenStreetMap contributors, Lantmäteriet, SCB, Stockholms stad, GeoNames"
 """Every data source behind the maps; shown on every map."""
 
@@ -107,6 +110,20 @@ def minutes_text(seconds: float | None) -> str:
     if seconds is None:
         return "okänd"
     return f"{round(float(seconds) / 60):d} min"
+
+
+def unit_time_text(item: Mapping) -> str:
+    """A lookup row's drive time as sure as the location: ``12–41 min (inom 30 min för 70 %)`` over a wide region
+    (``drive_time_range_s``, ``within_limit_share``), else one time (:func:`minutes_text`)."""
+    spread = item.get("drive_time_range_s")
+    if not spread or spread.get("min") is None:
+        return minutes_text(item.get("drive_time_s"))
+    high = "okänd" if spread.get("max") is None else f"{round(float(spread['max']) / 60):d} min"
+    text = f"{round(float(spread['min']) / 60):d}–{high}"
+    share = item.get("within_limit_share")
+    if share is not None and share < 1:
+        text += f" (inom gränsen för {math.floor(share * 1000 + 1e-9) / 10:.1f} %)".replace(".", ",")
+    return text
 
 
 def population_text(value: float | None) -> str:

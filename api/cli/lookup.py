@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -116,17 +117,36 @@ def _print_result(result: dict) -> None:
     for col in ("unit", "drive time", f"≤ {limit_min:.0f} min", "free places", "from base", "base precision"):
         table.add_column(col)
     for e in result["eligible"]:
-        minutes = "unreachable" if e["drive_time_s"] is None else f"{e['drive_time_s'] / 60:.1f} min"
-        table.add_row(e["unit"], minutes, "yes" if e["within_limit"] else "[red]no[/]", _free(e.get("availability")),
-                      e["base"], e["base_precision"])
+        table.add_row(e["unit"], _time(e), _within(e), _free(e.get("availability")), e["base"], e["base_precision"])
     console.print(table)
     if result["reachable_not_approved"]:
-        names = ", ".join(f"{e['unit']} ({e['drive_time_s'] / 60:.0f} min)" for e in result["reachable_not_approved"])
+        names = ", ".join(f"{e['unit']} ({_time(e, 0)})" for e in result["reachable_not_approved"])
         console.print(f"Reach it but are NOT approved here (not eligible): {names}")
     for w in result["warnings"]:
         if w["severity"] != "decisive":
             console.print(f"[yellow]![/] {w['message']}", highlight=False)
     console.print(result["basis"]["summary"], highlight=False)
+
+
+def _time(e: dict, decimals: int = 1) -> str:
+    """A unit's drive time as sure as the location: a range over a wide region, one time for a point."""
+    spread = e.get("drive_time_range_s")
+    if spread is not None:
+        low, high = spread["min"], spread["max"]
+        if low is None:
+            return "unreachable"
+        return f"{low / 60:.0f}–{high / 60:.0f} min" if high is not None else f"{low / 60:.0f} min – unreachable"
+    return "unreachable" if e["drive_time_s"] is None else f"{e['drive_time_s'] / 60:.{decimals}f} min"
+
+
+def _within(e: dict) -> str:
+    """Within the limit: yes for all of the place, the share of it when only part is, no otherwise."""
+    share = e.get("within_limit_share")
+    if e["within_limit"]:
+        return "yes"
+    if share:
+        return f"[yellow]{math.floor(share * 1000 + 1e-9) / 10:.1f} % of it[/]"  # floored: never more than it is
+    return "[red]no[/]"
 
 
 def _free(availability: dict | None) -> str:
@@ -193,8 +213,7 @@ def _flat(i: int, r: dict) -> dict:
 
 
 def _unit_time(e: dict) -> str:
-    minutes = "unreachable" if e["drive_time_s"] is None else f"{e['drive_time_s'] / 60:.1f} min"
-    return f"{e['unit']} ({minutes})"
+    return f"{e['unit']} ({_time(e)})"
 
 
 COMMANDS = {"lookup": lookup, "batch": batch}

@@ -55,7 +55,8 @@ _ENV = Environment(
     trim_blocks=True, lstrip_blocks=True,
 )
 CONTACT_ORDER = ("referral", "phone", "hours")
-_STATED_BY_SUMMARY = ("area_uncertain", "outside_county", "none_within_limit", "none_approved")
+_STATED_BY_SUMMARY = ("area_uncertain", "outside_county", "none_within_limit", "none_approved",
+                      "partly_within_limit")
 _GUESS_SUFFIX = re.compile(r"\s*\((?:guess|gissning)\)\s*$")
 
 router = APIRouter(include_in_schema=False)
@@ -134,11 +135,13 @@ def view(body: dict, lang: str, registry=None, now: datetime | None = None) -> d
     groups = {s: [w["message"] for w in warnings if w["severity"] == s] for s in ("decisive", "caution", "info")}
     # The summary already says that the area is uncertain or outside the county, or that no unit reaches.
     spoken = [w["message"] for w in warnings if w["severity"] == "decisive" and w["code"] not in _STATED_BY_SUMMARY]
-    eligible = [_unit_row(u, i + 1, limit_min, t, registry) for i, u in enumerate(body.get("eligible") or [])]
-    others = [_unit_row(u, i + 1, limit_min, t, registry)
+    region = q.get("region") or None
+    # A wide region's rows carry a range and the share within the limit: the page never shows one time for it.
+    where = t.get("where_" + str((region or {}).get("kind")), t["where_place"])
+    eligible = [_unit_row(u, i + 1, limit_min, t, registry, where) for i, u in enumerate(body.get("eligible") or [])]
+    others = [_unit_row(u, i + 1, limit_min, t, registry, where)
               for i, u in enumerate(body.get("reachable_not_approved") or [])]
     precision = t.get("precision_" + str(q.get("precision")), str(q.get("precision")))
-    region = q.get("region") or None
     region_text = None
     if region and region.get("width_m") and region.get("kind") != "coordinates":
         region_text = _fmt(t["region_width"], label=region.get("label") or "", width=_width(region["width_m"], t))
@@ -181,6 +184,7 @@ def view(body: dict, lang: str, registry=None, now: datetime | None = None) -> d
         "eligible": eligible,
         "others": others,
         "limit_min": limit_min,
+        "where": where,
         "basis": basis.get("summary") or _fmt(t["basis_fallback"], profile=body.get("profile", ""), n=limit_min),
         "answered_at": _fmt(t["answered_at"], when=(now or datetime.now(TZ)).strftime("%Y-%m-%d %H:%M")),
     }
@@ -202,6 +206,8 @@ def _summary(v: dict, area: dict, t: dict) -> str:
         k = sum(1 for r in v["eligible"] if r["within"])
         if n == 0:
             parts.append(t["summary_none_approved"])
+        elif any(r["share"] is not None for r in v["eligible"]):
+            parts += _region_summary(v, n, k, t)
         else:
             key = ("summary_count_none_one" if n == 1 else "summary_count_none") if k == 0 else (
                 "summary_count_one" if n == 1 else "summary_count")
@@ -214,6 +220,19 @@ def _summary(v: dict, area: dict, t: dict) -> str:
     return " ".join(parts)
 
 
+def _region_summary(v: dict, n: int, k: int, t: dict) -> list[str]:
+    """A wide region's count (units reaching all of it, and only parts of it) and its nearest unit by the median,
+    with its range and the share within the limit: never one time."""
+    p = sum(1 for r in v["eligible"] if not r["within"] and r["share"])
+    units = t["units_one"] if n == 1 else _fmt(t["units_many"], n=n)
+    nearest = v["eligible"][0]
+    full = (nearest["free"] or {}).get("status") == "full"
+    return [_fmt(t["summary_region_count"], units=units, where=v["where"], limit=v["limit_min"], k=k, p=p),
+            _fmt(t["summary_nearest_region_full" if full else "summary_nearest_region"], unit=nearest["unit"],
+                 time=nearest["time"], limit=v["limit_min"], share=percent(nearest["share"] or 0.0, t),
+                 where=v["where"])]
+
+
 def _warning(w) -> dict:
     if isinstance(w, str):
         return {"code": None, "severity": "caution", "message": w}
@@ -221,9 +240,16 @@ def _warning(w) -> dict:
     return {"code": w.get("code"), "severity": severity, "message": str(w.get("message", ""))}
 
 
-def _unit_row(u: dict, nr: int, limit_min: int, t: dict, registry) -> dict:
+def _unit_row(u: dict, nr: int, limit_min: int, t: dict, registry, where: str = "") -> dict:
+    """A unit row as the page shows it. A wide region's row (``drive_time_range_s``) shows the range as its time, and
+    a unit reaching only part of the region within the limit says how much (``partial``), never yes or no."""
     s = u.get("drive_time_s")
     within = s is not None and (u.get("within_limit") if "within_limit" in u else s <= limit_min * 60)
+    rng = u.get("drive_time_range_s")
+    share = u.get("within_limit_share") if rng else None
+    partial = None
+    if share is not None and 0 < share < 1:
+        partial = _fmt(t["within_part"], share=percent(share, t), where=where)
     if "contact" in u:
         contact = u["contact"]
     else:
@@ -233,8 +259,10 @@ def _unit_row(u: dict, nr: int, limit_min: int, t: dict, registry) -> dict:
         "id": u.get("id"),
         "unit": u.get("unit", ""),
         "organisation": u.get("organisation", ""),
-        "time": minutes(s, t),
+        "time": time_range(rng, t) if rng else minutes(s, t),
         "within": bool(within),
+        "share": share,
+        "partial": partial,
         "base": base_name(u.get("base", "")),
         "base_precision": u.get("base_precision"),
         "base_precision_text": t.get("base_" + str(u.get("base_precision")), str(u.get("base_precision"))),
@@ -249,6 +277,9 @@ def _traffic(u: dict, t: dict) -> str | None:
     """For a unit within the limit only without traffic: its time in typical traffic (whole minutes, up)."""
     if not u.get("within_limit_only_at_free_flow"):
         return None
+    rng = (u.get("drive_time_range_s_by_profile") or {}).get("typical")
+    if rng:
+        return _fmt(t["free_flow_only"], time=time_range(rng, t))
     s = (u.get("drive_time_s_by_profile") or {}).get("typical")
     time = t["unreachable"] if s is None else _fmt(t["minutes"], n=math.ceil(s / 60))
     return _fmt(t["free_flow_only"], time=time)
@@ -356,6 +387,24 @@ def minutes(s: float | None, t: dict) -> str:
     if s is None:
         return t["unreachable"]
     return t["less_than_minute"] if s < 60 else _fmt(t["minutes"], n=round(s / 60))
+
+
+def time_range(rng: dict, t: dict) -> str:
+    """A wide region's drive-time range (``{"min", "p50", "max"}``, s) in whole minutes, both ends rounded up (an end
+    within the limit prints within it), as :func:`api.wide_region.range_text` says it in notes."""
+    if rng.get("min") is None:
+        return t["unreachable"]
+    lo = math.ceil(rng["min"] / 60)
+    if rng.get("max") is None:
+        return _fmt(t["minutes_from"], lo=lo)
+    hi = math.ceil(rng["max"] / 60)
+    return _fmt(t["minutes"], n=hi) if hi == lo else _fmt(t["minutes_range"], lo=lo, hi=hi)
+
+
+def percent(share: float, t: dict) -> str:
+    """A share in whole percent, floored (0.9999 is "99 %", never "100 %"); "< 1 %" above 0 and below 0.01."""
+    n = math.floor(share * 100 + 1e-9)
+    return t["percent_lt1"] if share > 0 and n == 0 else _fmt(t["percent"], n=n)
 
 
 def _width(m: float, t: dict) -> str:

@@ -64,6 +64,21 @@
     return s < 60 ? t("less_than_minute") : t("minutes", { n: Math.round(s / 60) });
   }
 
+  // A wide region's drive-time range in whole minutes, both ends rounded up (mirrors web.py: time_range).
+  function timeRange(r) {
+    if (r.min === null || r.min === undefined) return t("unreachable");
+    const lo = Math.ceil(r.min / 60);
+    if (r.max === null || r.max === undefined) return t("minutes_from", { lo });
+    const hi = Math.ceil(r.max / 60);
+    return hi === lo ? t("minutes", { n: hi }) : t("minutes_range", { lo, hi });
+  }
+
+  // A share in whole percent, floored: 0.9999 is "99 %", never "100 %" (mirrors web.py: percent).
+  function percent(share) {
+    const n = Math.floor(share * 100 + 1e-9);
+    return share > 0 && n === 0 ? t("percent_lt1") : t("percent", { n });
+  }
+
   function width(m) {
     if (m < 1000) return t("width_m", { n: Math.max(10, Math.round(m / 10) * 10) });
     return t("width_km", { n: (m / 1000).toFixed(1).replace(".", t("decimal")) });
@@ -79,12 +94,18 @@
     return { code: (w && w.code) || null, severity, message: String((w && w.message) || "") };
   }
 
-  function unitRow(u, nr, limitMin, contacts) {
+  // A wide region's row (drive_time_range_s) shows the range as its time, and a unit reaching only part of the region
+  // within the limit says how much ("partial"), never yes or no (mirrors web.py: _unit_row).
+  function unitRow(u, nr, limitMin, contacts, where) {
     const s = u.drive_time_s;
     const within = s !== null && s !== undefined && ("within_limit" in u ? !!u.within_limit : s <= limitMin * 60);
     const contact = "contact" in u ? u.contact : contacts.get(u.id) || null;
+    const range = u.drive_time_range_s || null;
+    const share = range && typeof u.within_limit_share === "number" ? u.within_limit_share : null;
     return {
-      nr, id: u.id, unit: u.unit || "", organisation: u.organisation || "", time: minutes(s), within,
+      nr, id: u.id, unit: u.unit || "", organisation: u.organisation || "", time: range ? timeRange(range) : minutes(s),
+      within, share,
+      partial: share !== null && share > 0 && share < 1 ? t("within_part", { share: percent(share), where }) : null,
       seconds: s, base: baseName(u.base), baseRaw: u.base, basePrecision: u.base_precision,
       basePrecisionText: TEXTS[lang]["base_" + u.base_precision] || u.base_precision,
       contact: contactView(contact),
@@ -97,6 +118,8 @@
   // For a unit within the limit only without traffic: its time in typical traffic (whole minutes, up).
   function traffic(u) {
     if (!u.within_limit_only_at_free_flow) return null;
+    const range = (u.drive_time_range_s_by_profile || {}).typical;
+    if (range) return t("free_flow_only", { time: timeRange(range) });
     const s = (u.drive_time_s_by_profile || {}).typical;
     const time = s === null || s === undefined ? t("unreachable") : t("minutes", { n: Math.ceil(s / 60) });
     return t("free_flow_only", { time });
@@ -147,7 +170,7 @@
     return { known, missing: missing.length ? t("missing_fields", { labels: missing.join(", ") }) : null };
   }
 
-  const STATED_BY_SUMMARY = ["area_uncertain", "outside_county", "none_within_limit", "none_approved"];
+  const STATED_BY_SUMMARY = ["area_uncertain", "outside_county", "none_within_limit", "none_approved", "partly_within_limit"];
 
   function view(data, contacts) {
     const q = data.query || {};
@@ -156,9 +179,11 @@
     const status = area.status || (area.id === null || area.id === undefined ? "outside" : "certain");
     const warnings = (data.warnings || []).map(warning);
     const group = (sev) => warnings.filter((w) => w.severity === sev).map((w) => w.message);
-    const eligible = (data.eligible || []).map((u, i) => unitRow(u, i + 1, limitMin, contacts));
-    const others = (data.reachable_not_approved || []).map((u, i) => unitRow(u, i + 1, limitMin, contacts));
     const region = q.region || null;
+    // A wide region's rows carry a range and the share within the limit: the page never shows one time for it.
+    const where = TEXTS[lang]["where_" + (region && region.kind)] || t("where_place");
+    const eligible = (data.eligible || []).map((u, i) => unitRow(u, i + 1, limitMin, contacts, where));
+    const others = (data.reachable_not_approved || []).map((u, i) => unitRow(u, i + 1, limitMin, contacts, where));
     const bw = area.border_warning;
     const deciders = (area.decide_by || []).map((d) => TEXTS[lang]["decide_" + d] || d);
     const basis = data.basis || {};
@@ -187,7 +212,7 @@
       // The summary already says that the area is uncertain or outside the county, or that no unit reaches.
       spoken: warnings.filter((w) => w.severity === "decisive" && !STATED_BY_SUMMARY.includes(w.code)).map((w) => w.message),
       outsideNotice: status === "outside" && !warnings.some((w) => w.code === "outside_county"),
-      eligible, others, limitMin,
+      eligible, others, limitMin, where,
       basis: basis.summary || t("basis_fallback", { profile: data.profile || "", n: limitMin }),
       answeredAt: t("answered_at", { when: stamp(answeredAt) }),
       lat: q.lat, lon: q.lon,
@@ -213,6 +238,7 @@
       const n = v.eligible.length;
       const k = v.eligible.filter((r) => r.within).length;
       if (n === 0) parts.push(t("summary_none_approved"));
+      else if (v.eligible.some((r) => r.share !== null)) parts.push(...regionSummary(v, n, k));
       else {
         const key = k === 0 ? (n === 1 ? "summary_count_none_one" : "summary_count_none")
           : (n === 1 ? "summary_count_one" : "summary_count");
@@ -224,6 +250,17 @@
     }
     for (const m of v.spoken) parts.push(t("summary_decisive", { message: m }));
     return parts.join(" ");
+  }
+
+  // A wide region's count and its nearest unit by the median, with range and share: never one time (web.py: _region_summary).
+  function regionSummary(v, n, k) {
+    const p = v.eligible.filter((r) => !r.within && r.share).length;
+    const units = n === 1 ? t("units_one") : t("units_many", { n });
+    const nearest = v.eligible[0];
+    const full = nearest.free && nearest.free.status === "full";
+    return [t("summary_region_count", { units, where: v.where, limit: v.limitMin, k, p }),
+      t(full ? "summary_nearest_region_full" : "summary_nearest_region", { unit: nearest.unit, time: nearest.time,
+        limit: v.limitMin, share: percent(nearest.share || 0), where: v.where })];
   }
 
   function stamp(d) {
@@ -339,7 +376,8 @@
       ]);
       const mark = u.within
         ? el("span", { className: "yes" }, [el("span", { "aria-hidden": "true", text: "✓" }), " " + t("yes")])
-        : el("span", { className: "no" }, [el("span", { "aria-hidden": "true", text: "✗" }), " " + t("no")]);
+        : u.partial ? el("span", { className: "part" }, [el("span", { "aria-hidden": "true", text: "◐" }), " " + u.partial])
+          : el("span", { className: "no" }, [el("span", { "aria-hidden": "true", text: "✗" }), " " + t("no")]);
       const baseV = el("div", { className: "v" }, [u.base + " ",
         el("span", { className: u.basePrecision === "unknown" ? "prov guess" : "prov", text: u.basePrecisionText })]);
       if (ranked && window.L) {
@@ -546,7 +584,7 @@
           ? u.contact.known.map((c) => c.label + ": " + c.value).concat(u.contact.missing ? [u.contact.missing] : []).join("; ")
           : t("contact_missing");
         lines.push("  " + u.nr + ". " + u.unit + " (" + u.organisation + ") – " + u.time + ", " +
-          t("col_within", { n: v.limitMin }).toLowerCase() + ": " + (u.within ? t("yes") : t("no")) +
+          t("col_within", { n: v.limitMin }).toLowerCase() + ": " + (u.within ? t("yes") : u.partial || t("no")) +
           (u.traffic ? " (" + u.traffic + ")" : "") + " – " +
           t("col_base").toLowerCase() + ": " + u.base + " (" + u.basePrecisionText + ") – " + contact +
           (u.free ? " – " + freeLine(u.free) : ""));

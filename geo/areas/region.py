@@ -62,6 +62,17 @@ class AreaDecision:
     """Why it is uncertain: "region" (the region spans areas), "spelling" or "town" (a street answer to confirm)."""
 
 
+@dataclass(frozen=True)
+class Places:
+    """The municipalities, Stockholm boroughs (stadsdelsområden) and districts (stadsdelar) a region may lie in,
+    each sorted in Swedish order. One name means the whole region lies in it; several, that the data cannot say
+    which. ``boroughs`` and ``districts`` speak of the region's part in Stockholm city (empty when it has none)."""
+
+    municipalities: tuple[str, ...]
+    boroughs: tuple[str, ...]
+    districts: tuple[str, ...]
+
+
 class RegionResolver:
     """Decides areas for regions, over the prepared units and border segments."""
 
@@ -84,6 +95,40 @@ class RegionResolver:
             return replace(decision, status="certain", area_ids=(forced_area,), choices=(), decide_by=(),
                            forced_area=forced_area)
         return decision
+
+    def places(self, region: Region) -> Places:
+        """The municipalities, boroughs and districts ``region`` may lie in (the area's rule for labels: a name only
+        when the whole region lies in it). Points are placed as :meth:`AdminUnits.at` places them (no border
+        margin: these are names, not the area decision); a region of units lists every unit inside them."""
+        units = [u for u in (self.units.get(t) for t in region.units) if u is not None]
+        if units:
+            mun, boroughs, districts = set(), set(), set()
+            for u in units:
+                mun.add(self._municipality_name(u.municipality_code))
+                if u.kind == "municipality":
+                    inside = self.units.boroughs_of(u.municipality_code)
+                    boroughs |= {b.borough for b in inside}
+                    districts |= {d.name for b in inside for d in self.units.districts_of(b.borough)}
+                elif u.kind == "borough":
+                    boroughs.add(u.borough)
+                    districts |= {d.name for d in self.units.districts_of(u.borough)}
+                else:
+                    boroughs.add(u.borough)
+                    districts.add(u.name)
+            return Places(_sorted(mun), _sorted(boroughs), _sorted(districts))
+        if not region.points:
+            return Places((), (), ())
+        points = np.array(region.points, dtype=float)
+        mun, borough, area = self.units.at(points[:, 0], points[:, 1])
+        inside = area >= 0
+        in_city = inside & np.not_equal(borough, None)
+        districts = self.units.districts_at(points[in_city, 0], points[in_city, 1]) if in_city.any() else ()
+        return Places(_sorted(self._municipality_name(m) for m in set(mun[inside])),
+                      _sorted(set(borough[in_city])), _sorted(d for d in set(districts) if d is not None))
+
+    def _municipality_name(self, code: str) -> str:
+        unit = self.units.get(f"municipality:{code}")
+        return unit.name if unit is not None else code
 
     # -- units ---------------------------------------------------------------------------------------------------
     def _from_units(self, region: Region, x: float, y: float) -> AreaDecision:
@@ -202,4 +247,12 @@ class RegionResolver:
         return narrowed, float(sub[k, 0]), float(sub[k, 1]), None
 
 
-__all__ = ["AreaDecision", "Choice", "ChoiceError", "POSTCODE_MARGIN_M", "RegionResolver"]
+def _sorted(names) -> tuple[str, ...]:
+    """Names in Swedish alphabetical order (å, ä, ö after z)."""
+    return tuple(sorted(set(names), key=lambda n: n.casefold().translate(_SWEDISH_ORDER)))
+
+
+_SWEDISH_ORDER = str.maketrans({"å": "{", "ä": "|", "ö": "}", "é": "e", "ü": "y"})
+
+
+__all__ = ["AreaDecision", "Choice", "ChoiceError", "POSTCODE_MARGIN_M", "Places", "RegionResolver"]

@@ -124,6 +124,25 @@ class AdminUnits:
         hits = self._district_tree.query(shapely.Point(x, y), predicate="intersects")
         return str(self._district_names[int(hits.min())]) if hits.size else None
 
+    def districts_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The Stockholm stadsdel of each EPSG:3006 point (object array; None where there is none within
+        :data:`OFF_COAST_M`), as :meth:`district_at` for many points at once: the lowest-numbered district wins."""
+        points = shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        out = np.full(len(points), None, dtype=object)
+        src, dst = self._district_tree.query(points, predicate="intersects")
+        order = np.lexsort((dst, src))
+        src, dst = src[order], dst[order]
+        out[src[::-1]] = self._district_names[dst[::-1]]
+        missing = np.flatnonzero(np.equal(out, None))
+        if missing.size:
+            src, dst = self._district_tree.query_nearest(points[missing], max_distance=OFF_COAST_M, all_matches=False)
+            out[missing[src]] = self._district_names[dst]
+        return out
+
+    def districts_of(self, borough: str) -> list[AdminUnit]:
+        """The stadsdelar (district units) of a Stockholm borough."""
+        return [u for u in self._by_token.values() if u.kind == "district" and u.borough == borough]
+
     def tokens_at(self, x: float, y: float) -> list[str]:
         """Every unit token containing a point, coarsest first (municipality, borough, district)."""
         mun, borough, _ = self.at(np.array([x]), np.array([y]))

@@ -15,11 +15,12 @@ NORD_ALERIS_EDGE = (59.43115, 17.79169)
 def test_a_unit_within_the_limit_only_without_traffic_is_flagged(service):
     body = service.lookup(lat=NORD_ALERIS_EDGE[0], lon=NORD_ALERIS_EDGE[1])
     LookupOut.model_validate(body)
-    assert body["profile"] == "free_flow" and "free-flow" in body["basis"]["summary"]
+    # The answer's own times are typical traffic (the default profile), and it says so.
+    assert body["profile"] == "typical" and "typical-traffic" in body["basis"]["summary"]
     unit = next(e for e in body["eligible"] if e["id"] == "nord-aleris")
     times = unit["drive_time_s_by_profile"]
-    assert times["free_flow"] == unit["drive_time_s"] <= body["limit_s"] < times["typical"] <= times["peak"]
-    assert unit["within_limit"] is True and unit["within_limit_only_at_free_flow"] is True
+    assert times["free_flow"] <= body["limit_s"] < times["typical"] == unit["drive_time_s"] <= times["peak"]
+    assert unit["within_limit"] is False and unit["within_limit_only_at_free_flow"] is True
     [note] = [w for w in body["warnings"] if w["code"] == "free_flow_only" and "Nord Aleris" in w["message"]]
     assert note["severity"] == "caution"
     assert f"{int(np.ceil(times['typical'] / 60))} min in typical traffic" in note["message"]
@@ -68,7 +69,7 @@ def test_the_page_says_so_in_the_units_row(service):
     view = web.view(body, "sv")
     row = next(r for r in view["eligible"] if r["id"] == "nord-aleris")
     typical = body["eligible"][[e["id"] for e in body["eligible"]].index("nord-aleris")]["drive_time_s_by_profile"]
-    assert row["within"] is True
+    assert row["within"] is False  # not within 30 min in typical traffic, the answer's profile
     assert row["traffic"] == f"bara utan trafik: {int(np.ceil(typical['typical'] / 60))} min vid normal trafik"
     html = web._page("sv", answer=view, status=200).body.decode()
     assert f'<span class="traffic">{row["traffic"]}</span>' in html
