@@ -29,7 +29,7 @@ from api.executor import (
     HeavyExecutor,
 )
 from api.privacy import install_log_redaction
-from api.routes import areas, coverage, docs, lookup, meta, planning, providers, registry, web, whatif
+from api.routes import areas, coverage, docs, lookup, meta, planning, providers, registry, scenarios, web, whatif
 from api.service import Service
 from geo.settings import Settings, get_settings
 from registry.service import RegistryService
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     async def http_error(request: Request, exc: StarletteHTTPException):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
 
-    for module in (meta, areas, providers, lookup, coverage, web, docs, registry, whatif, planning, docs_assets):
+    for module in (meta, areas, providers, lookup, coverage, web, docs, registry, whatif, scenarios, planning, docs_assets):
         app.include_router(module.router)
     return app
 

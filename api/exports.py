@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from geo.words import labels
+from routing.audit import floor_share as audit_floor_share
+
 Lang = Literal["sv", "en"]
 Kind = Literal["text", "int", "share", "number", "minutes"]
 FORMATS = (".csv", ".xlsx")
@@ -26,16 +29,11 @@ FORMATS = (".csv", ".xlsx")
 SHARE_DECIMALS = 2
 """Decimals of a percentage in exports (floored)."""
 
-VERDICTS_SV = {
-    "supported": "stöds",
-    "at risk": "i riskzonen",
-    "unsupported": "stöds inte",
-    "reaches, not approved": "når, ej godkänd",
-    "not approved": "ej godkänd",
-}
-PROFILES_SV = {"free_flow": "fritt flöde", "typical": "normal trafik", "peak": "rusning", "rush_hour": "rusning"}
-PROFILES_EN = {"free_flow": "free flow", "typical": "typical traffic", "peak": "peak", "rush_hour": "peak"}
-PRECISION_SV = {"address": "adress", "place": "plats", "unknown": "okänd (gissning)"}
+# Labels come from the one catalogue (geo/words.yaml); these are views of it by language.
+VERDICTS_SV = labels("verdict", "sv")
+PROFILES_SV = labels("profile", "sv")
+PROFILES_EN = labels("profile", "en")
+PRECISION_SV = labels("precision", "sv")
 
 
 @dataclass(frozen=True)
@@ -84,11 +82,8 @@ def write_table(path: str | Path, columns: list[Column], rows: list[dict], lang:
 
 
 def floor_share(share: float | None, decimals: int = SHARE_DECIMALS) -> float | None:
-    """A share (0..1) as a percentage floored to ``decimals`` (0.94997 → 94.99)."""
-    if share is None or (isinstance(share, float) and math.isnan(share)):
-        return None
-    scale = 10**decimals
-    return math.floor(float(share) * 100 * scale + 1e-9) / scale
+    """A share (0..1) as a percentage floored to ``decimals`` (:func:`routing.audit.floor_share`)."""
+    return audit_floor_share(share, decimals)
 
 
 def _verify_lang(lang: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -125,7 +125,9 @@ class WarningOut(BaseModel):
     code: str = Field(description="Machine-readable, e.g. area_uncertain, outside_county, street_not_found.")
     severity: Literal["decisive", "caution", "info"] = Field(
         description="decisive: changes the answer; caution: check it; info: routine caveat.")
-    message: str
+    message: str = Field(description="The note worded in the answer's language (from the catalogue geo/words.yaml).")
+    params: dict[str, Any] = Field(default_factory=dict, description="The facts the note states (numbers, names, "
+                                   "ids), the same in every language.")
 
 
 class BasisOut(BaseModel):
@@ -134,6 +136,7 @@ class BasisOut(BaseModel):
     limit_s: float
     worst_base_precision: str | None
     summary: str = Field(description="What 'within the limit' rests on, in one sentence.")
+    approvals_date: str | None = Field(None, description="The day whose approvals the answer uses (YYYY-MM-DD).")
 
 
 class LookupOut(BaseModel):
@@ -148,7 +151,9 @@ class LookupOut(BaseModel):
     warnings: list[WarningOut] = Field(description="Most important first.")
     basis: BasisOut
     limit_s: float
-    profile: str
+    profile: str = Field(description="The traffic profile of drive_time_s and within_limit (ASIH_PROFILE; typical).")
+    date: str = Field(description="The day (YYYY-MM-DD) whose approvals decided `eligible`.")
+    view: dict[str, Any] | None = Field(None, description="The referrer page's view model, when asked for.")
 
 
 class LookupIn(BaseModel):
@@ -158,6 +163,8 @@ class LookupIn(BaseModel):
     lang: Literal["en", "sv"] = Field("en", description="Language of warnings and error sentences.")
     choice: str | None = Field(None, max_length=100, description="A token from a previous answer's area.choices.")
     date: dt.date | None = Field(None, description="The day whose approvals apply (default today).")
+    view: bool = Field(False, description="Also answer ``view``: the referrer page's view model (its texts in "
+                       "``lang``), which the page renders as it is.")
 
 
 class BatchItemOut(BaseModel):

@@ -10,15 +10,14 @@ None and are otherwise as before.
 
 from __future__ import annotations
 
-import math
 
-from api.answer import PROFILE_PHRASES, option
-from api.i18n import either
+from api.answer import option
+from geo.words import either
 from geo.areas.locate import Location
 from geo.areas.region import Places
 from geo.geocode import Note, Region
 from geo.providers import Base, Unit
-from routing.eligibility import PRECISION_WARNINGS, PointAnswer, UnitAnswer
+from routing.eligibility import PRECISION_TEXTS, PointAnswer, UnitAnswer
 from routing.region_times import RegionPoints, TimeRange
 
 LABELS = ("municipality", "district", "stadsdel")
@@ -78,28 +77,23 @@ def region_notes(region: Region, points: RegionPoints, eligible: list[dict], lim
     (``partly_within_limit``, ``none_within_limit``), the region's points far from a road (``far_from_road``) and the
     units within the limit only without traffic (``free_flow_only``)."""
     minutes = limit_s / 60
-    notes = [Note("wide_region", "caution", wide_sentence(region, points))]
+    notes = [wide_note(region, points)]
     if eligible:
         best = max(row["within_limit_share"] for row in eligible)
         if best == 0:
-            notes.append(Note("none_within_limit", "decisive",
-                              f"No approved unit reaches any part of this location within {minutes:.0f} minutes."))
+            notes.append(Note("none_within_limit", "decisive", {"minutes": minutes}, "none_within_limit_region"))
         elif not any(row["within_limit"] for row in eligible):
-            notes.append(Note("partly_within_limit", "decisive",
-                              f"No approved unit reaches all of this location within {minutes:.0f} min; the best "
-                              f"reaches {share_text(best)} of it."))
+            notes.append(Note("partly_within_limit", "decisive", {"minutes": minutes, "best": best}))
     far = points.far_share
     if far > 0:
-        who = "of the people in this location live" if points.people else "of this location's points are"
         notes.append(Note("far_from_road", "decisive" if far >= 1 else "caution",
-                          f"{share_text(far)} {who} more than {snap_warning_m:.0f} m from the nearest drivable road; "
-                          "their drive times end at that road."))
+                          {"share": far, "distance_m": snap_warning_m},
+                          "far_from_road_people" if points.people else "far_from_road_points"))
     for row in eligible:
         if row["within_limit_only_at_free_flow"]:
             rng = row["drive_time_range_s_by_profile"]
-            later = ", ".join(f"{range_text(rng[p])} {PROFILE_PHRASES[p]}" for p in ("typical", "peak") if p in rng)
-            notes.append(Note("free_flow_only", "caution",
-                              f"{row['unit']}: within {minutes:.0f} min only without traffic; {later}."))
+            notes.append(Note("free_flow_only", "caution", {"unit": row["unit"], "minutes": minutes,
+                                                            "typical": rng.get("typical"), "peak": rng.get("peak")}))
     return notes
 
 
@@ -112,44 +106,22 @@ def base_notes(answer: PointAnswer, own: dict[str, TimeRange], bases: list[Base]
     """The ``base_precision`` notes of a wide answer: every approved unit any of whose bases nearest to some point of
     the region is known by place only or guessed (as eligibility says it for one point)."""
     notes = []
-    for precision, note in PRECISION_WARNINGS.items():
+    for precision, text in PRECISION_TEXTS.items():
         names = [a.unit.unit for a in answer.eligible
                  if any(bases[i].precision == precision for i in own[a.unit.id].rows)]
         if names:
-            notes.append(Note("base_precision", "info", f"Drive times of {', '.join(names)}: {note}."))
+            notes.append(Note("base_precision", "info", {"units": names}, text))
     return notes
 
 
-def wide_sentence(region: Region, points: RegionPoints | None) -> str:
-    """The ``wide_region`` caution: how wide the location is and what its drive times are computed over."""
-    known = f"The location is known only to within {region.width_m / 1000:.1f} km"
+def wide_note(region: Region, points: RegionPoints | None) -> Note:
+    """The ``wide_region`` caution: how wide the location is (km) and what its drive times are computed over."""
+    km = region.width_m / 1000
     if points is None:
-        return f"{known}; drive times are from its most likely point."
+        return Note("wide_region", "caution", {"km": km}, "wide_region_point")
     n, total = len(points), points.total
-    if points.people:
-        some = f"{n} population points" if n == total else f"{n} of its {total} population points, picked evenly"
-        over = f"where people live in it ({some}, weighted by people)"
-    else:
-        over = f"its {n} known points" if n == total else f"{n} of its {total} known points, picked evenly"
-    return f"{known}; each unit's drive time is a range over {over}, ranked by the median."
-
-
-def range_text(rng: dict | None) -> str:
-    """A drive-time range in whole minutes, both ends rounded up (so an end within the limit prints within it):
-    "12–41 min"; "from 12 min, partly unreachable"; "unreachable"."""
-    if rng is None or rng.get("min") is None:
-        return "unreachable"
-    lo = math.ceil(rng["min"] / 60)
-    if rng.get("max") is None:
-        return f"from {lo} min, partly unreachable"
-    hi = math.ceil(rng["max"] / 60)
-    return f"{lo} min" if hi == lo else f"{lo}–{hi} min"
-
-
-def share_text(share: float) -> str:
-    """A share as whole percent, floored ("99%" for 0.9999; "<1%" above 0 and below 0.01)."""
-    pct = math.floor(share * 100 + 1e-9)
-    return "<1%" if share > 0 and pct == 0 else f"{pct}%"
+    text = ("wide_region_people" if points.people else "wide_region_points") + ("" if n == total else "_sample")
+    return Note("wide_region", "caution", {"km": km, "n": n, "total": total}, text)
 
 
 def _by_median(keyed: list[tuple[tuple, dict]]) -> list[dict]:
@@ -161,5 +133,5 @@ def _free_flow_only(by: dict[str, TimeRange]) -> bool:
     return "free_flow" in by and "typical" in by and by["free_flow"].within and not by["typical"].within
 
 
-__all__ = ["LABELS", "NO_RANGE", "POINT_ONLY", "base_notes", "place_labels", "range_text", "region_notes",
-           "share_text", "unit_rows", "wide_sentence", "worst_base"]
+__all__ = ["LABELS", "NO_RANGE", "POINT_ONLY", "base_notes", "place_labels", "region_notes", "unit_rows", "wide_note",
+           "worst_base"]

@@ -8,7 +8,7 @@ is built from the same compiled network in a temporary directory (bench/valhalla
 From the 16 provider bases (data/providers.yaml), free-flow profile, 30 minutes:
 
 - time: ours = bounded tree + polygon (the grid is built once per network, reported apart); corridor = polygon from
-  the same tree (routing.isochrones.corridor_isochrone); Valhalla = one ``Actor.isochrone`` call (its own search
+  the same tree (bench.corridor.corridor_isochrone); Valhalla = one ``Actor.isochrone`` call (its own search
   and contour, default options, one 30-minute contour);
 - accuracy on the roads, by our lookup's times (points every 25 m on every road, two-way roads once): share of
   the reached road length inside the polygon (all roads, and roads a place can lie on: no motorways/ramps), and
@@ -38,15 +38,17 @@ from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.corridor import corridor_isochrone  # noqa: E402
 from geo.areas.model import load_area_model  # noqa: E402
 from geo.crs import to_metric  # noqa: E402
 from geo.providers import read_registry  # noqa: E402
 from geo.settings import METRIC_CRS, WGS84, get_settings  # noqa: E402
-from routing.contours import BEYOND_S, contour_grid, isochrone_bands  # noqa: E402
-from routing.isochrones import corridor_isochrone, isochrone  # noqa: E402
+from routing.contours import isochrone_bands  # noqa: E402
+from routing.isochrones import isochrone  # noqa: E402
 from routing.network import RoadNetwork  # noqa: E402
 from routing.prepare import load_network  # noqa: E402
 from routing.snapping import SnapArray, snap_many  # noqa: E402
+from routing.time_grid import BEYOND_S, contour_grid  # noqa: E402
 from routing.trees import drive_time_tree, times_to_snaps  # noqa: E402
 
 LIMIT_S = 1800.0
@@ -139,7 +141,7 @@ def main() -> None:
     ap.add_argument("--no-valhalla", action="store_true")
     ap.add_argument("--no-corridor", action="store_true")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
-    ap.add_argument("--cell-m", type=float, help="grid cell (m); default routing.contours.CELL_M")
+    ap.add_argument("--cell-m", type=float, help="grid cell (m); default routing.time_grid.CELL_M")
     ap.add_argument("--reach-m", type=float, help="reach from a road (m); default settings.snap_warning_m")
     args = ap.parse_args()
 

@@ -7,8 +7,9 @@ finite, non-negative times, expected shapes). Loading a stale or damaged entry r
 :class:`CacheError` with one sentence naming the file and the fix), so ``asih prepare`` repairs any entry without
 ``--force``.
 
-Nothing stored here can run code when loaded: entries hold JSON, numpy ``.npz`` read with ``allow_pickle=False`` and
-GeoPackage, never pickle, so a writable cache directory is not a code-execution path.
+Nothing stored here can run code when loaded: entries hold JSON, numpy ``.npz`` read with ``allow_pickle=False``
+(both made by :mod:`geo.encoding`) and GeoPackage, never pickle, so a writable cache directory is not a code-execution
+path.
 
 Concurrency: an entry is built under an exclusive lock (``fcntl.flock`` on ``.<entry>.lock`` beside it) and read
 under a shared one, in a uniquely named temporary directory that replaces the entry only when complete; so two
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -30,8 +30,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
-
-import numpy as np
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 2
@@ -329,33 +327,7 @@ def _open_lock(lock_path: Path, exclusive: bool, entry: Path) -> int | None:
         raise CacheError(_unwritable(entry.parent, exc)) from None
 
 
-# -- encodings that cannot run code ------------------------------------------------------------------------------
-
-
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """Arrays as an uncompressed ``.npz`` (no object arrays: they would need pickle to load)."""
-    for name, arr in arrays.items():
-        if np.asarray(arr).dtype.hasobject:
-            raise TypeError(f"Array {name!r} holds Python objects; store it as text or numbers instead.")
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-def npz_arrays(data: bytes) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` written by :func:`npz_bytes`, loaded with ``allow_pickle=False``."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
-
-
-def json_bytes(obj: Any) -> bytes:
-    """``obj`` as UTF-8 JSON (floats written exactly)."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def json_value(data: bytes) -> Any:
-    """Parse JSON written by :func:`json_bytes`."""
-    return json.loads(data.decode("utf-8"))
+# -- plausibility of stored values -------------------------------------------------------------------------------
 
 
 def require(ok: bool, path: Path, reason: str) -> None:

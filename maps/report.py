@@ -27,8 +27,11 @@ import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import shapely  # noqa: E402
 
-from api.exports import PRECISION_SV, PROFILES_SV, VERDICTS_SV, floor_share  # noqa: E402
-from api.snapshots import metadata  # noqa: E402
+from geo.words import labels  # noqa: E402
+from routing.audit import floor_share  # noqa: E402
+
+PROFILES_SV, VERDICTS_SV, PRECISION_SV = labels("profile", "sv"), labels("verdict", "sv"), labels("precision", "sv")
+from routing.basis import metadata  # noqa: E402
 from maps import style  # noqa: E402
 from maps.layers import flatten_bases  # noqa: E402
 
@@ -45,7 +48,7 @@ LEAD_CHARS = 118
 """Characters per line of the lead paragraph (8.5 pt across the text width)."""
 MAP_PROFILE = "typical"
 """The profile the map shows by default: all-day traffic."""
-_VERDICT_FILL = {"supported": "#e8f1fa", "at risk": "#fff1c7", "unsupported": "#f6d5cf",
+VERDICT_FILL = {"supported": "#e8f1fa", "at risk": "#fff1c7", "unsupported": "#f6d5cf",
                  "reaches, not approved": "#eeeeee", "not approved": "#ffffff"}
 """Table cell fills by verdict: light blue / yellow / light vermilion (Okabe–Ito hues, distinguishable with the
 common colour-vision deficiencies); the verdict is always written in the cell too, never shown by colour alone."""
@@ -68,7 +71,7 @@ def unit_report(auditors: Mapping[str, object], unit_id: str, out: str | Path, *
     land : optional land polygons for the map background (default: the prepared ones).
     """
     from maps.static import unit_figure
-    from routing.audit import audit_profiles
+    from routing.audit_table import audit_profiles
 
     chosen = _map_auditor(auditors, map_profile)
     unit = chosen.registry.get(unit_id)
@@ -84,16 +87,16 @@ def unit_report(auditors: Mapping[str, object], unit_id: str, out: str | Path, *
     for row in rows:
         first = row.first
         name = f"{first.area_id} {row.area_name}" + ("" if first.approved else " (ej godkänd)")
-        cells = [name, _int(first.population)]
-        cells += [_share_cell(r.population_share, r.verdict) for r in row.rows.values()]
-        cells.append(_int(row.rows.get(map_profile, first).gap_population))
+        cells = [name, int_text(first.population)]
+        cells += [share_cell(r.population_share, r.verdict) for r in row.rows.values()]
+        cells.append(int_text(row.rows.get(map_profile, first).gap_population))
         table.append(cells)
-        fills.append(["#ffffff"] * 2 + [_VERDICT_FILL.get(r.verdict, "#ffffff") for r in row.rows.values()] +
+        fills.append(["#ffffff"] * 2 + [VERDICT_FILL.get(r.verdict, "#ffffff") for r in row.rows.values()] +
                      ["#ffffff"])
     approved = [r for r in rows if r.first.approved]
     lead = _unit_lead(unit, approved, map_profile)
     widths = [0.26, 0.09] + [0.51 / len(profiles)] * len(profiles) + [0.14]
-    return _page(out, f"Täckningsrapport: {unit.unit}", lead, figure,
+    return one_page(out, f"Täckningsrapport: {unit.unit}", lead, figure,
                  [("Godkända områden, och andra som enheten når", header, table, fills, widths)],
                  auditors, chosen, map_profile, max_map_height=0.5)
 
@@ -103,7 +106,7 @@ def county_report(auditors: Mapping[str, object], out: str | Path, *, map_profil
     """Write the county's coverage report: the choice map, each area's people by how many approved units reach
     them (per profile), and each unit's verdicts (per profile). Returns the path."""
     from maps.static import choice_figure
-    from routing.audit import audit_profiles
+    from routing.audit_table import audit_profiles
     from routing.choice import choice_layer, choice_summary
 
     chosen = _map_auditor(auditors, map_profile)
@@ -119,18 +122,18 @@ def county_report(auditors: Mapping[str, object], out: str | Path, *, map_profil
              [f"Ingen når ({PROFILES_SV.get(map_profile, map_profile)})"]
     areas, area_fills = [], []
     for i, row in enumerate(summaries[profiles[0]]["by_area"]):
-        cells = [f"{row['area_id']} {row['area_name']}", _int(row["population"]),
+        cells = [f"{row['area_id']} {row['area_name']}", int_text(row["population"]),
                  str(approved_count.get(row["area_id"], 0))]
         for p in profiles:
             r = summaries[p]["by_area"][i]
             cells.append(_pct((r["population"] - r["pop_0"]) / r["population"] if r["population"] else 0.0))
-        cells.append(_int(summaries[map_profile]["by_area"][i]["pop_0"]))
+        cells.append(int_text(summaries[map_profile]["by_area"][i]["pop_0"]))
         areas.append(cells)
         area_fills.append(["#ffffff"] * len(cells))
     county = {p: summaries[p]["county"] for p in profiles}
-    areas.append(["Hela länet", _int(county[profiles[0]]["population"]), ""] +
+    areas.append(["Hela länet", int_text(county[profiles[0]]["population"]), ""] +
                  [_pct(1 - c["pop_0"] / c["population"]) for c in county.values()] +
-                 [_int(county[map_profile]["pop_0"])])
+                 [int_text(county[map_profile]["pop_0"])])
     area_fills.append(["#f2f2f2"] * len(areas[-1]))
 
     unit_header = ["Enhet", "Godkända områden"] + [PROFILES_SV.get(p, p) for p in profiles]
@@ -147,18 +150,18 @@ def county_report(auditors: Mapping[str, object], out: str | Path, *, map_profil
             verdicts = [r.rows[p].verdict for r in rows]
             cells.append(_verdict_counts(verdicts))
             worst = next((v for v in ("unsupported", "at risk", "supported") if v in verdicts), "not approved")
-            fills.append(_VERDICT_FILL.get(worst, "#ffffff"))
+            fills.append(VERDICT_FILL.get(worst, "#ffffff"))
         units.append(cells)
         unit_fills.append(fills)
     c = county[map_profile]
     lead = (f"I länet når minst en godkänd enhet {_pct(1 - c['pop_0'] / c['population'])} av invånarna inom "
-            f"{minutes:g} minuter vid {PROFILES_SV.get(map_profile, map_profile)}; {_int(c['pop_0'])} invånare har "
+            f"{minutes:g} minuter vid {PROFILES_SV.get(map_profile, map_profile)}; {int_text(c['pop_0'])} invånare har "
             "ingen godkänd enhet inom gränsen.")
     tables = [("Områden: andel invånare som minst en godkänd enhet når inom gränsen", header, areas, area_fills,
                [0.25, 0.09, 0.09] + [0.44 / len(profiles)] * len(profiles) + [0.13]),
               ("Enheter: antal godkända områden per bedömning (risk = i riskzonen, inte = stöds inte)", unit_header,
                units, unit_fills, [0.22, 0.14] + [0.64 / len(profiles)] * len(profiles))]
-    return _page(out, "Täckningsrapport: hela länet", lead, figure, tables, auditors, chosen, map_profile,
+    return one_page(out, "Täckningsrapport: hela länet", lead, figure, tables, auditors, chosen, map_profile,
                  max_map_height=0.34)
 
 
@@ -174,7 +177,7 @@ def unit_reach(auditor, unit_id: str):
 # -- the page ----------------------------------------------------------------------------------------------------
 
 
-def _page(out, title: str, lead: str, map_figure, tables, auditors, chosen, map_profile: str,
+def one_page(out, title: str, lead: str, map_figure, tables, auditors, chosen, map_profile: str,
           max_map_height: float) -> Path:
     """Lay the page out top-down: title, lead, the map (at most ``max_map_height`` of the page, aspect kept), the
     tables, what the figures rest on, the footer; write it."""
@@ -195,13 +198,15 @@ def _page(out, title: str, lead: str, map_figure, tables, auditors, chosen, map_
         created = datetime.fromisoformat(meta["created"]).astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
         fig.text(0.05, 0.965, title, fontsize=15, fontweight="bold", va="top")
         day = f"Godkännanden per {meta['date']} (registret) · " if meta.get("date") else ""
-        fig.text(0.05, 0.938, f"{day}skapad {created} · gräns "
-                 f"{meta['limit_minutes']:g} min · kartan och rubriken: "
-                 f"{PROFILES_SV.get(map_profile, map_profile)} · tabellerna: "
-                 + ", ".join(PROFILES_SV.get(p, p) for p in meta["profiles"]), fontsize=8.5, va="top", color="#333333")
+        head_lines = textwrap.wrap(f"{day}skapad {created} · gräns "
+                                   f"{meta['limit_minutes']:g} min · kartan och rubriken: "
+                                   f"{PROFILES_SV.get(map_profile, map_profile)} · tabellerna: "
+                                   + ", ".join(PROFILES_SV.get(p, p) for p in meta["profiles"]), LEAD_CHARS)
+        fig.text(0.05, 0.938, "\n".join(head_lines), fontsize=8.5, va="top", color="#333333")
+        lead_top = 0.918 - 0.0155 * (len(head_lines) - 1)  # a header too long for one line wraps, not overflows
         lead_lines = textwrap.wrap(lead, LEAD_CHARS)
-        fig.text(0.05, 0.918, "\n".join(lead_lines), fontsize=8.5, va="top")
-        map_top = 0.918 - 0.0155 * len(lead_lines) - 0.012
+        fig.text(0.05, lead_top, "\n".join(lead_lines), fontsize=8.5, va="top")
+        map_top = lead_top - 0.0155 * len(lead_lines) - 0.012
         height = 0.9 * PAGE_IN[0] * picture.shape[0] / picture.shape[1] / PAGE_IN[1]  # the image keeps its aspect
         width = 0.9 * min(1.0, max_map_height / height)
         height = min(height, max_map_height)
@@ -291,7 +296,7 @@ def _unit_lead(unit, approved: list, map_profile: str) -> str:
             "bor.")
 
 
-def _share_cell(share: float, verdict: str) -> str:
+def share_cell(share: float, verdict: str) -> str:
     """``86,7 % i riskzonen``; for an area the unit is not approved for, ``100,0 % når`` or the share alone."""
     word = {"reaches, not approved": "når", "not approved": ""}.get(verdict, VERDICTS_SV.get(verdict, verdict))
     return f"{_pct(share)} {word}".rstrip()
@@ -309,6 +314,6 @@ def _pct(share: float) -> str:
     return f"{floor_share(share, 1):.1f} %".replace(".", ",")
 
 
-def _int(value: float) -> str:
+def int_text(value: float) -> str:
     """A whole number with a thin space between thousands (Swedish)."""
     return f"{int(round(float(value))):,}".replace(",", "\u202f")

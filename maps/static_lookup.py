@@ -16,6 +16,7 @@ from matplotlib.patches import Patch
 from shapely.geometry import Point
 
 from geo.settings import METRIC_CRS, WGS84, Settings, get_settings
+from geo.words import labels
 from maps import style
 from maps.drawing import HALO, area_numbers, canvas, finish, precision_handles
 
@@ -144,8 +145,7 @@ def _title(area: Mapping, point) -> str:
 def _subtitle(result: Mapping, limit_min: float) -> str:
     eligible = result.get("eligible") or []
     within = sum(1 for item in eligible if item.get("within_limit"))
-    profile = {"free_flow": "fritt flöde", "rush_hour": "rusningstrafik"}.get(result.get("profile"),
-                                                                                result.get("profile") or "")
+    profile = labels("profile", "sv").get(result.get("profile"), result.get("profile") or "")
     area = result.get("area") or {}
     if area.get("status") == "uncertain":
         text = "Välj del eller ange mer av adressen; inga enheter visas förrän området är avgjort"

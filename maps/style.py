@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from geo.words import labels
+
 ATTRIBUTION = "© OpenStreetMap contributors, Lantmäteriet, SCB, Stockholms stad, GeoNames"
 """Every data source behind the maps; shown on every map."""
 
@@ -146,7 +148,8 @@ PROFILE_TEXT = {
     "peak": "rusningstrafik (kalibrerad mot uppmätt trängsel i rusning)",
 }
 """What a drive-time profile means, for captions (the calibration's numbers live in data/speeds.yaml)."""
-PROFILE_SHORT = {"free_flow": "fritt flöde", "typical": "normal trafik", "peak": "rusning"}
+PROFILE_SHORT = labels("profile", "sv")
+"""Profile names in titles (the catalogue's, geo/words.yaml)."""
 
 
 def caveat_lines(*, profile: str | None = None, minutes: float | None = None, bases=(),

@@ -1,9 +1,9 @@
 """The registry's tables (SQLAlchemy 2 declarative models); ``migrations/`` creates the same schema.
 
 Times are UTC instants (timezone-aware in Python, ``timestamptz`` in PostgreSQL, ISO text in SQLite); approval
-dates are calendar dates in Stockholm. Two tables are append-only, enforced by database triggers as well as by the
-service: ``availability_reports`` (every report is kept; the unit's current free places is its latest report) and
-``changes`` (who changed what, when, with the state before and after).
+dates are calendar dates in Stockholm. Three tables are append-only, enforced by database triggers as well as by the
+service: ``availability_reports`` (every report is kept; the unit's current free places is its latest report),
+``changes`` (who changed what, when, with the state before and after) and ``scenarios`` (saved what-ifs).
 """
 
 from __future__ import annotations
@@ -163,4 +163,20 @@ class Change(Base):
     after: Mapped[dict | None] = mapped_column(JSON)
 
 
-APPEND_ONLY_TABLES = ("availability_reports", "changes")
+class Scenario(Base):
+    """A saved what-if (:mod:`registry.scenarios`): one unit's base changes, the approvals' day and the traffic
+    profile, with its name and who saved it when. Immutable (database triggers): a new save is a new row."""
+
+    __tablename__ = "scenarios"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    approvals_date: Mapped[date] = mapped_column(Date)
+    profile: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict] = mapped_column(JSON)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    saved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    saved_by_name: Mapped[str] = mapped_column(String(200))
+
+
+APPEND_ONLY_TABLES = ("availability_reports", "changes", "scenarios")

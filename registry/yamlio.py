@@ -30,7 +30,8 @@ from geo.providers import ProviderDataError, Registry, dump_registry, read_regis
 from geo.providers import Unit as YamlUnit
 from registry.db import read_session
 from registry.models import Approval, Change, Meta, Unit
-from registry.service import STOCKHOLM, Conflict, today
+from registry.asof import STOCKHOLM, today
+from registry.errors import Conflict
 
 HEADER_KEY = "yaml_header"
 VERSION_KEY = "yaml_version"

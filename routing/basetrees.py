@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from geo.cache import file_checksum, json_bytes, json_value, load_or_build, npz_arrays, npz_bytes, require
+from geo.cache import file_checksum, load_or_build, require
 from geo.crs import to_metric
+from geo.encoding import json_bytes, json_value, npz_arrays, npz_bytes
 from geo.providers import Base, Registry, Unit
 from geo.settings import Settings
 from routing.network import RoadNetwork

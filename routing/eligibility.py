@@ -12,14 +12,13 @@ import numpy as np
 from geo.areas.locate import AreaLocator, Location
 from geo.crs import to_metric
 from geo.providers import Base, Registry, Unit
+from geo.words import Note
 from routing.basetrees import BaseTrees
 from routing.network import RoadNetwork
 from routing.snapping import Snap, SnapArray, snap_many
 
-PRECISION_WARNINGS = {
-    "place": "base known by place only (about ±1 km)",
-    "unknown": "base location is a guess; confirm with the provider",
-}
+PRECISION_TEXTS = {"place": "base_precision_place", "unknown": "base_precision_unknown"}
+"""The catalogue text (geo/words.yaml) of the ``base_precision`` note for bases known by place only, or guessed."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class PointAnswer:
     snap: Snap | None
     eligible: list[UnitAnswer] = field(default_factory=list)
     reachable_not_approved: list[UnitAnswer] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)
     snaps: SnapArray | None = None
     """The point snapped to the network (one row), for drive times under other profiles (same geometry)."""
 
@@ -89,11 +88,11 @@ class Eligibility:
         location = self.locator.locate(lat, lon)
         if area_id is not None and location.area_id != area_id:
             location = replace(
-                location, area_id=area_id, area_name=self.locator._area_names[area_id],
-                area_provenance=self.locator._area_prov[area_id], border_warning=None, message=None,
+                location, area_id=area_id, area_name=self.locator.area_names[area_id],
+                area_provenance=self.locator.area_provenance[area_id], border_warning=None, note=None,
             )
         if not location.inside:
-            return PointAnswer(location, None, warnings=[location.message])
+            return PointAnswer(location, None, warnings=[location.note])
         x, y = to_metric(lat, lon)
         snaps = snap_many(self.net, np.array([x], dtype=float), np.array([y], dtype=float))
         times, rows = self.trees.unit_times(self.net, snaps, self._unit_order)
@@ -121,34 +120,27 @@ class Eligibility:
         others = [a for a in order if not a.approved and a.within_limit]
         return PointAnswer(location, snap, eligible, others, self._warnings(location, snap, eligible))
 
-    def _warnings(self, location: Location, snap: Snap, eligible: list[UnitAnswer]) -> list[str]:
-        limit_min = self.limit_s / 60
+    def _warnings(self, location: Location, snap: Snap, eligible: list[UnitAnswer]) -> list[Note]:
         warnings = []
         if location.border_warning:
-            warnings.append(f"Near an area border: {location.border_warning.message}")
-        if location.message:
-            warnings.append(location.message)
+            warnings.append(location.border_warning.note)
+        if location.note:
+            warnings.append(location.note)
         if location.area_provenance != "confirmed":
-            warnings.append(
-                f"Area {location.area_id}'s membership is a hypothesis (data/areas.yaml), not the official list."
-            )
+            warnings.append(Note("area_hypothesis", "info", {"area": location.area_id}))
         if snap.far:
-            warnings.append(
-                f"The point is {snap.distance_m:.0f} m from the nearest drivable road; drive times end at that road."
-            )
-        for precision, note in PRECISION_WARNINGS.items():
+            warnings.append(Note("far_from_road", "decisive", {"distance_m": float(snap.distance_m)}))
+        for precision, text in PRECISION_TEXTS.items():
             names = [a.unit.unit for a in eligible if a.base.precision == precision]
             if names:
-                warnings.append(f"Drive times of {', '.join(names)}: {note}.")
+                warnings.append(Note("base_precision", "info", {"units": names}, text))
         for a in eligible:
             if a.base_snap_m > self.snap_warning_m:
-                warnings.append(
-                    f"{a.unit.unit}: its base '{a.base.name}' is {a.base_snap_m:,.0f} m from the nearest road of the "
-                    "network; its drive time starts at that road."
-                )
+                warnings.append(Note("base_far_from_road", "info", {"unit": a.unit.unit, "base": a.base.name,
+                                                                    "distance_m": float(a.base_snap_m)}))
         if eligible and not any(a.within_limit for a in eligible):
-            warnings.append(f"No approved unit reaches this point within {limit_min:.0f} minutes.")
+            warnings.append(Note("none_within_limit", "decisive", {"minutes": self.limit_s / 60}))
         if not eligible:
-            warnings.append(f"No unit is approved for area {location.area_id}.")
+            warnings.append(Note("none_approved", "decisive", {"area": location.area_id}))
         return warnings
 

@@ -37,9 +37,9 @@ from geo.memo import Memo
 from geo.providers import Base, Registry, Unit
 from routing.audit import ApprovalAudit, CoverageAuditor
 from routing.basetrees import BaseTrees, compute_base_trees
-from routing.contours import contour_grid
 from routing.isochrones import subset_snaps, unit_bands
 from routing.snapping import SnapArray
+from routing.time_grid import contour_grid
 from routing.whatif import WHAT_IF_PRECISION, WhatIfError
 
 MAX_CHANGES = 5

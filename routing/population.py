@@ -22,7 +22,8 @@ import numpy as np
 import shapely
 
 from geo.areas.model import AreaModel
-from geo.cache import json_bytes, json_value, load_or_build, manifest_checksum, npz_arrays, npz_bytes, require
+from geo.cache import load_or_build, manifest_checksum, require
+from geo.encoding import json_bytes, json_value, npz_arrays, npz_bytes
 from geo.settings import Settings
 from routing.network import RoadNetwork
 from routing.snapping import SnapArray, snap_candidates, snap_many

@@ -22,8 +22,9 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.cache import CacheError, EntryMissing, EntryStale, entry_lock, load_or_build, manifest_checksum
 from geo.settings import Settings
+from routing.compile import compile_network
 from routing.loaders import load_graph, network_path
-from routing.network import FORMAT_VERSION, META, NPZ, RoadNetwork, compile_network, read_meta
+from routing.network import FORMAT_VERSION, META, NPZ, RoadNetwork, read_meta
 from routing.snapping import build_snap_index
 from routing.speeds import load_speed_model
 

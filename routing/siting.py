@@ -4,11 +4,13 @@ Method
 ------
 - **Demand**: the audit's population points (:mod:`routing.population`) in the unit's approved areas, weighted by
   people; what the unit's existing bases reach is exactly what the audit counts as reached.
-- **Candidate sites**: one per DeSO, at the population-weighted centre of its points snapped to the nearest road a
-  house can lie on (never a motorway), thinned greedily, most populous first, so that no two sites are closer than
-  :data:`SITING_SPACING_M`: about 320 sites over the county, wherever people live.
-- **Coverage**: one drive-time tree per site (bounded at the limit, :mod:`routing.trees`) and the time to every
-  population point, partial edges included, as the audit measures it. Computed once per profile and limit.
+- **Candidate sites** (:mod:`routing.candidate_sites`): one per DeSO, at the population-weighted centre of its
+  points snapped to the nearest road a house can lie on (never a motorway), thinned greedily, most populous first,
+  so that no two sites are closer than :data:`routing.candidate_sites.SITING_SPACING_M`: about 320 sites over the
+  county, wherever people live.
+- **Coverage** (:func:`routing.candidate_sites.reach_matrix`): one drive-time tree per site (bounded at the limit,
+  :mod:`routing.trees`) and the time to every population point, partial edges included, as the audit measures it.
+  Computed once per profile and limit.
 - **Most people for N new bases** (maximal coverage): spopt's ``MCLP`` with the existing bases as predefined
   facilities, solved by CBC (bundled with PuLP). Points that the same sites cover are merged into one client with
   their summed population, which leaves the optimum unchanged and shrinks the model from tens of thousands of points
@@ -30,80 +32,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geo.crs import to_wgs84
 from routing.audit import CoverageAuditor, floor4
-from routing.network import RoadNetwork
-from routing.population import SamplePoints
-from routing.snapping import SnapArray, snap_many
-from routing.trees import drive_time_trees, times_to_snaps
+from routing.candidate_sites import SITING_SPACING_M, candidate_sites, reach_matrix
 
-SITING_SPACING_M = 1500.0
-"""Least distance between two candidate sites (m): about 320 sites over the county."""
 SITING_MAX_BASES = 8
 """Most new bases the 'fewest bases' search tries before it reports the target out of reach."""
 SITING_TIME_LIMIT_S = 60.0
 """Longest the solver may search for the fewest bases (s); past it the best found is not proven fewest."""
 SITING_NEAR_PLACE_M = 5000.0
 """A named place farther from a site than this (m) is not given as its 'near' name."""
-_BATCH = 64
-"""Candidate trees computed at once (memory: batch × nodes × 8 bytes)."""
 
 
 class SitingError(ValueError):
     """The siting question cannot be answered (bad count, a unit without approved areas)."""
-
-
-@dataclass
-class Candidates:
-    """Candidate sites (EPSG:3006 metres, snapped), with where they are."""
-
-    snaps: SnapArray
-    lat: np.ndarray
-    lon: np.ndarray
-    deso: np.ndarray
-    place: np.ndarray
-    population: np.ndarray
-    centre_x: np.ndarray
-    centre_y: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.lat.shape[0])
-
-
-def candidate_sites(net: RoadNetwork, points: SamplePoints, spacing_m: float = SITING_SPACING_M) -> Candidates:
-    """One site per populated DeSO (its points' population-weighted centre, snapped), thinned to ``spacing_m``."""
-    codes, inverse = np.unique(points.deso.astype(str), return_inverse=True)
-    weight = np.bincount(inverse, weights=points.weight)
-    cx = np.bincount(inverse, weights=points.weight * points.x) / np.maximum(weight, 1e-12)
-    cy = np.bincount(inverse, weights=points.weight * points.y) / np.maximum(weight, 1e-12)
-    keep: list[int] = []
-    for i in np.argsort(-weight, kind="stable"):
-        if weight[i] <= 0:
-            break
-        if keep and np.hypot(cx[keep] - cx[i], cy[keep] - cy[i]).min() < spacing_m:
-            continue
-        keep.append(int(i))
-    keep_arr = np.array(keep)
-    snaps = snap_many(net, cx[keep_arr], cy[keep_arr])
-    lat, lon = to_wgs84(snaps.x, snaps.y)
-    # The place of each site: that of the DeSO's most populous point ('borough / district' or the municipality).
-    order = np.lexsort((-points.weight, inverse))
-    first = order[np.r_[0, np.flatnonzero(np.diff(inverse[order])) + 1]]
-    place = points.place[first].astype(str)
-    return Candidates(snaps, np.asarray(lat), np.asarray(lon), codes[keep_arr], place[keep_arr], weight[keep_arr],
-                      cx[keep_arr], cy[keep_arr])
-
-
-def reach_matrix(net: RoadNetwork, sources: SnapArray, targets: SnapArray, limit_s: float) -> np.ndarray:
-    """Bool (sources × targets): the target is reached from the source within ``limit_s`` (audit's measure)."""
-    out = np.zeros((len(sources), len(targets)), dtype=bool)
-    for start in range(0, len(sources), _BATCH):
-        part = SnapArray(*(getattr(sources, f)[start:start + _BATCH]
-                           for f in ("edge", "fraction", "distance_m", "x", "y", "far")))
-        with np.errstate(invalid="ignore"):
-            trees = drive_time_trees(net, part, limit_s)
-            out[start:start + len(part)] = times_to_snaps(net, trees, targets, sources=part) <= limit_s
-    return out
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Within each area, the units approved for it (or every unit) compete. A place goes to the unit whose nearest base
 reaches it first (outbound; inbound: the unit whose base the place reaches first), and to no unit when none
-reaches it within ``limit_s`` (when given). The places are the cells of the contour grid (:mod:`routing.contours`,
+reaches it within ``limit_s`` (when given). The places are the cells of the contour grid (:mod:`routing.time_grid`,
 each taking the time of its nearest road), so the split agrees with the isochrones and the point lookup.
 
 Polygons come from contouring, per unit, its lead over its best rival (its time minus the best rival's, with "no
@@ -25,19 +25,12 @@ from geo.areas.model import AreaModel
 from geo.providers import Registry
 from geo.settings import Settings
 from routing.basetrees import BaseTrees
-from routing.contours import (
-    BEYOND_S,
-    Direction,
-    TimeField,
-    contour_below,
-    contour_grid,
-    field_from_samples,
-    sample_times,
-)
+from routing.contours import contour_below
 from routing.isochrones import population_points, subset_snaps, to_geojson
 from routing.network import RoadNetwork
 from routing.population import SamplePoints
 from routing.snapping import SnapArray
+from routing.time_grid import BEYOND_S, Direction, TimeField, contour_grid, field_from_samples, sample_times
 from routing.trees import drive_time_trees, times_to_snaps
 
 NO_LIMIT_S = 6 * 3600.0

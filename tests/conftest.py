@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -14,8 +17,14 @@ from geo.providers import read_registry
 from geo.settings import get_settings
 
 # The live registry of the tests (and of the servers they start) is a throwaway SQLite file, never the checkout's
-# data/registry.sqlite3; set before the settings are first read.
+# data/registry.sqlite3; set before the settings are first read. Each test process has its own: a pytest-xdist worker
+# inherits its controller's environment, so a registry made by a parent test process (marked below) is replaced.
 _REGISTRY_DIR = Path(tempfile.mkdtemp(prefix="asih-test-registry-"))
+if os.environ.get("ASIH_TEST_REGISTRY_OF_PID") not in (None, str(os.getpid())):
+    for _name in ("ASIH_REGISTRY_URL", "ASIH_REGISTRY_SECRET_FILE"):
+        os.environ.pop(_name, None)
+if "ASIH_REGISTRY_URL" not in os.environ:
+    os.environ["ASIH_TEST_REGISTRY_OF_PID"] = str(os.getpid())
 os.environ.setdefault("ASIH_REGISTRY_URL", f"sqlite:///{_REGISTRY_DIR / 'registry.sqlite3'}")
 os.environ.setdefault("ASIH_REGISTRY_SECRET_FILE", str(_REGISTRY_DIR / "registry.secret"))
 
@@ -52,12 +61,44 @@ def registry(settings):
     return read_registry(settings.providers_file)
 
 
-@pytest.fixture(scope="session")
-def service(settings):
-    """The whole prepared state (areas, network, base trees, geocoder), as the API loads it."""
+@functools.cache
+def county_service():
+    """The whole prepared state (areas, network, base trees, geocoder) of the project's cache, as the API loads it:
+    loaded once per test process and shared by the ``service`` fixture, apps built at import (the fuzzer's) and the
+    CLI commands run in-process (``_county_loaded_once``)."""
     from api.service import Service
 
-    return Service.load(settings)
+    load = getattr(Service.load, "unpatched", Service.load)
+    return load(get_settings())
+
+
+@pytest.fixture(scope="session")
+def service():
+    """The county's prepared state (``county_service()``), one for every test of the process."""
+    return county_service()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _county_loaded_once():
+    """``Service.load`` of the project's own settings (what every CLI command run through ``CliRunner`` does, 2–4 s
+    a time) answers a shallow copy of ``county_service()``, as ``create_app`` copies a service handed to it; other
+    settings (a private cache, another profile), ``rebuild=False`` and the servers' own processes load for real."""
+    from api.service import Service
+
+    real = Service.load
+    project = get_settings()
+
+    def load(settings, profile=None, rebuild=True):
+        if rebuild and profile in (None, settings.profile) and settings == project:
+            county = county_service()
+            if county.settings == settings:
+                return copy.copy(county)
+        return real(settings, profile=profile, rebuild=rebuild)
+
+    load.unpatched = real
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Service, "load", staticmethod(load))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -65,15 +106,30 @@ def auditor(service):
     return service.auditor()
 
 
+REQUIRE_ALL = os.environ.get("ASIH_REQUIRE_ALL", "") not in ("", "0")
+"""``ASIH_REQUIRE_ALL=1`` (set by ``.ci/run``): a missing chromium, PostgreSQL server or vendored asset fails the
+tests that need it instead of skipping them, so CI cannot pass by running fewer tests."""
+
+
+def missing(what: str) -> NoReturn:
+    """Skip the calling test for a missing tool or asset (``what`` says which and how to install it), or fail it
+    when ``ASIH_REQUIRE_ALL`` is set."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{what} (ASIH_REQUIRE_ALL is set: what is missing fails, it is not skipped)", pytrace=False)
+    pytest.skip(what)
+
+
 CHROMIUM = Path("/usr/bin/chromium")
-"""Debian's chromium (installed by .ci/run); browser tests skip only when it is missing."""
+"""Debian's chromium (installed by .ci/run); browser tests skip only when it is missing (and fail then under
+``ASIH_REQUIRE_ALL``)."""
+NO_CHROMIUM = "Debian's chromium is not installed at /usr/bin/chromium: apt-get install chromium (.ci/run does)"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 BROWSER_MARKS = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"),
+    pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRE_ALL, reason=NO_CHROMIUM),
 ]
 
 
@@ -82,7 +138,29 @@ def browser():
     """A headless Debian chromium driven by playwright (no browser download)."""
     from playwright.sync_api import sync_playwright
 
+    if not CHROMIUM.exists():
+        missing(NO_CHROMIUM)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+SLOW_FIRST = ("tests/reliability/", "tests/api/")
+"""Packages whose files take longest (real processes, rebuilt caches, browsers): collected first, so that two
+pytest-xdist workers (``make test``: ``--no-loadscope-reorder``) start with them and end on short files together."""
+
+
+def pytest_collection_modifyitems(items):
+    """Slow packages first (``SLOW_FIRST``), each package's files in their usual order. And schemathesis names each
+    operation's item ``test[GET /path]`` but leaves its node id at ``test``; pytest-xdist schedules by node id, so a
+    worker ran one operation per test and dropped the others, unrun and unreported: each gets the node id of its
+    name."""
+    for item in items:
+        if item.nodeid.rsplit("::", 1)[-1] != item.name:
+            item._id = item.parent.id.child(item.name)
+
+    def rank(item) -> int:
+        return next((k for k, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: the order within a package is kept

@@ -13,12 +13,14 @@ import typer
 
 from api.cli import areas as _areas
 from api.cli import audit as _audit
+from api.cli import choice as _choice
 from api.cli import lookup as _lookup
 from api.cli import maps as _maps
 from api.cli import planning as _planning
 from api.cli import prepare as _prepare
 from api.cli import registry as _registry
 from api.cli import routing as _routing
+from api.cli import scenario as _scenario
 from api.cli import serve as _serve
 
 app = typer.Typer(
@@ -49,8 +51,9 @@ def _start(ctx: typer.Context) -> None:
 
 
 _commands: dict = {}
-for _module in (_prepare, _areas, _routing, _lookup, _serve, _audit, _maps, _planning):
+for _module in (_prepare, _areas, _routing, _lookup, _serve, _audit, _choice, _maps, _planning):
     _commands.update(_module.COMMANDS)
 for _name, _function in _commands.items():
     app.command(_name)(_function)
 _registry.register(app)
+_scenario.register(app)

@@ -1,5 +1,5 @@
-"""CLI commands: audit (approvals vs reach under free flow, typical and peak traffic, with what-if, filters,
-exports and snapshots) and choice (real patient choice)."""
+"""CLI command: audit (approvals as of a day vs reach under free flow, typical and peak traffic, with what-if,
+filters, exports, snapshots and comparisons between days)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,22 @@ import typer
 from rich import box
 from rich.table import Table
 
-from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail, print_json
+from api.cli.common import (
+    PROFILE_TITLES,
+    CsvOpt,
+    DateOpt,
+    LangOpt,
+    LimitOpt,
+    ProfileOpt,
+    XlsxOpt,
+    auditors_on,
+    load_service,
+    main_of,
+    note,
+    profiles_of,
+)
+from api.cli.output import as_of_line, console, day_option, fail, print_json
 from geo.providers import UnknownUnit
-from geo.settings import get_settings
-
-ProfileOpt = Annotated[
-    Optional[str], typer.Option(help="One speed profile: free_flow | typical | peak (rush_hour = peak).")
-]
-DateOpt = Annotated[Optional[str], typer.Option("--date", help=DATE_HELP)]
-LimitOpt = Annotated[Optional[float], typer.Option("--limit-minutes", help="Drive-time limit (minutes); default 30.")]
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of CSV/XLSX headers and verdicts: sv (default) | en.")]
-CsvOpt = Annotated[Optional[Path], typer.Option("--csv", help="Write the table as CSV (sv: ';', BOM, decimal comma).")]
-XlsxOpt = Annotated[Optional[Path], typer.Option("--xlsx", help="Write the table as an Excel workbook (.xlsx).")]
 
 VERDICT_STYLE = {"supported": "green", "at risk": "yellow", "unsupported": "red", "reaches, not approved": "cyan",
                  "not approved": "dim"}
@@ -29,36 +33,13 @@ VERDICT_SHORT = {"reaches, not approved": "reaches", "not approved": "–"}
 """Table cells of rows for areas the unit is not approved for (the area cell says 'not approved')."""
 VERDICT_RANK = {"unsupported": 0, "at risk": 1, "supported": 2, "reaches, not approved": 3, "not approved": 4}
 SORTS = ("unit", "area", "share", "gap", "verdict")
-PROFILE_TITLES = {"free_flow": "free flow", "typical": "typical", "peak": "peak"}
-
-
-def _service():
-    """The prepared state (in the configured profile; other profiles are derived from its network)."""
-    from api.service import Service
-
-    return Service.load(get_settings())
-
-
-def _auditors(svc, profiles: list[str], limit_minutes: float | None, day=None) -> dict:
-    """Auditors per profile over the approvals in force on ``day`` (default today), from the live registry."""
-    from routing.audit import profile_auditors
-
-    return profile_auditors(svc.auditor(limit_minutes * 60 if limit_minutes else None, svc.approvals_on(day)),
-                            profiles)
-
-
-def _main(settings, profiles: list[str]) -> str:
-    """The headline profile among those shown (the configured one when shown)."""
-    from api.snapshots import main_profile
-
-    return main_profile(settings, profiles)
 
 
 def _compare_dates(svc, profiles, limit_minutes, before: dict, later, unit, json_out: bool) -> None:
     """What the approval changes between two days did to coverage: the changed approvals, then the changed rows."""
-    from routing.audit import audit_profiles, compare_rows, share_text
+    from routing.audit_table import audit_profiles, compare_rows
 
-    after = _auditors(svc, profiles, limit_minutes, later)
+    after = auditors_on(svc, profiles, limit_minutes, later)
     first, last = next(iter(before.values())), next(iter(after.values()))
     units = None
     if unit:
@@ -73,36 +54,31 @@ def _compare_dates(svc, profiles, limit_minutes, before: dict, later, unit, json
                         [r.to_dict() for r in audit_profiles(after, units)])
     if json_out:
         print_json({"date": first.day.isoformat(), "compare_date": last.day.isoformat(),
-                    "profile": _main(svc.settings, profiles), "approvals_changed": changed, "changes": rows})
+                    "profile": main_of(svc.settings, profiles), "approvals_changed": changed, "changes": rows})
         return
     console.print(f"Approvals {first.day.isoformat()} → {last.day.isoformat()}: " + (
         "; ".join(f"{c['unit_id']} area {c['area_id']} {c['change']}" for c in changed) or "no change"))
     if not rows:
         console.print("Coverage is the same on both days.")
         return
-    table = Table(title=f"Coverage {first.day.isoformat()} → {last.day.isoformat()}", box=box.SIMPLE_HEAD,
-                  padding=(0, 1, 0, 0), pad_edge=False, title_justify="left")
+    _print_changes(f"Coverage {first.day.isoformat()} → {last.day.isoformat()}", rows, "not approved", "not approved")
+
+
+def _print_changes(title: str, changes: list[dict], no_before: str, no_after: str) -> None:
+    """The rows of :func:`routing.audit_table.compare_rows` as a table; ``no_before``/``no_after`` name a row that
+    exists on one side only."""
+    from routing.audit_table import share_text
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left")
     for col, width in (("unit", 14), ("area", 16), ("profile", 9), ("population", 15), ("verdict", 22)):
         table.add_column(col, max_width=width)
-    for c in rows:
+    for c in changes:
         share = "—" if c["share_before"] is None else share_text(c["share_before"])
         share += " → " + ("—" if c["share_after"] is None else share_text(c["share_after"]))
         table.add_row(c["unit"].removeprefix("ASIH "), f"{c['area_id']} {c['area_name']}",
                       PROFILE_TITLES.get(c["profile"], c["profile"]), share,
-                      f"{c['verdict_before'] or 'not approved'} → {c['verdict_after'] or 'not approved'}")
+                      f"{c['verdict_before'] or no_before} → {c['verdict_after'] or no_after}")
     console.print(table)
-
-
-def _profiles(profile: str | None, all_profiles: bool | None) -> list[str]:
-    from routing.audit import AUDIT_PROFILES
-    from routing.speeds import load_speed_model
-
-    if profile is None or all_profiles:
-        return list(AUDIT_PROFILES)
-    model = load_speed_model(get_settings().speeds_file)
-    if profile not in model.profiles:
-        fail(f"Unknown profile '{profile}': choose one of {', '.join(sorted(model.profiles))}.")
-    return [model.canonical(profile)]
 
 
 def audit(
@@ -137,7 +113,7 @@ def audit(
     """Audit each unit's approvals in force on a day (the live registry; default today) against what its bases
     reach within the limit (population, land, roads), under free flow, typical and peak traffic side by side; the
     headline profile is the configured one (ASIH_PROFILE, typical by default)."""
-    from routing.audit import audit_profiles
+    from routing.audit_table import audit_profiles
 
     if lang not in ("sv", "en"):
         fail(f"--lang must be sv or en, not '{lang}'.")
@@ -146,15 +122,15 @@ def audit(
     for path, suffix in ((csv_out, ".csv"), (xlsx_out, ".xlsx")):
         if path is not None and path.suffix.lower() != suffix:
             fail(f"Give the {suffix[1:].upper()} file a {suffix} name, not '{path.name}'.")
-    profiles = _profiles(profile, all_profiles)
+    profiles = profiles_of(profile, all_profiles)
     day, later = day_option(on), day_option(compare_date, "--compare-date")
     if compare and later:
         fail("Give either --compare (a snapshot) or --compare-date (another day), not both.")
-    svc = _service()
-    auditors = _auditors(svc, profiles, limit_minutes, day)
-    main = _main(svc.settings, profiles)
+    svc = load_service()
+    auditors = auditors_on(svc, profiles, limit_minutes, day)
+    main = main_of(svc.settings, profiles)
     base = auditors[main]
-    _note(as_of_line(base.day, main), json_out)
+    note(as_of_line(base.day, main), json_out)
     if later is not None:
         _compare_dates(svc, profiles, limit_minutes, auditors, later, unit, json_out)
         return
@@ -185,9 +161,9 @@ def audit(
         for path in (p for p in (csv_out, xlsx_out) if p):
             write_table(path, audit_columns(profiles, lang), audit_table_rows(dicts, lang), lang,
                         "Granskning" if lang == "sv" else "Audit", about_rows(meta, lang))
-            _note(f"{path.suffix[1:].upper()} → {path}", json_out)
+            note(f"{path.suffix[1:].upper()} → {path}", json_out)
         if save:
-            _note(f"Snapshot → {save_snapshot(svc.settings, meta, dicts)}", json_out)
+            note(f"Snapshot → {save_snapshot(svc.settings, meta, dicts)}", json_out)
     if gaps_out:
         import geopandas as gpd
 
@@ -196,14 +172,7 @@ def audit(
         ids = list(dict.fromkeys(r.first.unit_id for r in rows))
         gaps = gpd.pd.concat([base.gap_polygons(u) for u in ids], ignore_index=True) if ids else gpd.GeoDataFrame()
         export_layer(gpd.GeoDataFrame(gaps, crs=base.model.areas.crs), gaps_out, layer="gaps")
-        _note(f"Gap polygons ({len(gaps)}, {PROFILE_TITLES.get(profiles[0], profiles[0])}) → {gaps_out}", json_out)
-
-
-def _note(text: str, json_out: bool) -> None:
-    """A status line: on stderr when stdout carries JSON."""
-    from api.cli.output import err_console
-
-    (err_console if json_out else console).print(text, highlight=False)
+        note(f"Gap polygons ({len(gaps)}, {PROFILE_TITLES.get(profiles[0], profiles[0])}) → {gaps_out}", json_out)
 
 
 def _area_ids(svc, keys: list[str]) -> set[int] | None:
@@ -266,7 +235,7 @@ def _area_cell(r) -> str:
 
 def _print_profiles(rows, auditor, profiles: list[str]) -> None:
     """One block per unit (its name and base precision), a row per area, a column per profile: fits 80 columns."""
-    from routing.audit import share_text
+    from routing.audit_table import share_text
 
     s = auditor.settings
     table = Table(
@@ -304,7 +273,7 @@ def _print_profiles(rows, auditor, profiles: list[str]) -> None:
 
 def _compare(svc, spec: str, rows: list[dict], json_out: bool, now: dict) -> None:
     from api.snapshots import inputs_changed, load_snapshot
-    from routing.audit import compare_rows, share_text
+    from routing.audit_table import compare_rows
 
     try:
         meta, old = load_snapshot(svc.settings, spec)
@@ -322,17 +291,7 @@ def _compare(svc, spec: str, rows: list[dict], json_out: bool, now: dict) -> Non
     if not changes:
         console.print(f"No change since the audit of {since}.")
         return
-    table = Table(title=f"Changes since the audit of {since}", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False,
-                  title_justify="left")
-    for col, width in (("unit", 14), ("area", 16), ("profile", 9), ("population", 15), ("verdict", 22)):
-        table.add_column(col, max_width=width)
-    for c in changes:
-        share = "—" if c["share_before"] is None else share_text(c["share_before"])
-        share += " → " + ("—" if c["share_after"] is None else share_text(c["share_after"]))
-        table.add_row(c["unit"].removeprefix("ASIH "), f"{c['area_id']} {c['area_name']}",
-                      PROFILE_TITLES.get(c["profile"], c["profile"]), share,
-                      f"{c['verdict_before'] or 'new'} → {c['verdict_after'] or 'gone'}")
-    console.print(table)
+    _print_changes(f"Changes since the audit of {since}", changes, "new", "gone")
 
 
 def _what_if(svc, auditors, move, add, remove, json_out, csv_out, xlsx_out, lang) -> None:
@@ -359,11 +318,11 @@ def _what_if(svc, auditors, move, add, remove, json_out, csv_out, xlsx_out, lang
         for path in (p for p in (csv_out, xlsx_out) if p):
             write_table(path, what_if_columns(lang), what_if_table_rows(rows, lang), lang,
                         "Tänkt ändring" if lang == "sv" else "What-if", about)
-            _note(f"{path.suffix[1:].upper()} → {path}", json_out)
+            note(f"{path.suffix[1:].upper()} → {path}", json_out)
 
 
 def _print_what_if(rows: list[dict], auditor) -> None:
-    from routing.audit import share_text
+    from routing.audit_table import share_text
 
     table = Table(title=f"What-if against today — {auditor.limit_s / 60:g} min, share of the area's population reached",
                   box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left")
@@ -391,62 +350,10 @@ def _print_what_if(rows: list[dict], auditor) -> None:
 
 
 def _floor1(share: float) -> float:
-    """A share as a percentage floored to 0.1, as :func:`routing.audit.share_text` shows it."""
+    """A share as a percentage floored to 0.1, as :func:`routing.audit_table.share_text` shows it."""
     import math
 
     return math.floor(share * 1000 + 1e-9) / 10
 
 
-def choice(
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    csv_out: CsvOpt = None,
-    xlsx_out: XlsxOpt = None,
-    lang: LangOpt = "sv",
-    layer_out: Annotated[Optional[Path], typer.Option("--out", help="Write the DeSO choice layer (.geojson/.gpkg).")] = None,
-    profile: Annotated[Optional[str], typer.Option(
-        help="Speed profile: free_flow | typical | peak; default the configured one (ASIH_PROFILE, typical).")] = None,
-    limit_minutes: LimitOpt = None,
-    on: DateOpt = None,
-) -> None:
-    """How many approved units (as of a day, default today) really reach each place within the limit: population
-    with 0, 1, 2, 3+ choices."""
-    from routing.choice import choice_layer, choice_summary
-
-    if lang not in ("sv", "en"):
-        fail(f"--lang must be sv or en, not '{lang}'.")
-    [name] = _profiles(profile or get_settings().profile, False)
-    day = day_option(on)
-    auditor = _auditors(_service(), [name], limit_minutes, day)[name]
-    summary = {"date": auditor.day.isoformat(), "profile": name, **choice_summary(auditor)}
-    _note(as_of_line(auditor.day, name), json_out)
-    if json_out:
-        print_json(summary)
-    else:
-        table = Table(title=f"Real patient choice — approved units reaching within {auditor.limit_s / 60:g} min "
-                      f"({PROFILE_TITLES.get(auditor.net.profile, auditor.net.profile)})", box=box.SIMPLE_HEAD,
-                      padding=(0, 1, 0, 0), pad_edge=False, title_justify="left")
-        table.add_column("area", max_width=26)
-        for col in ("population", "0 units", "1", "2", "3+"):
-            table.add_column(col, justify="right")
-        for r in [*summary["by_area"], {"area_id": "", "area_name": "County", **summary["county"]}]:
-            table.add_row(f"{r['area_id']} {r['area_name']}".strip(), f"{r['population']:,}", f"{r['pop_0']:,}",
-                          f"{r['pop_1']:,}", f"{r['pop_2']:,}", f"{r['pop_3plus']:,}")
-        console.print(table)
-        console.print(summary["base_precision_note"], style="dim")
-    if csv_out or xlsx_out:
-        from api.exports import about_rows, choice_columns, choice_table_rows, write_table
-        from api.snapshots import metadata
-
-        about = about_rows(metadata(auditor, [auditor.net.profile]), lang)
-        for path in (p for p in (csv_out, xlsx_out) if p):
-            write_table(path, choice_columns(lang), choice_table_rows(summary, lang), lang,
-                        "Valmöjlighet" if lang == "sv" else "Choice", about)
-            _note(f"{path.suffix[1:].upper()} → {path}", json_out)
-    if layer_out:
-        from maps.export import export_layer
-
-        export_layer(choice_layer(auditor), layer_out, layer="choice")
-        _note(f"Choice layer → {layer_out}", json_out)
-
-
-COMMANDS = {"audit": audit, "choice": choice}
+COMMANDS = {"audit": audit}

@@ -47,7 +47,7 @@ def lookup(
 
     Exit 0 with a certain area, 3 when the area is uncertain (the answer lists the choices), 1 out of county,
     2 on an error (with --json the error is JSON on stdout)."""
-    from api.i18n import translate
+    from api.i18n import say
     from geo.geocode import Ambiguous, GeocodeError
 
     from registry.asof import parse_day
@@ -61,11 +61,11 @@ def lookup(
     try:
         result = svc.lookup(address=query, choice=choice, lang=lang, on=day)
     except Ambiguous as exc:
-        _error(json_out, translate(exc.user_message, lang), [c.matched for c in exc.candidates[:5]])
+        _error(json_out, say(exc, lang), [c.matched for c in exc.candidates[:5]])
     except GeocodeError as exc:
-        _error(json_out, translate(exc.user_message, lang))
+        _error(json_out, say(exc, lang))
     except ValueError as exc:
-        _error(json_out, translate(str(exc), lang))
+        _error(json_out, say(exc, lang))
     if json_out:
         print_json(result)
     else:
@@ -114,10 +114,13 @@ def _print_result(result: dict) -> None:
     console.print(f"Area [bold]{area['id']} {area['name']}[/] ({area['provenance']}) — {where}")
     limit_min = result["limit_s"] / 60
     table = Table(title=f"Eligible units (approved for area {area['id']}), by drive time")
-    for col in ("unit", "drive time", f"≤ {limit_min:.0f} min", "free places", "from base", "base precision"):
+    peak = result["profile"] != "peak"
+    for col in ("unit", "drive time", *(["at peak"] if peak else []),
+                f"≤ {limit_min:.0f} min", "free places", "from base", "base precision"):
         table.add_column(col)
     for e in result["eligible"]:
-        table.add_row(e["unit"], _time(e), _within(e), _free(e.get("availability")), e["base"], e["base_precision"])
+        table.add_row(e["unit"], _time(e), *([_time(_at(e, "peak"))] if peak else []), _within(e),
+                      _free(e.get("availability")), e["base"], e["base_precision"])
     console.print(table)
     if result["reachable_not_approved"]:
         names = ", ".join(f"{e['unit']} ({_time(e, 0)})" for e in result["reachable_not_approved"])
@@ -137,6 +140,12 @@ def _time(e: dict, decimals: int = 1) -> str:
             return "unreachable"
         return f"{low / 60:.0f}–{high / 60:.0f} min" if high is not None else f"{low / 60:.0f} min – unreachable"
     return "unreachable" if e["drive_time_s"] is None else f"{e['drive_time_s'] / 60:.{decimals}f} min"
+
+
+def _at(e: dict, profile: str) -> dict:
+    """A unit row's drive time (or range) under another profile, as a row :func:`_time` reads."""
+    spread = (e.get("drive_time_range_s_by_profile") or {}).get(profile)
+    return {"drive_time_s": (e.get("drive_time_s_by_profile") or {}).get(profile), "drive_time_range_s": spread}
 
 
 def _within(e: dict) -> str:

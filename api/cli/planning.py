@@ -65,7 +65,7 @@ def suggest_bases(
 
 
 def _print_result(doc: dict) -> None:
-    from routing.audit import share_text
+    from routing.audit_table import share_text
 
     settings = get_settings()
     title = f"{doc['unit']}: {doc['question']} — {doc['limit_minutes']:g} min, " \

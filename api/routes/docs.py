@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.routes.web import _ENV, _MEDIA_TYPES, SECURITY_HEADERS, STATIC_DIR
+from api.pages import MEDIA_TYPES, SECURITY_HEADERS, STATIC_DIR, TEMPLATES
 from maps.vendor_assets import SWAGGER_UI_DIR, SWAGGER_UI_FILES, vendored
 
 _OWN_FILES = ("docs.js", "docs.css")
@@ -22,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/docs")
 def docs(request: Request) -> HTMLResponse:
     """The OpenAPI page."""
-    html = _ENV.get_template("docs.html").render(
+    html = TEMPLATES.get_template("docs.html").render(
         title=request.app.title, version=request.app.version, openapi_url=request.app.openapi_url or "/openapi.json",
         vendored=vendored(SWAGGER_UI_DIR) is not None,
     )
@@ -40,5 +40,5 @@ def docs_asset(name: str) -> FileResponse:
         raise HTTPException(404, "Not found.")
     if not path.is_file():
         raise HTTPException(404, "Swagger UI is not vendored: run `python -m maps.vendor_assets`.")
-    media = _MEDIA_TYPES[path.suffix]
+    media = MEDIA_TYPES[path.suffix]
     return FileResponse(path, media_type=media, headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"})

@@ -12,9 +12,10 @@ from fastapi.responses import JSONResponse, Response
 from api.batch import BatchInputError, BatchRow, rows_from_csv, run_batch
 from api.deps import service
 from api.executor import heavy_for, run_heavy
-from api.i18n import translate
+from api.i18n import say
 from api.schemas import BatchOut, LookupIn, LookupOut
 from api.service import Service
+from api.view import view as view_model
 from geo.geocode import Ambiguous, GeocodeError
 
 router = APIRouter(prefix="/v1/lookup", tags=["lookup"])
@@ -26,11 +27,11 @@ def _lookup(svc: Service, address: str | None, lat: float | None, lon: float | N
         return svc.lookup(address=address, lat=lat, lon=lon, choice=choice, lang=lang, on=on)
     except Ambiguous as exc:
         candidates = [{"matched": c.matched, "precision": c.precision, "lat": c.lat, "lon": c.lon} for c in exc.candidates]
-        raise HTTPException(422, {"message": translate(exc.user_message, lang), "candidates": candidates}) from None
+        raise HTTPException(422, {"message": say(exc, lang), "candidates": candidates}) from None
     except GeocodeError as exc:
-        raise HTTPException(422, translate(exc.user_message, lang)) from None
+        raise HTTPException(422, say(exc, lang)) from None
     except ValueError as exc:
-        raise HTTPException(422, translate(str(exc), lang)) from None
+        raise HTTPException(422, say(exc, lang)) from None
 
 
 def _respond(body: dict) -> JSONResponse:
@@ -56,8 +57,12 @@ async def lookup(
 
 @router.post("", response_model=LookupOut)
 async def lookup_post(body: LookupIn, svc: Service = Depends(service)) -> JSONResponse:
-    """As GET, with the address in the body (kept out of URLs and their logs)."""
-    return _respond(_lookup(svc, body.address, body.lat, body.lon, body.lang, body.choice, body.date))
+    """As GET, with the address in the body (kept out of URLs and their logs). With ``"view": true`` the answer also
+    carries ``view``, the referrer page's view model (the same the server renders without JavaScript)."""
+    answer = _lookup(svc, body.address, body.lat, body.lon, body.lang, body.choice, body.date)
+    if body.view:
+        answer["view"] = view_model(answer, body.lang, svc.registry)
+    return _respond(answer)
 
 
 @router.post(

@@ -136,7 +136,7 @@ def planning_audit(svc: Service, unit_id: str | None, area: int | None, profiles
                    limit_s: float, approvals: Approvals) -> tuple[list[dict], dict]:
     """Rows and metadata of ``GET /v1/planning/audit`` (in a heavy worker)."""
     from api.snapshots import main_profile, metadata
-    from routing.audit import audit_profiles
+    from routing.audit_table import audit_profiles
 
     chosen = {p: _auditors(svc, limit_s, approvals)[p] for p in profiles}
     units = None if unit_id is None else [unit_id]
@@ -147,7 +147,7 @@ def planning_audit(svc: Service, unit_id: str | None, area: int | None, profiles
 def planning_compare(svc: Service, unit_id: str | None, area: int | None, profiles: tuple[str, ...], limit_s: float,
                      before: Approvals, after: Approvals) -> dict:
     """What the approval changes between two days did to coverage (in a heavy worker)."""
-    from routing.audit import compare_rows
+    from routing.audit_table import compare_rows
 
     old, _ = planning_audit(svc, unit_id, area, profiles, limit_s, before)
     new, _ = planning_audit(svc, unit_id, area, profiles, limit_s, after)

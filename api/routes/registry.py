@@ -1,7 +1,7 @@
 """The live registry over HTTP: free places, dated approvals, the change log, and the provider page.
 
 Thin over :class:`registry.service.RegistryService`: parse, call one method, shape the answer. Reading is
-anonymous (like the lookup); writing needs a bearer token (``registry.auth``). The provider page ``/leverantor``
+anonymous (like the lookup); writing needs a bearer token (``api.auth``). The provider page ``/leverantor``
 and its two files are served from a fixed allow-list with the referrer page's security headers.
 """
 
@@ -17,22 +17,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from registry.auth import current_actor, get_registry, require_role
+from api.auth import current_actor, get_registry, require_role
+from api.pages import SECURITY_HEADERS as PAGE_HEADERS
 from registry.service import Actor, Conflict, Forbidden, Invalid, NotFound, RegistryService, today
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 _PAGE_FILES = {"provider.js": "text/javascript; charset=utf-8", "provider.css": "text/css; charset=utf-8"}
-# The same policy as the referrer page (api/routes/web.py): this origin only, no inline script, no framing.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
 _ERRORS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
-_AUTH_ERRORS = {
+AUTH_ERRORS = {
     401: {"description": "No token, or a wrong or revoked one."},
     429: {"description": "Too many failed token checks from this client or for this token; see Retry-After."},
 }
@@ -122,16 +114,16 @@ class MeOut(BaseModel):
 @router.get("/v1/units/{unit}/availability", response_model=AvailabilityOut, tags=["registry"])
 def get_availability(unit: str, registry: RegistryDep) -> dict:
     """A unit's latest free places, with its age and whether it is stale (anonymous)."""
-    _call(registry.unit, unit[:80])
+    call(registry.unit, unit[:80])
     return registry.availability([unit])[unit]
 
 
 @router.put("/v1/units/{unit}/availability", response_model=AvailabilityOut, tags=["registry"],
-            responses={**_AUTH_ERRORS, 403: {"description": "A provider token for another unit."}})
+            responses={**AUTH_ERRORS, 403: {"description": "A provider token for another unit."}})
 def put_availability(unit: str, body: AvailabilityIn, registry: RegistryDep,
                      actor: Actor = Depends(current_actor)) -> dict:
     """Report a unit's free places now (providers for their own units; contract managers and admins for any)."""
-    return _call(registry.set_availability, actor, unit[:80], body.free_places, body.note)
+    return call(registry.set_availability, actor, unit[:80], body.free_places, body.note)
 
 
 @router.get("/v1/approvals", response_model=ApprovalsOn, tags=["registry"])
@@ -145,11 +137,11 @@ def approvals_on(registry: RegistryDep, on: date | None = Query(default=None, al
 @router.get("/v1/approvals/periods", response_model=list[ApprovalOut], tags=["registry"])
 def approval_periods(registry: RegistryDep, unit: str | None = Query(default=None, max_length=80)) -> list[dict]:
     """Every approval period, ended and withdrawn ones too (the history; anonymous)."""
-    return _call(registry.approval_history, unit)
+    return call(registry.approval_history, unit)
 
 
 @router.post("/v1/approvals", response_model=ApprovalChangeOut, tags=["registry"],
-             responses={**_AUTH_ERRORS, 201: {"description": "Added."}, 403: {"description": "Not a manager."},
+             responses={**AUTH_ERRORS, 201: {"description": "Added."}, 403: {"description": "Not a manager."},
                         409: {"description": "Overlaps an approval, or nothing to end."}})
 def post_approval(body: ApprovalIn, registry: RegistryDep, actor: Managers, response: Response) -> dict:
     """Add a unit's approval for an area from a date, or end it after a date (contract managers, admins)."""
@@ -158,14 +150,14 @@ def post_approval(body: ApprovalIn, registry: RegistryDep, actor: Managers, resp
             raise HTTPException(422, "valid_from is needed to add an approval.")
         response.status_code = 201
         return {"action": "add", "approvals": [
-            _call(registry.add_approval, actor, body.unit, body.area_id, body.valid_from, body.valid_to)]}
+            call(registry.add_approval, actor, body.unit, body.area_id, body.valid_from, body.valid_to)]}
     if body.valid_to is None:
         raise HTTPException(422, "valid_to (the last day in force) is needed to end an approval.")
-    return {"action": "end", "approvals": _call(registry.end_approval, actor, body.unit, body.area_id, body.valid_to)}
+    return {"action": "end", "approvals": call(registry.end_approval, actor, body.unit, body.area_id, body.valid_to)}
 
 
 @router.get("/v1/changes", response_model=list[ChangeOut], tags=["registry"],
-            responses={**_AUTH_ERRORS, 403: {"description": "Not a contract manager or admin."}})
+            responses={**AUTH_ERRORS, 403: {"description": "Not a contract manager or admin."}})
 def changes(registry: RegistryDep, actor: Managers, limit: int = Query(default=100, ge=1, le=1000),
             before_id: int | None = Query(default=None, ge=1, le=2**31 - 1,
                                        description="Page: entries older than this id."),
@@ -174,7 +166,7 @@ def changes(registry: RegistryDep, actor: Managers, limit: int = Query(default=1
     return registry.changes(limit=limit, before_id=before_id, entity=f"unit:{unit}" if unit else None)
 
 
-@router.get("/v1/me", response_model=MeOut, tags=["registry"], responses=_AUTH_ERRORS)
+@router.get("/v1/me", response_model=MeOut, tags=["registry"], responses=AUTH_ERRORS)
 def me(registry: RegistryDep, actor: Actor = Depends(current_actor)) -> dict:
     """Who the token belongs to, and the units it may report for."""
     names = {u["id"]: u["unit"] for u in registry.units()}
@@ -198,7 +190,7 @@ def provider_file(name: str) -> FileResponse:
                         headers={**PAGE_HEADERS, "Cache-Control": "no-cache"})
 
 
-def _call(function, *args):
+def call(function, *args):
     """Call the registry; its refusals become HTTP errors with the same sentence."""
     try:
         return function(*args)

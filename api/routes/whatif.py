@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import service
+from api.pages import SECURITY_HEADERS
 from api.service import Service
 from geo.providers import UnknownUnit
 from registry.asof import parse_day
@@ -28,16 +29,6 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 PAGE = "whatif.html"
 _PAGE_FILES = {"whatif.js": "text/javascript; charset=utf-8", "whatif.css": "text/css; charset=utf-8"}
 
-# The same values as api.routes.web.SECURITY_HEADERS (copied, so each page states its own policy): only this origin;
-# Leaflet's CSS carries its icons as data: URIs and Leaflet sets inline styles.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
 
 router = APIRouter()
 
@@ -141,23 +132,21 @@ def what_if(body: WhatIfIn, svc: Service = Depends(service)) -> Response:
     """A unit with bases moved, added or removed: the audit rows of its approved areas (population, land and road
     shares, verdict) before and after, and its 30-minute polygon before and after (EPSG:4326)."""
     started = time.perf_counter()
-    try:
-        approvals = svc.approvals_on(parse_day(body.date))
-    except ValueError as exc:
-        raise HTTPException(422, f"date: {exc}") from None
-    engine = _engine(svc, approvals, body.profile)
-    try:
-        changes = changes_from([m.model_dump() for m in body.move], [p.model_dump() for p in body.add], body.remove)
-        answer = {**engine.answer(body.unit, changes), "date": approvals.day.isoformat()}
-    except UnknownUnit as exc:
-        raise HTTPException(404, str(exc)) from None
-    except WhatIfError as exc:
-        raise HTTPException(422, str(exc)) from None
-    text = dumps(answer)
+    text = dumps(what_if_answer(svc, body))
     elapsed_ms = (time.perf_counter() - started) * 1000
     return Response(text, media_type="application/json", headers={
         "Cache-Control": "no-store", "Server-Timing": f"whatif;dur={elapsed_ms:.1f}",
     })
+
+
+@router.get("/v1/planning/page", tags=["coverage"])
+def planning_page_facts() -> dict:
+    """What the planning page shows that the server decides: its labels (verdicts, how a base is known, traffic
+    profiles; Swedish, from the catalogue geo/words.yaml) and the most changes one what-if takes."""
+    from geo.words import labels
+
+    return {"labels": {kind: labels(kind, "sv") for kind in ("verdict", "base_known", "profile_long")},
+            "max_changes": MAX_CHANGES}
 
 
 @router.get("/planering", include_in_schema=False)
@@ -176,6 +165,23 @@ def planning_file(name: str) -> FileResponse:
         raise HTTPException(404, "Not found.")
     return FileResponse(STATIC_DIR / name, media_type=_PAGE_FILES[name],
                         headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+def what_if_answer(svc: Service, body: WhatIfIn) -> dict[str, Any]:
+    """The answer of ``POST /v1/whatif`` to ``body`` (also what a saved scenario is checked with and stores the day
+    and profile of: ``api.routes.scenarios``); unknown unit: 404; a change the engine refuses or a bad date: 422."""
+    try:
+        approvals = svc.approvals_on(parse_day(body.date))
+    except ValueError as exc:
+        raise HTTPException(422, f"date: {exc}") from None
+    engine = _engine(svc, approvals, body.profile)
+    try:
+        changes = changes_from([m.model_dump() for m in body.move], [p.model_dump() for p in body.add], body.remove)
+        return {**engine.answer(body.unit, changes), "date": approvals.day.isoformat()}
+    except UnknownUnit as exc:
+        raise HTTPException(404, str(exc)) from None
+    except WhatIfError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 _ENGINE_LOCK = threading.Lock()

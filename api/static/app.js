@@ -1,7 +1,8 @@
 /* ASIH referrer page. The address goes only into a POST body: never the URL, history, storage or the console.
  *
  * Without this script the form posts to /svar and the server renders the same answer (api/templates/answer.html);
- * with it, the page posts JSON to /v1/lookup, renders the answer here (view() mirrors api/routes/web.py's view()),
+ * with it, the page posts JSON to /v1/lookup with "view": true and renders the view model the server made (api/view.py,
+ * the same /svar renders: this script computes no text of the answer),
  * speaks it in one live region (#summary, which then takes focus) and draws the map. Texts (sv, en) come from the
  * page's JSON block, the same file the server renders from.
  */
@@ -25,7 +26,6 @@
   // In memory only, for this page view: the last query (to re-ask in another language or with a choice) and answer.
   let lastQuery = null;
   let lastData = null;
-  let answeredAt = null;
   let searchSeq = 0;
 
   // In-memory only: the areas' outlines and the provider list are public and reused between searches.
@@ -57,218 +57,17 @@
     return node;
   }
 
-  // ---- the answer as display texts (mirrors api/routes/web.py: view) ----
-
-  function minutes(s) {
-    if (s === null || s === undefined) return t("unreachable");
-    return s < 60 ? t("less_than_minute") : t("minutes", { n: Math.round(s / 60) });
-  }
-
-  // A wide region's drive-time range in whole minutes, both ends rounded up (mirrors web.py: time_range).
-  function timeRange(r) {
-    if (r.min === null || r.min === undefined) return t("unreachable");
-    const lo = Math.ceil(r.min / 60);
-    if (r.max === null || r.max === undefined) return t("minutes_from", { lo });
-    const hi = Math.ceil(r.max / 60);
-    return hi === lo ? t("minutes", { n: hi }) : t("minutes_range", { lo, hi });
-  }
-
-  // A share in whole percent, floored: 0.9999 is "99 %", never "100 %" (mirrors web.py: percent).
-  function percent(share) {
-    const n = Math.floor(share * 100 + 1e-9);
-    return share > 0 && n === 0 ? t("percent_lt1") : t("percent", { n });
-  }
-
-  function width(m) {
-    if (m < 1000) return t("width_m", { n: Math.max(10, Math.round(m / 10) * 10) });
-    return t("width_km", { n: (m / 1000).toFixed(1).replace(".", t("decimal")) });
-  }
+  // ---- the answer's view model comes from the server (api/view.py), the same /svar renders: nothing is computed here ----
 
   function baseName(name) {
     return String(name || "").replace(/\s*\((?:guess|gissning)\)\s*$/, "");
-  }
-
-  function warning(w) {
-    if (typeof w === "string") return { code: null, severity: "caution", message: w };
-    const severity = ["decisive", "caution", "info"].includes(w && w.severity) ? w.severity : "caution";
-    return { code: (w && w.code) || null, severity, message: String((w && w.message) || "") };
-  }
-
-  // A wide region's row (drive_time_range_s) shows the range as its time, and a unit reaching only part of the region
-  // within the limit says how much ("partial"), never yes or no (mirrors web.py: _unit_row).
-  function unitRow(u, nr, limitMin, contacts, where) {
-    const s = u.drive_time_s;
-    const within = s !== null && s !== undefined && ("within_limit" in u ? !!u.within_limit : s <= limitMin * 60);
-    const contact = "contact" in u ? u.contact : contacts.get(u.id) || null;
-    const range = u.drive_time_range_s || null;
-    const share = range && typeof u.within_limit_share === "number" ? u.within_limit_share : null;
-    return {
-      nr, id: u.id, unit: u.unit || "", organisation: u.organisation || "", time: range ? timeRange(range) : minutes(s),
-      within, share,
-      partial: share !== null && share > 0 && share < 1 ? t("within_part", { share: percent(share), where }) : null,
-      seconds: s, base: baseName(u.base), baseRaw: u.base, basePrecision: u.base_precision,
-      basePrecisionText: TEXTS[lang]["base_" + u.base_precision] || u.base_precision,
-      contact: contactView(contact),
-      capacity: u.capacity_note || null,
-      free: freePlaces(u.availability),
-      traffic: traffic(u),
-    };
-  }
-
-  // For a unit within the limit only without traffic: its time in typical traffic (whole minutes, up).
-  function traffic(u) {
-    if (!u.within_limit_only_at_free_flow) return null;
-    const range = (u.drive_time_range_s_by_profile || {}).typical;
-    if (range) return t("free_flow_only", { time: timeRange(range) });
-    const s = (u.drive_time_s_by_profile || {}).typical;
-    const time = s === null || s === undefined ? t("unreachable") : t("minutes", { n: Math.ceil(s / 60) });
-    return t("free_flow_only", { time });
-  }
-
-  // Free places from the live registry (mirrors web.py: free_places): a stale report says its age and "call", never
-  // its number; a current 0 is "Fullt" in words; null without a registry.
-  function freePlaces(a) {
-    if (!a || typeof a !== "object") return null;
-    const n = a.free_places;
-    const ageS = a.age_s;
-    const status = a.status || (n === null || n === undefined ? "none" : a.stale ? "stale" : "current");
-    if (typeof n !== "number" || typeof ageS !== "number" || !["current", "stale"].includes(status)) {
-      return { status: "none", text: t("free_none"), age: null, reportedAt: null, note: null };
-    }
-    const free = { status, age: null, reportedAt: a.reported_at || null, note: a.note ? t("free_note", { note: a.note }) : null };
-    if (status === "stale") return { ...free, text: t("free_stale", { age: ageText(ageS) }) };
-    return { ...free, status: n === 0 ? "full" : "current", age: reported(ageS),
-      text: n === 0 ? t("free_full") : t("free_current", { n }) };
-  }
-
-  function ageUnit(s) {
-    return Math.round(s / 60) < 60 ? "min" : Math.round(s / 3600) < 48 ? "h" : "d";
-  }
-
-  function ageCount(s) {
-    return Math.round(s / { min: 60, h: 3600, d: 86400 }[ageUnit(s)]);
-  }
-
-  function reported(s) {
-    return Math.round(s / 60) < 1 ? t("reported_now") : t("reported_" + ageUnit(s), { n: ageCount(s) });
-  }
-
-  function ageText(s) {
-    return t("age_" + ageUnit(s), { n: Math.max(1, ageCount(s)) });
   }
 
   function freeLine(f) {
     return f.text + (f.age ? " (" + f.age + ")" : "") + (f.note ? "; " + f.note : "");
   }
 
-  // Known contact fields (referral route first), and one line naming the missing ones.
-  function contactView(contact) {
-    if (!contact) return null;
-    const keys = ["referral", "phone", "hours"];
-    const known = keys.filter((k) => contact[k]).map((k) => ({ key: k, label: t(k), value: contact[k] }));
-    const missing = keys.filter((k) => !contact[k]).map((k, i) => (i === 0 ? t(k) : t(k).toLowerCase()));
-    return { known, missing: missing.length ? t("missing_fields", { labels: missing.join(", ") }) : null };
-  }
-
-  const STATED_BY_SUMMARY = ["area_uncertain", "outside_county", "none_within_limit", "none_approved", "partly_within_limit"];
-
-  function view(data, contacts) {
-    const q = data.query || {};
-    const area = data.area || {};
-    const limitMin = Math.round((data.limit_s || 1800) / 60);
-    const status = area.status || (area.id === null || area.id === undefined ? "outside" : "certain");
-    const warnings = (data.warnings || []).map(warning);
-    const group = (sev) => warnings.filter((w) => w.severity === sev).map((w) => w.message);
-    const region = q.region || null;
-    // A wide region's rows carry a range and the share within the limit: the page never shows one time for it.
-    const where = TEXTS[lang]["where_" + (region && region.kind)] || t("where_place");
-    const eligible = (data.eligible || []).map((u, i) => unitRow(u, i + 1, limitMin, contacts, where));
-    const others = (data.reachable_not_approved || []).map((u, i) => unitRow(u, i + 1, limitMin, contacts, where));
-    const bw = area.border_warning;
-    const deciders = (area.decide_by || []).map((d) => TEXTS[lang]["decide_" + d] || d);
-    const basis = data.basis || {};
-    const v = {
-      status,
-      matched: q.precision === "coordinates" && typeof q.lat === "number" && typeof q.lon === "number"
-        ? q.lat.toFixed(5) + ", " + q.lon.toFixed(5) : String(q.matched || ""),
-      correctedFrom: q.corrected_from || null,
-      precision: TEXTS[lang]["precision_" + q.precision] || q.precision,
-      region: region && region.width_m && region.kind !== "coordinates"
-        ? t("region_width", { label: region.label || "", width: width(region.width_m) }) : null,
-      area: status === "outside" ? t("outside_value") : status === "uncertain" ? t("uncertain_value")
-        : t("area_value", { id: area.id, name: area.name }),
-      areaId: area.id, areaName: area.name,
-      provenance: status === "certain" ? TEXTS[lang]["prov_" + area.provenance] || "" : "",
-      place: [area.municipality, area.district && area.district !== area.municipality ? t("borough", { name: area.district }) : null]
-        .filter(Boolean).join(", ") || "–",
-      border: bw ? t("border", { id: bw.neighbour_area_id, name: bw.neighbour_area_name, distance: Math.round(bw.distance_m) }) +
-        " " + (bw.message || "") : null,
-      choices: (area.choices || []).map((c, i) => ({
-        ...c, letter: String.fromCharCode(65 + i),
-        text: t(c.token === "confirm" ? "confirm_button" : "choice_button", { label: c.label, area_id: c.area_id, area_name: c.area_name }),
-      })),
-      decideBy: deciders.length ? t("decide_by", { list: deciders.join(" " + t("or") + " ") }) : null,
-      decisive: group("decisive"), caution: group("caution"), info: group("info"),
-      // The summary already says that the area is uncertain or outside the county, or that no unit reaches.
-      spoken: warnings.filter((w) => w.severity === "decisive" && !STATED_BY_SUMMARY.includes(w.code)).map((w) => w.message),
-      outsideNotice: status === "outside" && !warnings.some((w) => w.code === "outside_county"),
-      eligible, others, limitMin, where,
-      basis: basis.summary || t("basis_fallback", { profile: data.profile || "", n: limitMin }),
-      answeredAt: t("answered_at", { when: stamp(answeredAt) }),
-      lat: q.lat, lon: q.lon,
-    };
-    // A match the service will not assume: one "confirm" choice, asked as "did you mean …?"
-    // (a corrected spelling, or a street without its town: "is it …?"). The prefix picks the texts.
-    v.confirm = status === "uncertain" && v.choices.length === 1 && v.choices[0].token === "confirm"
-      ? (v.correctedFrom ? "confirm_" : "confirm_place_") : "";
-    v.choiceHeading = v.confirm ? t(v.confirm + "heading", { matched: v.matched }) : t("choice_heading");
-    v.choiceIntro = v.confirm ? t(v.confirm + "intro") : t("choice_intro");
-    v.regionBasis = v.region && region.basis ? region.basis : null;
-    v.summary = summary(v);
-    return v;
-  }
-
-  function summary(v) {
-    let parts;
-    if (v.status === "outside") parts = [t("summary_outside")];
-    else if (v.status === "uncertain" && v.confirm) parts = [t("summary_" + v.confirm.replace(/_$/, ""), { matched: v.matched })];
-    else if (v.status === "uncertain") parts = [t("summary_uncertain", { n: v.choices.length })];
-    else {
-      parts = [t("summary_certain", { id: v.areaId, name: v.areaName })];
-      const n = v.eligible.length;
-      const k = v.eligible.filter((r) => r.within).length;
-      if (n === 0) parts.push(t("summary_none_approved"));
-      else if (v.eligible.some((r) => r.share !== null)) parts.push(...regionSummary(v, n, k));
-      else {
-        const key = k === 0 ? (n === 1 ? "summary_count_none_one" : "summary_count_none")
-          : (n === 1 ? "summary_count_one" : "summary_count");
-        parts.push(t(key, { n, k, limit: v.limitMin }));
-        const nearest = v.eligible[0];
-        const full = nearest.free && nearest.free.status === "full";
-        parts.push(t(full ? "summary_nearest_full" : "summary_nearest", { unit: nearest.unit, time: nearest.time }));
-      }
-    }
-    for (const m of v.spoken) parts.push(t("summary_decisive", { message: m }));
-    return parts.join(" ");
-  }
-
-  // A wide region's count and its nearest unit by the median, with range and share: never one time (web.py: _region_summary).
-  function regionSummary(v, n, k) {
-    const p = v.eligible.filter((r) => !r.within && r.share).length;
-    const units = n === 1 ? t("units_one") : t("units_many", { n });
-    const nearest = v.eligible[0];
-    const full = nearest.free && nearest.free.status === "full";
-    return [t("summary_region_count", { units, where: v.where, limit: v.limitMin, k, p }),
-      t(full ? "summary_nearest_region_full" : "summary_nearest_region", { unit: nearest.unit, time: nearest.time,
-        limit: v.limitMin, share: percent(nearest.share || 0), where: v.where })];
-  }
-
-  function stamp(d) {
-    const p = (n) => String(n).padStart(2, "0");
-    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes());
-  }
-
-  // ---- rendering (mirrors api/templates/answer.html) ----
+  // ---- rendering (the same structure as api/templates/answer.html) ----
 
   function render(v) {
     const parts = [];
@@ -280,19 +79,19 @@
     }
     const matchedDd = el("dd", {}, [
       el("span", { id: "matched", text: v.matched }),
-      v.correctedFrom ? el("span", { className: "corrected", id: "corrected" }, [
-        el("strong", { text: t("did_you_mean", { matched: v.matched }) }), " " + t("you_typed", { original: v.correctedFrom }),
+      v.corrected_from ? el("span", { className: "corrected", id: "corrected" }, [
+        el("strong", { text: t("did_you_mean", { matched: v.matched }) }), " " + t("you_typed", { original: v.corrected_from }),
       ]) : null,
       el("span", { id: "precision", className: "precision", text: t("precision") + ": " + v.precision }),
       v.region ? el("span", { id: "region", className: "precision", text: v.region }) : null,
-      v.regionBasis ? el("span", { id: "region-basis", className: "precision", text: v.regionBasis }) : null,
+      v.region_basis ? el("span", { id: "region-basis", className: "precision", text: v.region_basis }) : null,
     ]);
     const facts = [el("dt", { text: t("matched") }), matchedDd, el("dt", { text: t("area") }),
       el("dd", { id: "area" }, [v.area, v.provenance ? " " : null,
         v.provenance ? el("span", { className: "prov", title: t("prov_title"), text: v.provenance }) : null])];
     if (v.status === "certain") facts.push(el("dt", { text: t("municipality") }), el("dd", { id: "place", text: v.place }));
     parts.push(el("dl", { className: "facts" }, facts));
-    if (v.outsideNotice) parts.push(el("p", { id: "outside", className: "notice outside", text: t("outside_notice") }));
+    if (v.outside_notice) parts.push(el("p", { id: "outside", className: "notice outside", text: t("outside_notice") }));
     if (v.border) parts.push(el("p", { id: "border", className: "notice", text: v.border }));
 
     if (v.status === "uncertain") {
@@ -303,10 +102,10 @@
         return el("li", {}, [b]);
       }));
       parts.push(el("section", { id: "choice", className: "choice", "aria-labelledby": "choice-heading" }, [
-        el("h3", { id: "choice-heading", text: v.choiceHeading }),
-        el("p", { text: v.choiceIntro }),
+        el("h3", { id: "choice-heading", text: v.choice_heading }),
+        el("p", { text: v.choice_intro }),
         list,
-        v.decideBy ? el("p", { className: "muted", text: v.decideBy }) : null,
+        v.decide_by ? el("p", { className: "muted", text: v.decide_by }) : null,
         window.L ? el("p", { className: "muted map-pick", text: t("map_pick") }) : null,
       ]));
     }
@@ -321,7 +120,7 @@
     if (v.status === "certain") {
       parts.push(el("section", { id: "eligible-box", "aria-labelledby": "eligible-heading" }, [
         el("h3", { id: "eligible-heading", text: t("eligible_heading") }),
-        v.eligible.length ? unitsTable("eligible", v.eligible, "eligible-heading", true, v.limitMin)
+        v.eligible.length ? unitsTable("eligible", v.eligible, "eligible-heading", true, v.limit_min)
           : el("p", { id: "eligible-empty", className: "muted", text: t("eligible_empty") }),
       ]));
     } else if (v.status === "uncertain") {
@@ -338,11 +137,11 @@
       parts.push(el("details", { id: "others-box" }, [
         el("summary", { id: "others-summary", text: t("others_summary", { n: v.others.length }) }),
         el("p", { className: "muted", text: t("others_note") }),
-        unitsTable("others", v.others, "others-summary", false, v.limitMin),
+        unitsTable("others", v.others, "others-summary", false, v.limit_min),
       ]));
     }
-    parts.push(el("p", { className: "basis", id: "basis" }, [el("strong", { text: t("basis_heading", { n: v.limitMin }) + ":" }), " " + v.basis]));
-    parts.push(el("p", { className: "answered-at", id: "answered-at", text: v.answeredAt }));
+    parts.push(el("p", { className: "basis", id: "basis" }, [el("strong", { text: t("basis_heading", { n: v.limit_min }) + ":" }), " " + v.basis]));
+    parts.push(el("p", { className: "answered-at", id: "answered-at", text: v.answered_at }));
     answerEl.replaceChildren(...parts);
   }
 
@@ -354,7 +153,7 @@
       parts.push(el("span", { className: "free free-" + f.status }, [
         f.status === "stale" ? el("span", { "aria-hidden": "true", text: "⚠ " }) : null,
         f.text,
-        f.age ? " (" : null, f.age ? el("time", { datetime: f.reportedAt, text: f.age }) : null, f.age ? ")" : null,
+        f.age ? " (" : null, f.age ? el("time", { datetime: f.reported_at, text: f.age }) : null, f.age ? ")" : null,
       ]));
       if (f.note) parts.push(" ", el("span", { className: "free-note", text: f.note }));
     }
@@ -379,7 +178,7 @@
         : u.partial ? el("span", { className: "part" }, [el("span", { "aria-hidden": "true", text: "◐" }), " " + u.partial])
           : el("span", { className: "no" }, [el("span", { "aria-hidden": "true", text: "✗" }), " " + t("no")]);
       const baseV = el("div", { className: "v" }, [u.base + " ",
-        el("span", { className: u.basePrecision === "unknown" ? "prov guess" : "prov", text: u.basePrecisionText })]);
+        el("span", { className: u.base_precision === "unknown" ? "prov guess" : "prov", text: u.base_precision_text })]);
       if (ranked && window.L) {
         const show = el("button", { type: "button", className: "show-on-map", "data-unit": u.id }, [
           t("show_on_map"), el("span", { className: "sr", text: ": " + u.nr + ". " + u.unit })]);
@@ -389,13 +188,14 @@
       const contact = el("td", { "data-label": t("col_contact") }, [el("div", { className: "v" }, [u.contact
         ? el("ul", { className: "contact" }, [
           ...u.contact.known.map((c) => el("li", {}, [c.label + ": ",
-            c.key === "phone" ? el("a", { href: "tel:" + c.value.replace(/[^\d+]/g, ""), text: c.value }) : c.value])),
+            c.tel ? el("a", { href: c.tel, text: c.value }) : c.value])),
           u.contact.missing ? el("li", { className: "missing", text: u.contact.missing }) : null,
         ])
         : el("span", { className: "missing", text: t("contact_missing") })])]);
       return el("tr", { "data-unit": u.id }, [
         name,
-        el("td", { "data-label": t("col_time"), className: "num" }, [el("div", { className: "v", text: u.time })]),
+        el("td", { "data-label": t("col_time"), className: "num" }, [el("div", { className: "v" }, [u.time,
+          u.peak ? " " : null, u.peak ? el("span", { className: "peak", text: "(" + u.peak + ")" }) : null])]),
         el("td", { "data-label": within, className: "num" }, [el("div", { className: "v" }, [mark,
           u.traffic ? el("span", { className: "traffic", text: u.traffic }) : null])]),
         el("td", { "data-label": t("col_base") }, [baseV]),
@@ -412,7 +212,7 @@
   // ---- asking ----
 
   async function postLookup(query) {
-    const body = { lang };
+    const body = { lang, view: true };
     if (query.address !== undefined) body.address = query.address;
     if (query.lat !== undefined) { body.lat = query.lat; body.lon = query.lon; }
     if (query.choice) body.choice = query.choice;
@@ -435,13 +235,12 @@
     button.disabled = true;
     summaryEl.textContent = t("searching");
     try {
-      const [{ status, data }, contacts] = await Promise.all([postLookup(query), unitContacts()]);
+      const { status, data } = await postLookup(query);
       if (seq !== searchSeq) return;
-      if (status === 200 && data && data.query && data.area) {
+      if (status === 200 && data && data.query && data.area && data.view) {
         lastQuery = query;
         lastData = data;
-        answeredAt = new Date();
-        show(data, contacts);
+        show(data);
       } else {
         showError(status, data);
       }
@@ -453,8 +252,8 @@
     }
   }
 
-  function show(data, contacts) {
-    const v = view(data, contacts);
+  function show(data) {
+    const v = data.view;
     render(v);
     resultEl.hidden = false;
     actions.hidden = false;
@@ -467,16 +266,6 @@
   function choose(token) {
     if (!lastQuery) return;
     search({ ...lastQuery, choice: token });
-  }
-
-  // Contacts come with each unit in the answer; until the service sends them, from the provider list.
-  async function unitContacts() {
-    try {
-      const units = await providers();
-      return new Map(units.filter((u) => u.contact).map((u) => [u.id, u.contact]));
-    } catch (_) {
-      return new Map();
-    }
   }
 
   function clearError() {
@@ -564,7 +353,7 @@
   // ---- copy and print ----
 
   function plainText(v, withAddress) {
-    const lines = [t("copy_generated", { when: stamp(answeredAt) })];
+    const lines = [v.copy_generated];
     if (withAddress) {
       lines.push(t("copy_query", { address: input.value.trim() }));
       lines.push(t("matched") + ": " + v.matched + " (" + t("precision") + ": " + v.precision + ")");
@@ -573,7 +362,7 @@
     if (v.status === "certain") lines.push(t("municipality") + ": " + v.place);
     for (const m of v.decisive) lines.push(t("decisive_heading") + ": " + m);
     if (v.status === "uncertain" && (withAddress || !v.confirm)) {
-      lines.push(withAddress ? v.choiceHeading : t("choice_heading"));
+      lines.push(withAddress ? v.choice_heading : t("choice_heading"));
       for (const c of v.choices) lines.push("  " + c.letter + ". " + c.text);
     }
     if (v.status === "certain") {
@@ -584,20 +373,20 @@
           ? u.contact.known.map((c) => c.label + ": " + c.value).concat(u.contact.missing ? [u.contact.missing] : []).join("; ")
           : t("contact_missing");
         lines.push("  " + u.nr + ". " + u.unit + " (" + u.organisation + ") – " + u.time + ", " +
-          t("col_within", { n: v.limitMin }).toLowerCase() + ": " + (u.within ? t("yes") : u.partial || t("no")) +
+          t("col_within", { n: v.limit_min }).toLowerCase() + ": " + (u.within ? t("yes") : u.partial || t("no")) +
           (u.traffic ? " (" + u.traffic + ")" : "") + " – " +
-          t("col_base").toLowerCase() + ": " + u.base + " (" + u.basePrecisionText + ") – " + contact +
+          t("col_base").toLowerCase() + ": " + u.base + " (" + u.base_precision_text + ") – " + contact +
           (u.free ? " – " + freeLine(u.free) : ""));
       }
     }
     for (const m of v.caution) lines.push(t("caution_heading") + ": " + m);
-    lines.push("", t("basis_heading", { n: v.limitMin }) + ": " + v.basis);
+    lines.push("", t("basis_heading", { n: v.limit_min }) + ": " + v.basis);
     return lines.join("\n") + "\n";
   }
 
   $("copy").addEventListener("click", async () => {
     if (!lastData) return;
-    const text = plainText(view(lastData, await unitContacts()), $("copy-address").checked);
+    const text = plainText(lastData.view, $("copy-address").checked);
     const status = $("copy-status");
     try {
       await navigator.clipboard.writeText(text);
@@ -725,7 +514,7 @@
 
     const areaIds = v.status === "uncertain"
       ? [...new Set(v.choices.map((c) => c.area_id))]
-      : (v.areaId === null || v.areaId === undefined ? [] : [v.areaId]);
+      : (v.area_id === null || v.area_id === undefined ? [] : [v.area_id]);
     const [features, units] = await Promise.all([
       Promise.all(areaIds.map((id) => areaFeature(id).catch(() => null))),
       providers().catch(() => []),
@@ -751,7 +540,7 @@
       const unit = byId.get(row.id);
       const bases = unit ? unit.bases : [];
       for (const b of bases) {
-        const used = b.name === row.baseRaw;
+        const used = b.name === row.base_raw;
         const name = used
           ? t("marker_base", { nr: row.nr, unit: row.unit, time: row.time, base: baseName(b.name) })
           : t("marker_other_base", { nr: row.nr, unit: row.unit, base: baseName(b.name) });

@@ -1,19 +1,19 @@
 /* The planning page (/planering): move, add or remove a unit's bases and see its 30-minute reach and the coverage of
  * its approved areas change. Talks only to this origin (GET /v1/providers, /v1/areas, /v1/areas/{id}; POST
- * /v1/whatif) and stores nothing. Every map action has a keyboard way: the base list and the "move" form.
+ * /v1/whatif) and stores nothing unless a contract manager saves the changes as a scenario (POST /v1/scenarios, with
+ * a token kept in this closure only); /planering?scenario=ID opens a saved one (GET /v1/scenarios/{id}). Every map
+ * action has a keyboard way: the base list and the "move" form.
  * performance.measure("whatif") spans each change (drop, arrow key, form) to the redrawn polygon (bench_whatif.py). */
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const MAX_CHANGES = 5;
+  // Labels and limits come from the server (GET /v1/planning/page: the catalogue geo/words.yaml, the what-if limit).
+  let MAX_CHANGES = 5;
   const NUDGE_WAIT_MS = 350;
   const KM_PER_DEG_LAT = 110.574;
-  const VERDICT = {
-    supported: "stöds", "at risk": "i riskzonen", unsupported: "stöds inte",
-    "reaches, not approved": "når utan godkännande", "not approved": "ej godkänt",
-  };
+  let VERDICT = {};
   const VERDICT_MARK = { supported: "✓", "at risk": "⚠", unsupported: "✗" };
-  const PRECISION = { address: "känd till adressen", place: "känd till platsen", unknown: "gissning" };
+  let PRECISION = {};
   const DIRS = { ArrowUp: "n", ArrowDown: "s", ArrowLeft: "w", ArrowRight: "e" };
   const DIR_NAME = { n: "norrut", s: "söderut", w: "västerut", e: "österut" };
 
@@ -95,7 +95,7 @@
     return out;
   }
 
-  const PROFILE_SV = { free_flow: "fritt flöde (utan trafik)", typical: "normal trafik", peak: "rusning" };
+  let PROFILE_SV = {};
 
   /* What the answer rests on, in one line (the day of the approvals and the traffic profile), and the report links
    * for the same day and profile. */
@@ -123,6 +123,7 @@
       return;
     }
     clearError();
+    leaveScenario();
     changedAt = performance.now();
     refreshBases();
     if (!burstStart) burstStart = before;
@@ -161,7 +162,7 @@
 
   async function getJSON(url) {
     const resp = await fetch(url, { headers: { Accept: "application/json" }, referrerPolicy: "no-referrer" });
-    if (!resp.ok) throw new Error("HTTP " + resp.status);
+    if (!resp.ok) throw Object.assign(new Error("HTTP " + resp.status), { status: resp.status });
     return resp.json();
   }
 
@@ -669,15 +670,143 @@
     }
   }
 
+
+  // ---- saved scenarios: open one by its link, save the current changes ----
+
+  const SAVE_MESSAGES = {
+    401: "Nyckeln gäller inte (okänd, felskriven eller återkallad). Kontrollera den och försök igen.",
+    403: "Din nyckel får inte spara scenarier: det får avtalsansvariga och administratörer.",
+    404: "Enheten finns inte i leverantörsdatat. Ladda om sidan.",
+    413: "För mycket text.",
+  };
+  let token = null; // the registry token: in this closure only, never in storage, cookies, the URL or the DOM
+
+  function localTime(iso) {
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return "";
+    return d.toLocaleString("sv-SE", { timeZone: "Europe/Stockholm", dateStyle: "short", timeStyle: "short" });
+  }
+
+  /* Show saved scenario ``id`` (from /planering?scenario=ID) as the page's changes. Returns null when shown, else
+   * why not (the page then shows the first unit today and says so). */
+  async function openScenario(id) {
+    if (!/^[1-9][0-9]{0,9}$/.test(id)) {
+      return "Länken pekar inte på ett scenario (scenario ska vara ett nummer). Sidan visar enheterna i dag.";
+    }
+    let s;
+    try {
+      s = await getJSON("/v1/scenarios/" + id);
+    } catch (e) {
+      return e.status === 404 ? `Scenario ${id} finns inte. Sidan visar enheterna i dag.`
+        : "Scenariot kunde inte laddas. Ladda om sidan.";
+    }
+    const w = s.whatif;
+    if (!units.some((u) => u.id === w.unit)) {
+      return `Scenario ${s.id} gäller en enhet som inte längre finns i leverantörsdatat. Sidan visar enheterna i dag.`;
+    }
+    $("unit").value = w.unit;
+    $("profile").value = w.profile;
+    $("day").value = w.date;
+    selectUnit(w.unit, {
+      moves: new Map(w.move.map((m) => [m.base, { lat: m.lat, lon: m.lon }])),
+      adds: w.add.map((p) => ({ lat: p.lat, lon: p.lon })),
+      removes: new Set(w.remove),
+    });
+    const note = $("scenario-note");
+    note.textContent = `Visar scenario ${s.id} ”${s.name}”, sparat av ${s.saved_by} ${localTime(s.saved_at)}: ` +
+      `godkännanden per ${w.date}, restider i ${PROFILE_SV[w.profile] || w.profile}. `;
+    const pdf = el("a", { href: s.report, download: "", text: "Skriv ut scenariot (PDF)" });
+    note.append(pdf);
+    note.hidden = false;
+    return null;
+  }
+
+  /* The page no longer shows the scenario it opened once the user changes something. */
+  function leaveScenario() {
+    const note = $("scenario-note");
+    if (note.hidden) return;
+    note.hidden = true;
+    note.textContent = "";
+  }
+
+  function saveError(text, field) {
+    const err = $("save-error");
+    err.textContent = text;
+    err.hidden = false;
+    if (field) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+    }
+  }
+
+  async function saveScenario(ev) {
+    ev.preventDefault();
+    $("save-error").hidden = true;
+    $("saved").textContent = "";
+    const nameInput = $("scenario-name");
+    const tokenInput = $("token");
+    for (const input of [nameInput, tokenInput]) input.removeAttribute("aria-invalid");
+    const name = nameInput.value.trim();
+    if (!unit) return;
+    if (!name) return saveError("Skriv ett namn på scenariot.", nameInput);
+    if (name.length > 120) return saveError("Namnet får vara högst 120 tecken.", nameInput);
+    const typed = tokenInput.value.trim();
+    if (!typed && !token) return saveError("Skriv eller klistra in din nyckel.", tokenInput);
+    const useToken = typed || token;
+    $("save").disabled = true;
+    let resp;
+    let data = null;
+    try {
+      resp = await fetch("/v1/scenarios", {
+        method: "POST", body: JSON.stringify({ ...body(), name }), referrerPolicy: "no-referrer",
+        cache: "no-store", credentials: "omit",
+        headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: "Bearer " + useToken },
+      });
+      try { data = await resp.json(); } catch (e) { data = null; }
+    } catch (e) {
+      $("save").disabled = false;
+      return saveError(swedishError(0, ""));
+    }
+    $("save").disabled = false;
+    if (!resp.ok) {
+      if (resp.status === 401) token = null;
+      if (resp.status === 429) {
+        const wait = Number(resp.headers.get("Retry-After")) || 60;
+        return saveError(`För många misslyckade försök. Vänta ${wait < 90 ? wait + " sekunder" : Math.ceil(wait / 60) + " minuter"} och försök igen.`);
+      }
+      if (resp.status === 401 || resp.status === 403) return saveError(SAVE_MESSAGES[resp.status], tokenInput);
+      if (resp.status === 422 && data && Array.isArray(data.detail) && data.detail.some((d) => String(d.loc).includes("name"))) {
+        return saveError("Namnet får vara högst 120 tecken.", nameInput);
+      }
+      const detail = data && typeof data.detail === "string" ? data.detail : "";
+      if (SAVE_MESSAGES[resp.status]) return saveError(SAVE_MESSAGES[resp.status]);
+      const why = swedishError(resp.status, detail);
+      return saveError(resp.status === 422 && !why.includes("(kod ")
+        ? why.replace(/ Ändringen är ångrad\.$/, "") : `Scenariot kunde inte sparas (kod ${resp.status}). Försök igen.`);
+    }
+    token = useToken;
+    tokenInput.value = ""; // the token stays in memory only, not in the page
+    $("token-hint").textContent = "Nyckeln finns kvar i sidans minne tills du laddar om sidan: lämna fältet tomt " +
+      "för att spara igen med den.";
+    const link = el("a", { href: data.link, text: new URL(data.link, window.location.href).href });
+    const pdf = el("a", { href: data.report, download: "", text: "Skriv ut scenariot (PDF)" });
+    const out = $("saved");
+    out.textContent = "";
+    out.append(`Sparat som scenario ${data.id} ”${data.name}”. Länk: `, link, ". ", pdf, ".");
+  }
+
+  $("save-form").addEventListener("submit", saveScenario);
+
   // ---- start ----
 
-  function selectUnit(id) {
+  /* Show a unit: as it is today, or with ``initial`` changes ({moves, adds, removes}: a saved scenario's). */
+  function selectUnit(id, initial = null) {
     unit = units.find((u) => u.id === id) || units[0];
     $("report-unit").href = "/v1/reports/" + encodeURIComponent(unit.id);
     $("report-unit").textContent = "för " + unit.unit;
-    moves = new Map();
-    adds = [];
-    removes = new Set();
+    moves = initial ? initial.moves : new Map();
+    adds = initial ? initial.adds : [];
+    removes = initial ? initial.removes : new Set();
     snaps = new Map();
     clearError();
     setAdding(false);
@@ -689,15 +818,18 @@
     compute(null);
   }
 
-  $("unit").addEventListener("change", () => selectUnit($("unit").value));
-  $("profile").addEventListener("change", () => compute(null));
-  $("day").addEventListener("change", () => compute(null));
+  $("unit").addEventListener("change", () => { leaveScenario(); selectUnit($("unit").value); });
+  $("profile").addEventListener("change", () => { leaveScenario(); compute(null); });
+  $("day").addEventListener("change", () => { leaveScenario(); compute(null); });
   $("pick").addEventListener("submit", (ev) => ev.preventDefault());
 
   async function start() {
     initMap();
     try {
-      const [providers, areas] = await Promise.all([getJSON("/v1/providers"), getJSON("/v1/areas")]);
+      const [providers, areas, page] = await Promise.all([getJSON("/v1/providers"), getJSON("/v1/areas"),
+        getJSON("/v1/planning/page")]);
+      ({ verdict: VERDICT, base_known: PRECISION, profile_long: PROFILE_SV } = page.labels);
+      MAX_CHANGES = page.max_changes;
       units = providers;
       for (const a of areas) areaNames.set(a.id, a.name);
       const select = $("unit");
@@ -708,7 +840,12 @@
       }
       select.disabled = false;
       const loading = loadAreas([...areaNames.keys()]);
-      selectUnit(select.value);
+      const wanted = new URLSearchParams(window.location.search).get("scenario");
+      const problem = wanted === null ? "" : await openScenario(wanted);
+      if (problem !== null) {
+        selectUnit(select.value);
+        if (problem) showError(problem);
+      }
       await loading;
       styleAreas();
       frame();

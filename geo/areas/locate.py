@@ -14,6 +14,7 @@ import shapely
 from geo.areas.model import AreaModel
 from geo.crs import to_metric, verify_lat_lon
 from geo.settings import COUNTY_CODE
+from geo.words import Note, render
 
 COAST_SNAP_M = 300.0
 """A point off the generalised coastline (in no municipality at all) but this close to an area gets that area (m)."""
@@ -26,7 +27,21 @@ class BorderWarning:
     distance_m: float
     neighbour_area_id: int
     neighbour_area_name: str
-    message: str
+
+    @property
+    def note(self) -> Note:
+        """The warning as a typed note (``near_border``), worded at the edge."""
+        return Note("near_border", "caution", {"distance_m": self.distance_m, "area": self.neighbour_area_id,
+                                               "area_name": self.neighbour_area_name})
+
+    def render(self, lang: str = "en") -> str:
+        """The warning without its "Near an area border" lead, in ``lang``."""
+        return render("border", self.note.params, lang)
+
+    @property
+    def message(self) -> str:
+        """:meth:`render` in English."""
+        return self.render("en")
 
 
 @dataclass(frozen=True)
@@ -43,16 +58,26 @@ class Location:
     district: str | None
     stadsdel: str | None
     border_warning: BorderWarning | None
-    message: str | None = None
+    note: Note | None = None
+    """Why the point is outside the county, or was moved onto land (``off_coastline``); None otherwise."""
+
+    @property
+    def message(self) -> str | None:
+        """:attr:`note` in English (for the CLI and error sentences)."""
+        return None if self.note is None else self.note.message
 
     @property
     def inside(self) -> bool:
         """True when the point is in one of the areas."""
         return self.area_id is not None
 
-    def to_dict(self) -> dict:
-        """Plain-JSON form."""
-        return asdict(self)
+    def to_dict(self, lang: str = "en") -> dict:
+        """Plain-JSON form (``asih locate --json``), its sentences in ``lang``."""
+        d = {k: v for k, v in asdict(self).items() if k != "note"}
+        d["message"] = None if self.note is None else self.note.render(lang)
+        if self.border_warning is not None:
+            d["border_warning"] = {**d["border_warning"], "message": self.border_warning.render(lang)}
+        return d
 
 
 class AreaLocator:
@@ -64,8 +89,10 @@ class AreaLocator:
         self._units = model.units.reset_index(drop=True)
         self._unit_tree = shapely.STRtree(self._units.geometry.values)
         shapely.prepare(self._units.geometry.values)
-        self._area_names = dict(zip(model.areas["id"], model.areas["name"]))
-        self._area_prov = dict(zip(model.areas["id"], model.areas["provenance"]))
+        self.area_names: dict[int, str] = dict(zip(model.areas["id"], model.areas["name"]))
+        """Area id → name."""
+        self.area_provenance: dict[int, str] = dict(zip(model.areas["id"], model.areas["provenance"]))
+        """Area id → ``confirmed`` or ``hypothesis``."""
         self._districts = model.districts.reset_index(drop=True)
         self._district_tree = shapely.STRtree(self._districts.geometry.values)
         self._segments, self._segment_area = _border_segments(model)
@@ -99,14 +126,14 @@ class AreaLocator:
             lat=lat,
             lon=lon,
             area_id=area_id,
-            area_name=self._area_names[area_id],
-            area_provenance=self._area_prov[area_id],
+            area_name=self.area_names[area_id],
+            area_provenance=self.area_provenance[area_id],
             municipality_code=unit["municipality_code"],
             municipality_name=unit["municipality_name"],
             district=borough,
             stadsdel=self._stadsdel(point) if borough else None,
             border_warning=self._border_warning(point, area_id),
-            message=note,
+            note=note,
         )
 
     def distance_to_land_m(self, lat: float, lon: float, search_m: float = 5000.0) -> float:
@@ -117,27 +144,24 @@ class AreaLocator:
         idx, dist = self._land_tree.query_nearest(point, max_distance=search_m, return_distance=True)
         return float(dist.min()) if idx.size else float("inf")
 
-    def _off_coast(self, point: shapely.Point) -> tuple[int | None, str | None]:
+    def _off_coast(self, point: shapely.Point) -> tuple[int | None, Note | None]:
         if self._sweden_tree.query(point, predicate="intersects").size:
             return None, None  # inside another Swedish municipality: not ours
         idx, dist = self._unit_tree.query_nearest(point, max_distance=COAST_SNAP_M, return_distance=True)
         if idx.size == 0:
             return None, None
-        return int(idx[0]), (
-            f"The point is {dist[0]:.0f} m off the generalised coastline; placed in the nearest area."
-        )
+        return int(idx[0]), Note("off_coastline", "caution", {"distance_m": float(dist[0])})
 
     def _outside(self, point: shapely.Point, lat: float, lon: float) -> Location:
         hits = self._sweden_tree.query(point, predicate="intersects")
         if hits.size:
             row = self._sweden.iloc[int(hits[0])]
-            where = f"in {row['name']} municipality" + (
-                "" if row["county_code"] == COUNTY_CODE else f" (county {row['county_code']})"
-            )
+            text = "outside_point_municipality" if row["county_code"] == COUNTY_CODE else "outside_point_other_county"
+            note = Note("outside_county", "decisive", {"municipality": str(row["name"]),
+                                                       "county": str(row["county_code"])}, text)
         else:
-            where = "not in any Swedish municipality"
-        message = f"Outside Stockholm County: the point is {where}. ASIH areas cover Stockholm County only."
-        return Location(lat, lon, None, None, None, None, None, None, None, None, message)
+            note = Note("outside_county", "decisive", text="outside_point_not_sweden")
+        return Location(lat, lon, None, None, None, None, None, None, None, None, note)
 
     def _stadsdel(self, point: shapely.Point) -> str | None:
         hits = self._district_tree.query(point, predicate="intersects")
@@ -160,11 +184,7 @@ class AreaLocator:
         return BorderWarning(
             distance_m=round(dist, 1),
             neighbour_area_id=other,
-            neighbour_area_name=self._area_names[other],
-            message=(
-                f"{dist:.0f} m from area {other} ({self._area_names[other]}). Area borders here are generalised; "
-                "check the address against the official register."
-            ),
+            neighbour_area_name=self.area_names[other],
         )
 
 

@@ -32,14 +32,8 @@ from geo.areas.definitions import (
     read_area_definitions,
     validate_definitions,
 )
-from geo.cache import (
-    EntryDamaged,
-    inputs_checksum,
-    json_bytes,
-    json_value,
-    load_or_build,
-    require,
-)
+from geo.cache import EntryDamaged, inputs_checksum, load_or_build, require
+from geo.encoding import json_bytes, json_value
 from geo.settings import Settings
 
 ENTRY = "areas"

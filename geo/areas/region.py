@@ -22,12 +22,13 @@ from geo.areas.locate import AreaLocator
 from geo.areas.units import AdminUnits
 from geo.crs import to_wgs84
 from geo.geocode.result import Region
+from geo.words import Note, Refusal
 
 POSTCODE_MARGIN_M = 500.0
 """A postcode's known addresses are a sample of its area: areas this close (m) to any of them are possible too."""
 
 
-class ChoiceError(ValueError):
+class ChoiceError(Refusal):
     """A choice token that does not narrow this query's region."""
 
 
@@ -91,7 +92,7 @@ class RegionResolver:
             decision = self._from_points(region, points, x, y, margin)
         if forced_area is not None:
             if forced_area not in decision.area_ids:
-                raise ChoiceError("The chosen area is not one of the areas possible for this location.")
+                raise ChoiceError("error_choice_not_possible")
             return replace(decision, status="certain", area_ids=(forced_area,), choices=(), decide_by=(),
                            forced_area=forced_area)
         return decision
@@ -219,16 +220,16 @@ class RegionResolver:
             try:
                 return region, x, y, int(token[5:])
             except ValueError:
-                raise ChoiceError("The choice is not valid.") from None
+                raise ChoiceError("error_choice_invalid") from None
         unit = self.units.get(token)
         if unit is None:
-            raise ChoiceError("The choice is not valid.")
+            raise ChoiceError("error_choice_invalid")
         if region.units:
             if not any(self.units.contains(t, token) for t in region.units):
-                raise ChoiceError("The choice is not a part of this location.")
+                raise ChoiceError("error_choice_not_part")
             kind = "district" if unit.kind == "borough" else unit.kind  # a borough is a district to the user
             narrowed = Region(kind, unit.label, (token,), (), unit.width_m,
-                              f"{region.basis} Narrowed to {unit.label} as chosen.".strip())
+                              region.basis + (Note("region", "info", {"unit": unit.label}, "narrowed"),))
             return narrowed, unit.x, unit.y, None
         points = np.array(region.points, dtype=float)
         mun, borough, _ = self.units.at(points[:, 0], points[:, 1])
@@ -237,13 +238,13 @@ class RegionResolver:
             for m, b in zip(mun, borough)
         ])
         if not keep.any():
-            raise ChoiceError("The choice is not a part of this location.")
+            raise ChoiceError("error_choice_not_part")
         sub = points[keep]
         k = int(np.argmin(((sub - sub.mean(axis=0)) ** 2).sum(axis=1)))
         width = float(np.sqrt(((sub - sub[k]) ** 2).sum(axis=1)).max())
         name = re.sub(r" \(\d+ places\)$", "", region.label).split(",")[0]
         narrowed = Region(region.kind, f"{name}, {unit.name}", (), tuple(map(tuple, sub)), round(width, -1),
-                          f"{region.basis} Narrowed to {unit.label} as chosen.".strip())
+                          region.basis + (Note("region", "info", {"unit": unit.label}, "narrowed"),))
         return narrowed, float(sub[k, 0]), float(sub[k, 1]), None
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from geo.cache import CacheError
-from geo.geocode.index import build_index, load_index
+from geo.geocode.prepare import build_index, load_index
 from geo.geocode.offline import OfflineGeocoder
 from geo.geocode.parse import ParsedQuery, clean_query, parse_query
 from geo.geocode.result import (
@@ -22,6 +22,7 @@ from geo.geocode.result import (
     PRECISIONS,
     SEVERITIES,
     Note,
+    Refusal,
     Region,
     Ambiguous,
     EmptyQuery,
@@ -82,6 +83,7 @@ __all__ = [
     "GeocoderUnavailable",
     "InvalidQuery",
     "Note",
+    "Refusal",
     "NotFound",
     "Region",
     "SEVERITIES",

@@ -32,7 +32,7 @@ class Context:
     """The place a query names besides its street.
 
     ``units``: admin tokens (see :mod:`geo.areas.units`) the place lies in; ``points``: the register's addresses of
-    its postcode, (n, 2) EPSG:3006 metres; ``point``: a checked GeoNames point (x, y) or None; ``outside``: a sentence
+    its postcode, (n, 2) EPSG:3006 metres; ``point``: a checked GeoNames point (x, y) or None; ``outside``: a :class:`~geo.words.Note`
     when the place is outside Stockholm County.
     """
 
@@ -41,7 +41,7 @@ class Context:
     units: tuple[str, ...] = ()
     points: np.ndarray | None = None
     point: tuple[float, float] | None = None
-    outside: str | None = None
+    outside: Note | None = None
     notes: list[Note] = field(default_factory=list)
     postcode: Postcode | None = None
 
@@ -92,19 +92,18 @@ class ContextReader:
         in_county = [p for p in places if p.in_county]
         if in_county:
             codes = sorted({p.municipality_code for p in in_county})
-            note = Note("town_by_place_data", "info",
-                        "The town is known only from postcode data; its municipality was taken from there.")
+            note = Note("town_by_place_data", "info")
             return Context("place", in_county[0].name, tuple(f"municipality:{c}" for c in codes), notes=[note])
         place = max(places, key=lambda p: p.size)
         return Context("place", place.label, point=(place.x, place.y),
                        outside=self._outside_sentence(place.municipality_code))
 
-    def _outside_sentence(self, code: str) -> str:
+    def _outside_sentence(self, code: str) -> Note:
         name = self._municipality_names.get(code)
         if name:
-            return (f"Outside Stockholm County: the place is in {name} municipality (county {code[:2]}). "
-                    "ASIH areas cover Stockholm County only.")
-        return "Outside Stockholm County: the place is not in the county. ASIH areas cover Stockholm County only."
+            return Note("outside_county", "decisive", {"municipality": name, "county": code[:2]},
+                        "outside_place_municipality")
+        return Note("outside_county", "decisive", text="outside_place_not_county")
 
     # -- postcodes ----------------------------------------------------------------------------------------------
     def postcode(self, key: str) -> Context | None:
@@ -125,11 +124,7 @@ class ContextReader:
         elif pc.shared < COARSE_SHARED and units and self._point_in(units, pc.x, pc.y):
             ctx.point = (pc.x, pc.y)
         else:
-            ctx.notes.append(Note(
-                "postcode_point_unchecked", "info",
-                "The postcode's point in the data is a town centre or lies outside its own postal town; "
-                "the postal town's area is used instead.",
-            ))
+            ctx.notes.append(Note("postcode_point_unchecked", "info"))
         return ctx
 
     def _unknown_postcode(self, key: str) -> Context | None:
@@ -138,8 +133,7 @@ class ContextReader:
             if county_postcode(key):
                 return None
             return Context("postcode", f"{postcode_label(key)}",
-                           outside="Outside Stockholm County: the postcode is not a Stockholm County postcode. "
-                                   "ASIH areas cover Stockholm County only.")
+                           outside=Note("outside_county", "decisive", text="outside_postcode"))
         units: list[str] = []
         for p in same:
             town = self.town(p.town) if p.town else None
@@ -150,8 +144,7 @@ class ContextReader:
             if not county_postcode(key):
                 return Context("postcode", f"{key[:3]} xx", outside=self._outside_sentence(same[0].municipality_code))
             return None
-        note = Note("postcode_not_in_data", "caution",
-                    f"The postcode is not in the data; the postal towns of the postcodes {key[:3]} xx are used.")
+        note = Note("postcode_not_in_data", "caution", {"prefix": key[:3]})
         return Context("postcode", f"{key[:3]} xx", tuple(units), notes=[note])
 
     def _point_in(self, units: tuple[str, ...], x: float, y: float) -> bool:
@@ -169,8 +162,7 @@ class ContextReader:
             return parts[0]
         if len(inside) < len(parts):
             # One part says outside the county, another inside: the county part wins, flagged.
-            inside[0].notes.append(Note("place_conflict", "caution",
-                                        "The postcode and the town given do not agree; the Stockholm County one is used."))
+            inside[0].notes.append(Note("place_conflict", "caution", text="place_conflict_county"))
         ctx = inside[0]
         for other in inside[1:]:
             ctx = self._meet(ctx, other)
@@ -192,8 +184,7 @@ class ContextReader:
             a.notes += b.notes
             return a
         union = tuple(dict.fromkeys(a.units + b.units))
-        note = Note("place_conflict", "decisive",
-                    "The postcode and the town given lie in different places; both are kept as possible.")
+        note = Note("place_conflict", "decisive", text="place_conflict_both")
         return Context(a.kind, f"{a.label} / {b.label}", union, None, None, None, a.notes + b.notes + [note], a.postcode)
 
     def _in_units(self, units: tuple[str, ...], mun, borough) -> bool:

@@ -36,16 +36,10 @@ MAX_EDITS = 2
 """Most letters any correction may change (see :func:`max_edits`)."""
 MIN_FUZZY_CHARS = 5
 """Shorter queries are matched exactly only."""
-NOTE_NO_NUMBER = Note("house_number_not_found", "caution",
-                      "House number not in the offline data; the answer covers the whole street.")
-NOTE_NO_LETTER = Note("entrance_letter_not_found", "info",
-                      "Entrance letter not in the offline data; the house number's point is used.")
-NOTE_SPELLING = Note("spelling_corrected", "caution",
-                     "The street name was corrected to the closest name in the data; check that it is the right street.")
-NOTE_STREET_NOT_FOUND = Note(
-    "street_not_found", "caution",
-    "The street is not in the offline data for the place given; the answer rests on the postcode or town only.",
-)
+NOTE_NO_NUMBER = Note("house_number_not_found", "caution")
+NOTE_NO_LETTER = Note("entrance_letter_not_found", "info")
+NOTE_SPELLING = Note("spelling_corrected", "caution")
+NOTE_STREET_NOT_FOUND = Note("street_not_found", "caution")
 
 
 GENERIC_SUFFIXES = (
@@ -77,7 +71,7 @@ class OfflineGeocoder:
     Parameters
     ----------
     index : GeocoderIndex
-        From :func:`geo.geocode.index.load_index`.
+        From :func:`geo.geocode.prepare.load_index`.
     max_chars : int
         Longest accepted query (``settings.query_max_chars``).
     postal_towns : PostalTowns or None
@@ -102,14 +96,14 @@ class OfflineGeocoder:
         if parsed.kind == "coordinates":
             x, y = to_metric(parsed.lat, parsed.lon)
             region = Region("coordinates", "coordinates", points=((float(x), float(y)),),
-                            basis="Coordinates as given.")
+                            basis=(Note("region", "info", text="basis_coordinates"),))
             return GeocodeResult(parsed.lat, parsed.lon, "coordinates", "coordinates", region=region)
         towns = [self.context.town(p) for p in parsed.places]
         postcode = self.context.postcode(parsed.postcode) if parsed.postcode else None
         ctx = self.context.combine(postcode, [t for t in towns if t is not None])
         if parsed.kind == "postcode" or not parsed.street:
             if ctx is None:
-                raise NotFound("The postcode is not in the data.")
+                raise NotFound("error_postcode_not_found")
             return self._from_context(ctx)
         return self._text(parsed, ctx)
 
@@ -130,9 +124,7 @@ class OfflineGeocoder:
         if not streets:
             if ctx is not None:
                 return self._from_context(ctx, NOTE_STREET_NOT_FOUND)
-            raise NotFound(
-                "The street is not in the offline data. Add the postcode or the town, or give the point on the map."
-            )
+            raise NotFound("error_street_not_found")
         return self._street_answer(streets, parsed.number, ctx, street_text if corrected else None)
 
     def _split_town(self, text: str) -> tuple[str, Context] | None:
@@ -173,7 +165,7 @@ class OfflineGeocoder:
         if len(by_name) > 1:
             candidates = [self._result_for([s], [xy], ctx, True, (NOTE_SPELLING,), text)
                           for found in by_name.values() for s, xy in found[:1]]
-            raise Ambiguous(candidates, "Several streets are spelt almost like this; choose one or check the spelling.")
+            raise Ambiguous(candidates, "error_ambiguous_spelling")
         return (next(iter(by_name.values())), True) if by_name else ([], False)
 
     def _in_context(self, ids: list[int], ctx: Context | None) -> list[tuple[Street, np.ndarray]]:
@@ -218,10 +210,10 @@ class OfflineGeocoder:
                     notes.append(NOTE_NO_LETTER)
                 label = _with_number(street, found)
                 points = tuple((h[2], h[3]) for h in houses)
-                basis = "The address point of the house number in the address register."
+                basis = (Note("region", "info", text="basis_address_point"),)
                 if len(houses) > 1:
                     label = f"{street.name} {found} ({len(houses)} places)"
-                    basis = "The same address exists in several places in the register."
+                    basis = (Note("region", "info", text="basis_address_several"),)
                 region = Region("address", label, points=points, width_m=_width(points, x, y), basis=basis)
                 return GeocodeResult(float(lat), float(lon), "address", label, 100.0 if not corrected_from else 90.0,
                                      tuple(notes), region, corrected_from, context=self._given(ctx))
@@ -246,8 +238,8 @@ class OfflineGeocoder:
             town = ctx.postcode.town if ctx.kind == "postcode" and ctx.postcode is not None else ctx.label
         if town and len(municipalities) == 1 and fold(town) not in fold(label):
             label = f"{streets[0].name}, {town}"
-        where = f" in {ctx.label}" if ctx is not None and not ctx.empty else ""
-        basis = f"The street's known pieces{where} in the offline data; the patient may be anywhere along them."
+        basis = ((Note("region", "info", {"place": ctx.label}, "basis_street_in"),) if ctx is not None and not ctx.empty
+                 else (Note("region", "info", text="basis_street"),))
         points = tuple(map(tuple, pts))
         region = Region("street", label, points=points, width_m=_width(points, x, y), basis=basis)
         return GeocodeResult(float(lat), float(lon), "street", label, 90.0 if corrected else 100.0, tuple(notes),
@@ -280,8 +272,7 @@ class OfflineGeocoder:
             x, y = float(pts[k, 0]), float(pts[k, 1])
             points = tuple(map(tuple, pts))
             region = Region("postcode", ctx.label, points=points, width_m=_width(points, x, y),
-                            basis=f"The {len(points)} addresses of the register carrying this postcode; "
-                                  "the postcode's area may reach beyond them.")
+                            basis=(Note("region", "info", {"n": len(points)}, "basis_postcode_addresses"),))
             return region, x, y
         units = [self.units.get(t) for t in ctx.units]
         units = [u for u in units if u is not None]
@@ -290,10 +281,10 @@ class OfflineGeocoder:
         x, y = ctx.point if ctx.point is not None else (units[0].x, units[0].y)
         width = max(float(np.hypot(u.x - x, u.y - y)) + u.width_m for u in units)
         names = ", ".join(u.label for u in units[:4]) + (" …" if len(units) > 4 else "")
-        what = {"postcode": "the postcode's postal town", "postal_town": "the postal town",
-                "district": "the district", "municipality": "the municipality", "place": "the place"}[ctx.kind]
+        what = {"postcode": "the_postcodes_postal_town", "postal_town": "the_postal_town",
+                "district": "the_district", "municipality": "the_municipality", "place": "the_place"}[ctx.kind]
         region = Region(ctx.kind, ctx.label, units=tuple(u.token for u in units), width_m=round(width, -1),
-                        basis=f"Only {what} is known ({names}); the patient may be anywhere in it.")
+                        basis=(Note("region", "info", {"what": what, "names": names}, "basis_only"),))
         return region, float(x), float(y)
 
     def _outside(self, ctx: Context) -> GeocodeResult:
@@ -303,7 +294,7 @@ class OfflineGeocoder:
             lat, lon = ctx.postcode.lat, ctx.postcode.lon
         else:
             lat, lon = float("nan"), float("nan")
-        region = Region(ctx.kind, ctx.label, basis="The place given is outside Stockholm County.")
+        region = Region(ctx.kind, ctx.label, basis=(Note("region", "info", text="basis_place_outside"),))
         return GeocodeResult(float(lat), float(lon), ctx.kind, ctx.label, 100.0, tuple(ctx.notes), region,
                              outside=ctx.outside)
 

@@ -36,13 +36,11 @@ class NominatimGeocoder:
 
     def __init__(self, settings: Settings):
         if not settings.nominatim_url:
-            raise GeocoderUnavailable("Online geocoding is selected but no Nominatim server is configured.")
+            raise GeocoderUnavailable("error_online_unconfigured")
         try:
             from geopy.geocoders import Nominatim
         except ImportError:
-            raise GeocoderUnavailable(
-                "Online geocoding needs the optional package geopy (pip install 'asih[geocode-online]')."
-            ) from None
+            raise GeocoderUnavailable("error_online_package") from None
         url = str(settings.nominatim_url).rstrip("/")
         scheme, _, domain = url.partition("://")
         self._client = Nominatim(
@@ -56,7 +54,7 @@ class NominatimGeocoder:
         try:
             location = self._client.geocode(text, exactly_one=True, addressdetails=True, country_codes="se")
         except Exception:  # geopy's errors may quote the request URL, i.e. the address: never chain them
-            raise GeocoderUnavailable("The online geocoder did not answer.") from None
+            raise GeocoderUnavailable("error_online_no_answer") from None
         if location is None:
             raise NotFound()
         raw = location.raw or {}
@@ -65,15 +63,13 @@ class NominatimGeocoder:
         # Nominatim gives a point and the bounding box of what it found. Anything coarser than an address is a
         # larger place (a road's piece, a postcode, a town): the patient may be anywhere in its box, so the area is
         # decided for the box, never for its point alone.
-        notes = (Note("geocoded_online", "info", "Geocoded online (Nominatim)."),)
+        notes = (Note("geocoded_online", "info"),)
         label = str(raw.get("display_name", ""))[:200]
         lat, lon = float(location.latitude), float(location.longitude)
         region = None
         if precision != "address":
             region = box_region(raw.get("boundingbox"), precision, label, lat, lon)
-            notes += (Note("online_coarse", "caution",
-                           "The online geocoder found a larger place than an address; the area is decided for the "
-                           "whole of it."),)
+            notes += (Note("online_coarse", "caution"),)
         return GeocodeResult(lat, lon, precision, label, 100.0, notes, region=region)
 
 
@@ -89,7 +85,7 @@ def box_region(box, precision: str, label: str, lat: float, lon: float) -> Regio
     if usable:
         lats, lons = np.meshgrid(np.linspace(south, north, BOX_STEPS), np.linspace(west, east, BOX_STEPS))
         lats, lons = np.append(lats.ravel(), lat), np.append(lons.ravel(), lon)
-        basis = "The area the online geocoder's answer covers (its bounding box); the patient may be anywhere in it."
+        basis = (Note("region", "info", text="basis_online_box"),)
     else:
         angle = np.linspace(0, 2 * np.pi, 16, endpoint=False)
         x0, y0 = to_metric(lat, lon)
@@ -97,8 +93,7 @@ def box_region(box, precision: str, label: str, lat: float, lon: float) -> Regio
         ys = np.append(y0 + UNKNOWN_WIDTH_M * np.sin(angle), y0)
         points = tuple((float(x), float(y)) for x, y in zip(xs, ys))
         return Region(precision, label, points=points, width_m=UNKNOWN_WIDTH_M,
-                      basis="The online geocoder gave no extent for this place; the patient may be within "
-                            f"{UNKNOWN_WIDTH_M / 1000:.0f} km of its point.")
+                      basis=(Note("region", "info", {"km": UNKNOWN_WIDTH_M / 1000}, "basis_online_circle"),))
     xs, ys = to_metric(lats, lons)
     x0, y0 = to_metric(lat, lon)
     width = float(np.max(np.hypot(np.asarray(xs) - x0, np.asarray(ys) - y0)))

@@ -68,11 +68,11 @@ def clean_query(query: object, max_chars: int) -> str:
     ``max_chars`` characters) or :class:`EmptyQuery`.
     """
     if isinstance(query, (bytes, bytearray)):
-        raise InvalidQuery("The query must be text, not binary data.")
+        raise InvalidQuery("error_binary")
     if not isinstance(query, str):
-        raise InvalidQuery("The query must be text.")
+        raise InvalidQuery("error_not_text")
     if len(query) > max_chars:
-        raise QueryTooLong(f"The query is longer than {max_chars} characters.")
+        raise QueryTooLong(n=max_chars)
     kept = []
     for char in query:
         category = unicodedata.category(char)
@@ -112,11 +112,9 @@ def _parse_coordinates(text: str) -> tuple[float, float] | None:
     try:
         lat, lon = (float(g.replace(",", ".")) for g in match.groups())
     except ValueError:
-        raise InvalidQuery("The coordinates could not be read.") from None
+        raise InvalidQuery("error_coordinates_unreadable") from None
     if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        raise InvalidQuery(
-            "Coordinates must be latitude (-90 to 90) then longitude (-180 to 180), in decimal degrees."
-        )
+        raise InvalidQuery("error_coordinates_range")
     return lat, lon
 
 

@@ -20,19 +20,8 @@ PRECISIONS: tuple[str, ...] = (
 borough, a municipality, another named place; coordinates given as input."""
 
 Severity = Literal["decisive", "caution", "info"]
-SEVERITIES: tuple[str, ...] = ("decisive", "caution", "info")
-"""``decisive``: changes what the answer can be (area uncertain, street not found, out of county);
-``caution``: check before acting (spelling corrected, near a border, far from a road); ``info``: routine caveats."""
-
-
-@dataclass(frozen=True)
-class Note:
-    """A caveat with a machine-readable ``code``, a :data:`SEVERITIES` ``severity`` and an English ``message``
-    (translated at the edge, :mod:`api.i18n`). Never quotes the query."""
-
-    code: str
-    severity: str
-    message: str
+# Notes are typed (code, severity, params) and worded from one catalogue at the edge: geo/words.py.
+from geo.words import SEVERITIES, Note, Refusal  # noqa: E402,F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -54,8 +43,9 @@ class Region:
         one address point). Empty when the region is given by ``units``.
     width_m : float
         How far (m) from the answer's point the patient may be: 0 for an address or coordinates.
-    basis : str
-        One sentence saying what the region rests on (English; translated at the edge).
+    basis : tuple of Note
+        What the region rests on, as notes (code ``region``) worded at the edge (:func:`render_basis`): one, and a
+        second when a choice narrowed it.
     """
 
     kind: str
@@ -63,7 +53,11 @@ class Region:
     units: tuple[str, ...] = ()
     points: tuple[tuple[float, float], ...] = ()
     width_m: float = 0.0
-    basis: str = ""
+    basis: tuple[Note, ...] = ()
+
+    def render_basis(self, lang: str = "en") -> str:
+        """What the region rests on, in ``lang``."""
+        return " ".join(n.render(lang) for n in self.basis)
 
 
 @dataclass(frozen=True)
@@ -87,8 +81,8 @@ class GeocodeResult:
     corrected_from : str or None
         When a street's spelling was corrected: the name as the reference data would be searched for, i.e. the
         user's own words for the street (shown as "did you mean …?" next to ``matched``). Never logged.
-    outside : str or None
-        A sentence when the query names a place outside Stockholm County (the answer is out of county).
+    outside : Note or None
+        Why the query names a place outside Stockholm County (the answer is out of county).
     context : Region or None
         The region of the town or postcode the query gave (None when it gave neither). A street found without
         one rests on the offline data having no same-named street elsewhere.
@@ -102,7 +96,7 @@ class GeocodeResult:
     notes: tuple[Note, ...] = ()
     region: Region | None = None
     corrected_from: str | None = None
-    outside: str | None = None
+    outside: Note | None = None
     context: Region | None = None
 
     @property
@@ -111,48 +105,45 @@ class GeocodeResult:
         return " ".join(n.message for n in self.notes) or None
 
 
-class GeocodeError(ValueError):
-    """Base of every geocoding error. ``user_message`` is safe to show and to log (it never echoes the query)."""
+class GeocodeError(Refusal):
+    """Base of every geocoding error: a catalogue text and params (:class:`geo.words.Refusal`). ``user_message`` is
+    safe to show and to log (it never echoes the query)."""
 
-    default_message = "The address could not be geocoded."
-
-    def __init__(self, user_message: str | None = None):
-        self.user_message = user_message or self.default_message
-        super().__init__(self.user_message)
+    default_text = "error_not_geocoded"
 
 
 class EmptyQuery(GeocodeError):
-    default_message = "Enter an address, a postcode, a place name or coordinates."
+    default_text = "error_empty"
 
 
 class QueryTooLong(GeocodeError):
-    default_message = "The query is too long."
+    default_text = "error_too_long"
 
 
 class InvalidQuery(GeocodeError):
     """Control characters, binary data, or coordinates out of range."""
 
-    default_message = "The query contains characters that cannot be part of an address."
+    default_text = "error_characters"
 
 
 class NotFound(GeocodeError):
-    default_message = "No street, postcode or place matched the query. Check the spelling or add a postcode."
+    default_text = "error_not_found"
 
 
 class GeocoderUnavailable(GeocodeError):
     """The configured geocoder cannot run (index not built, optional package missing, service not configured)."""
 
-    default_message = "The geocoder is not available."
+    default_text = "error_unavailable"
 
 
 class Ambiguous(GeocodeError):
     """Several matches fit equally well; ``candidates`` (at most :data:`MAX_CANDIDATES`) carry labels to choose from."""
 
-    default_message = "Several places match the query; choose one of the candidates or add a postcode or town."
+    default_text = "error_ambiguous"
 
-    def __init__(self, candidates: list[GeocodeResult], user_message: str | None = None):
+    def __init__(self, candidates: list[GeocodeResult], text: str | None = None, **params):
         self.candidates = list(candidates)[:MAX_CANDIDATES]
-        super().__init__(user_message)
+        super().__init__(text, **params)
 
 
 MAX_CANDIDATES = 5

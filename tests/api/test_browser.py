@@ -11,8 +11,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-
-expect = pytest.importorskip("playwright.sync_api").expect
+from playwright.sync_api import expect
 
 from maps.vendor_assets import vendored
 from tests.conftest import BROWSER_MARKS

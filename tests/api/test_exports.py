@@ -26,8 +26,10 @@ def cli(service, monkeypatch):
     """The `asih` app answering from the session's service (no reload per command)."""
     from api.cli import app
     from api.cli import audit as audit_cli
+    from api.cli import choice as choice_cli
 
-    monkeypatch.setattr(audit_cli, "_service", lambda: service)
+    for module in (audit_cli, choice_cli):
+        monkeypatch.setattr(module, "load_service", lambda: service)
     return app
 
 

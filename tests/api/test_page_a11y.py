@@ -19,12 +19,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
-expect = pytest.importorskip("playwright.sync_api").expect
-
-from maps.vendor_assets import AXE_DIR, AXE_JS, vendored  # noqa: E402
-from tests.api.test_browser import RESULT_TIMEOUT_MS, Session, _assert_log_clean, _assert_private  # noqa: E402
-from tests.conftest import BROWSER_MARKS  # noqa: E402
+from maps.vendor_assets import AXE_DIR, AXE_JS, vendored
+from tests.api.test_browser import RESULT_TIMEOUT_MS, Session, _assert_log_clean, _assert_private
+from tests.conftest import BROWSER_MARKS, missing
 
 pytestmark = BROWSER_MARKS
 
@@ -241,13 +240,23 @@ class Page(Session):
             problems[f"{state} @ {width}px: clipped"] = clipped[:8]
 
     def stub_lookups(self, answers) -> None:
-        """Answer POST /v1/lookup from ``answers(body) -> dict`` (the new contract), without the service."""
+        """Answer POST /v1/lookup from ``answers(body) -> dict`` (the new contract), without the service, with the
+        view model the server makes for it (api/view.py), as the real route does when the page asks."""
 
         def handle(route):
             body = json.loads(route.request.post_data or "{}")
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(answers(body)))
+            answer = _with_view(answers(body), body)
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
 
         self.page.route("**/v1/lookup", handle)
+
+
+def _with_view(answer: dict, body: dict) -> dict:
+    """A canned answer as POST /v1/lookup gives it to the page: with the server's view model when asked."""
+    from api.view import view
+
+    assert body.get("view") is True  # the page asks for the view model; it computes no text itself
+    return {**answer, "view": view(answer, body.get("lang", "sv"))}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -460,7 +469,7 @@ def test_keyboard_only_lookup_rows_and_map_skip(live_server, pages):
 
 def test_a_row_button_shows_the_base_on_the_map(live_server, pages):
     if vendored() is None:
-        pytest.skip("Leaflet is not vendored")
+        missing("Leaflet is not vendored: run `python -m maps.vendor_assets`")
     s = pages(WIDE)
     s.open(live_server.url + "/")
     s.ask(ANSWER)
@@ -616,7 +625,7 @@ def test_candidates_of_an_ambiguous_query_are_buttons(live_server, pages):
     def handle(route):
         body = json.loads(route.request.post_data or "{}")
         if body.get("address") == "Storgatan, Solna":
-            route.fulfill(status=200, content_type="application/json", body=json.dumps(CHOSEN_SV))
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(_with_view(CHOSEN_SV, body)))
         else:
             route.fulfill(status=422, content_type="application/json", body=json.dumps({"detail": detail}))
 
@@ -687,7 +696,7 @@ def test_uncertain_area_is_resolved_by_one_click_new_contract(live_server, pages
     assert "husnummer" in s.page.locator("#choice").inner_text()
     s.page.get_by_role("button", name=re.compile("Kungsholmen – område 5, Innerstaden")).click()
     s.answered()
-    assert s.lookups[-1] == {"address": "Bromma", "lang": "sv", "choice": "borough:Kungsholmen"}
+    assert s.lookups[-1] == {"address": "Bromma", "lang": "sv", "view": True, "choice": "borough:Kungsholmen"}
     assert s.page.locator("#summary").inner_text().startswith("Område 5 – Innerstaden.")
     assert len(s.lookups) == 2
 

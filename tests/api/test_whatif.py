@@ -1,8 +1,7 @@
 """``POST /v1/whatif`` and the planning page ``/planering`` against the real server, the page in real chromium.
 
-The server is ``api.main:app`` (the shared ``live_server``) once ``api.routes.whatif`` is included in
-``api/app.py``; until then, the same app with the router added, started here the same way (uvicorn in a subprocess,
-the redacting log config).
+The server is ``api.main:app``, the session's shared ``live_server`` (uvicorn in a subprocess, the redacting log
+config): a what-if is computed, never stored, so these tests change nothing another test could see.
 
 axe-core is injected before the page's scripts (``add_init_script``, outside the page's CSP, as in
 ``test_page_a11y.py``); every state is checked at 1280 px and 320 px for 0 violations of WCAG 2.0/2.1 A and AA.
@@ -14,17 +13,15 @@ import json
 import math
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import shapely
+from playwright.sync_api import expect
 from shapely.geometry import shape
 
 from tests.conftest import BROWSER_MARKS
-from tests.live_server import LiveServer, python, serve
-
-expect = pytest.importorskip("playwright.sync_api").expect
+from tests.live_server import LiveServer
 
 SYD_ALERIS = "syd-aleris"
 HANDEN = (59.167, 18.139)  # Syd Aleris' base today (data/providers.yaml)
@@ -37,35 +34,11 @@ ANSWER_TIMEOUT_MS = 20_000
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SHOTS = Path("/tmp/asih-shots")
 
-_APP_WITH_WHATIF = """
-import json, sys, uvicorn
-from api.app import create_app
-from api.routes import whatif
-app = create_app()
-if "/v1/whatif" not in app.openapi()["paths"]:
-    app.include_router(whatif.router)
-    app.openapi_schema = None
-with open(sys.argv[2], encoding="utf-8") as f:
-    log_config = json.load(f)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=log_config)
-"""
-
-
-def _app_has_whatif() -> bool:
-    from api.main import app
-
-    return "/v1/whatif" in app.openapi()["paths"]  # included routers are not listed one route each
-
 
 @pytest.fixture(scope="module")
-def server(request, tmp_path_factory) -> Iterator[LiveServer]:
+def server(live_server) -> LiveServer:
     """The real server with ``POST /v1/whatif`` and ``/planering``."""
-    if _app_has_whatif():
-        yield request.getfixturevalue("live_server")
-        return
-    with serve(tmp_path_factory.mktemp("whatif_server"),
-               lambda port, log_config: [python(), "-c", _APP_WITH_WHATIF, str(port), str(log_config)]) as live:
-        yield live
+    return live_server
 
 
 def _post(server: LiveServer, body: dict) -> tuple[int, dict]:
@@ -473,9 +446,8 @@ def test_every_state_has_no_axe_violations(planner, viewport):
     assert s.blocked == []
 
 
-def test_the_router_is_included_or_the_lead_is_told():
-    """Not a failure before the lead wires the router in: it says which line is missing."""
-    if not _app_has_whatif():
-        pytest.skip("api/app.py does not include api.routes.whatif yet: add `whatif` to the routers "
-                    "(`from api.routes import ..., whatif` and `for module in (..., whatif):`).")
+def test_the_app_includes_the_whatif_router():
+    from api.main import app
 
+    assert "/v1/whatif" in app.openapi()["paths"], (  # included routers are not listed one route each
+        "api/app.py must include api.routes.whatif (`for module in (..., whatif):`)")

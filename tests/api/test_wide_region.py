@@ -175,14 +175,15 @@ def test_the_answer_page_shows_a_range_and_the_share_never_one_time(service):
     n = len(body["eligible"])
     assert v["summary"] == (
         f"Område 3 – Söderort / Södertörn. {n} valbara enheter. Når hela orten inom 30 min: 0; "
-        f"bara delar av den: {n}. " + _expected_nearest(body["eligible"][0], "orten"))
+        f"bara delar av den: {n}. " + _expected_nearest(body["eligible"][0], "orten") + " Restider vid normal trafik.")
     assert not re.search(r"Närmast: [^,]+, \d+ min\.", v["summary"])  # the old single time
     for row, u in zip(v["eligible"], body["eligible"]):
         assert re.fullmatch(r"\d+–\d+ min", row["time"]) and not row["within"]
         assert row["partial"] == f"delvis: {math.floor(u['within_limit_share'] * 100 + 1e-9)} % av orten"
     en = web.view(service.lookup(address=SANKT_ERIKSGATAN, lang="en"), "en", service.registry)
     assert re.search(r"Reach the whole street within 30 min: \d+; only parts of it: 0\. Nearest \(median\): "
-                     r"[^,]+, \d+–\d+ min; within 30 min for 100% of the street\.$", en["summary"])
+                     r"[^,]+, \d+–\d+ min; within 30 min for 100% of the street\. Drive times in typical traffic\.$",
+                     en["summary"])
     assert en["place"] == "Stockholm, borough Kungsholmen or Norrmalm"
 
 
@@ -195,12 +196,13 @@ def test_the_answer_without_javascript_says_the_same(service, settings):
         html = client.post("/svar", data={"address": JORDBRO, "lang": "sv"}).text
     summary = re.search(r'<div id="summary"[^>]*>([^<]*)</div>', html).group(1)
     body = service.lookup(address=JORDBRO, lang="sv")
-    assert summary.endswith(_expected_nearest(body["eligible"][0], "orten"))
+    assert summary.endswith(_expected_nearest(body["eligible"][0], "orten") + " Restider vid normal trafik.")
     eligible = html[html.index('id="eligible"'):html.index("</table>", html.index('id="eligible"'))]
     cells = [re.sub(r"<[^>]+>", "", c).strip()
              for c in re.findall(r'<td data-label="[^"]*" class="num"><div class="v">(.*?)</div></td>', eligible)]
     assert len(cells) == 2 * len(body["eligible"])
-    assert all(re.fullmatch(r"\d+–\d+ min", c) for c in cells[::2])
+    # Each time a range, with the range at peak beside it (the answer's profile is typical).
+    assert all(re.fullmatch(r"\d+–\d+ min \(rusning: \d+–\d+ min\)", re.sub(r"\s+", " ", c)) for c in cells[::2])
     assert all(re.fullmatch(r"◐ delvis: \d+ % av orten", c) for c in cells[1::2])
 
 
@@ -213,11 +215,12 @@ def _in_browser(test):
 @_in_browser
 @pytest.mark.parametrize("query", [JORDBRO, SANKT_ERIKSGATAN])
 def test_the_scripted_page_says_what_the_server_says(service, browser, query):
-    """app.js's view of the API's answer (through the response schema, as /v1/lookup sends it) and the server's
-    /svar rendering of the same answer: the same summary, times and within cells."""
+    """app.js's rendering of the server's view model (as /v1/lookup sends it with ``view``) and the server's /svar
+    rendering of the same answer: the same summary, times and within cells."""
     body = service.lookup(address=query, lang="sv")
     sent = LookupOut.model_validate(body).model_dump(mode="json")
-    served = web._page("sv", address=query, answer=web.view(sent, "sv", service.registry), status=200).body
+    sent["view"] = web.view(sent, "sv", service.registry)
+    served = web._page("sv", address=query, answer=sent["view"], status=200).body
     files = {"/": web._page("sv", status=200).body, "/static/app.js": (web.STATIC_DIR / "app.js").read_bytes()}
 
     def handle(route):
@@ -257,7 +260,8 @@ def test_the_scripted_page_says_what_the_server_says(service, browser, query):
             context.close()
     assert texts[True] == texts[False]
     assert len(texts[True]["times"]) == len(body["eligible"]) > 0
-    assert all(re.fullmatch(r"\d+–\d+ min", t.strip()) for t in texts[True]["times"])
+    assert all(re.fullmatch(r"\d+(–\d+)? min \(rusning: \d+(–\d+)? min\)", re.sub(r"\s+", " ", t).strip())
+               for t in texts[True]["times"])
     assert "Närmast (median): " in texts[True]["summary"]
     if query == SANKT_ERIKSGATAN:
         assert texts[True]["place"] == "Stockholm, stadsdelsområde Kungsholmen eller Norrmalm"

@@ -229,7 +229,7 @@ def test_unknown_street_in_a_known_town_says_so(geocoder):
                                    "Storgatan 1, Enköping", "Västerås", "753 21"])
 def test_a_place_outside_the_county_is_an_outside_answer(geocoder, query):
     result = geocoder.geocode(query)
-    assert result.outside and "Outside Stockholm County" in result.outside
+    assert result.outside and "Outside Stockholm County" in result.outside.message
 
 
 # -- postcodes, places, coordinates ------------------------------------------------------------------------------------

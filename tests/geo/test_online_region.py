@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.i18n import localize_lookup, translate
+from api.i18n import localize_lookup
 from geo.geocode.online import UNKNOWN_WIDTH_M, box_region
 from geo.geocode.result import GeocodeResult, Note
 
@@ -14,8 +14,8 @@ from geo.geocode.result import GeocodeResult, Note
 def _answer(service, box, precision="postcode", lat=59.3195, lon=18.09):
     region = box_region(box, precision, "Somewhere, Stockholm", lat, lon)
     match = GeocodeResult(lat, lon, precision, "Somewhere, Stockholm", 100.0,
-                          (Note("online_coarse", "caution", "…"),), region=region)
-    return region, service._answer(match, None)
+                          (Note("online_coarse", "caution"),), region=region)
+    return region, service._answer(match, None)  # the answer's notes as data, worded by localize_lookup
 
 
 def test_a_box_across_an_area_border_is_uncertain(service):
@@ -38,5 +38,5 @@ def test_a_small_box_inside_one_area_is_answered(service):
 def test_without_a_usable_box_the_region_is_a_circle_around_the_point(box):
     region = box_region(box, "place", "A place", 59.3195, 18.09)
     assert region.width_m == UNKNOWN_WIDTH_M and len(region.points) == 17
-    assert "2 km" in region.basis
-    assert translate(region.basis, "sv").startswith("Adressökningen online angav ingen utsträckning")
+    assert "2 km" in region.render_basis("en")
+    assert region.render_basis("sv").startswith("Adressökningen online angav ingen utsträckning")

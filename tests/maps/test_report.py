@@ -4,15 +4,15 @@ the audit's; the CLI and the HTTP route make them."""
 from __future__ import annotations
 
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 from typer.testing import CliRunner
 
 from api.cli import app as cli
 from maps.report import ReportError, _pct, county_report, unit_report
-from routing.audit import audit_profiles, profile_auditors
+from routing.audit import profile_auditors
+from routing.audit_table import audit_profiles
 from routing.choice import choice_summary
-
-pdfium = pytest.importorskip("pypdfium2")
 
 A4_PT = (595.3, 841.9)
 

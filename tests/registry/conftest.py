@@ -2,7 +2,8 @@
 
 The PostgreSQL server is Debian's (``apt-get install postgresql``; ``.ci/run`` installs it), started once per
 session by ``initdb`` + ``pg_ctl`` in a temporary directory on a free port, as an unprivileged user when the tests
-run as root (PostgreSQL refuses to run as root). Its tests skip, saying why, only when the binaries are missing.
+run as root (PostgreSQL refuses to run as root). Its tests skip, saying why, only when the binaries are missing
+(and fail then under ``ASIH_REQUIRE_ALL``, as in CI).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 from geo.settings import PROJECT_ROOT, Settings
 from registry.db import make_engine, upgrade
 from registry.service import Actor, RegistryService, cli_actor
+from tests.conftest import missing
 
 PROVIDERS_YAML = PROJECT_ROOT / "data" / "providers.yaml"
 SECRET = b"0123456789abcdef0123456789abcdef-test-secret"
@@ -51,13 +53,13 @@ def pg_server():
     """Base URL (without database) of a PostgreSQL server running for this test session."""
     bindir = _pg_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries missing (/usr/lib/postgresql/*/bin/initdb): "
-                    "apt-get install postgresql (.ci/run does)")
+        missing("PostgreSQL server binaries missing (/usr/lib/postgresql/*/bin/initdb): "
+                "apt-get install postgresql (.ci/run does)")
     user = None
     if os.geteuid() == 0:
         user = "postgres" if _has_user("postgres") else "nobody"
         if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL as an unprivileged user")
+            missing("running as root without runuser: cannot start PostgreSQL as an unprivileged user")
     base = Path(tempfile.mkdtemp(prefix="asih-pg-"))
     data = base / "data"
     if user is not None:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from geo.settings import Settings
-from registry.auth import FailureLimiter
+from api.auth import FailureLimiter
 from registry.service import today
 
 

@@ -21,14 +21,13 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
-expect = pytest.importorskip("playwright.sync_api").expect
-
-from geo.settings import Settings  # noqa: E402
-from maps.vendor_assets import AXE_DIR, AXE_JS  # noqa: E402
-from registry.service import RegistryService, cli_actor  # noqa: E402
-from tests.conftest import BROWSER_MARKS  # noqa: E402
-from tests.live_server import serve, uvicorn_command  # noqa: E402
+from geo.settings import Settings
+from maps.vendor_assets import AXE_DIR, AXE_JS
+from registry.service import RegistryService, cli_actor
+from tests.conftest import BROWSER_MARKS
+from tests.live_server import serve, uvicorn_command
 
 pytestmark = BROWSER_MARKS
 

@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 
 from api.app import create_app
 from geo.settings import Settings
-from registry.auth import FailureLimiter
+from api.auth import FailureLimiter
 from registry.service import cli_actor
 from tests.registry.conftest import open_service
 

@@ -99,9 +99,27 @@ def test_http_outputs_name_their_date_and_profile(dated, settings):
 
         lookup = client.post("/v1/lookup", json={"lat": 59.1955, "lon": 17.6253, "date": after.isoformat()}).json()
         assert lookup["date"] == after.isoformat() and lookup["profile"] == "typical"
+        # Another day than today is said in the answer, as a typed note.
+        [other] = [w for w in lookup["warnings"] if w["code"] == "other_day"]
+        assert other["params"] == {"date": after.isoformat()} and other["severity"] == "caution"
+        assert not [w for w in client.post("/v1/lookup", json={"lat": 59.1955, "lon": 17.6253}).json()["warnings"]
+                    if w["code"] == "other_day"]
         assert UNIT not in [e["id"] for e in lookup["eligible"]]
         assert UNIT in [e["id"] for e in client.post(
             "/v1/lookup", json={"lat": 59.1955, "lon": 17.6253, "date": before.isoformat()}).json()["eligible"]]
+
+        # The printed report states the day of its approvals in its header, and follows them.
+        import pypdfium2
+
+        for day in (before, after):
+            pdf = client.get(f"/v1/reports/{UNIT}", params={"date": day.isoformat()})
+            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+            text = pypdfium2.PdfDocument(pdf.content)[0].get_textpage().get_text_range()
+            assert f"Godkännanden per {day.isoformat()} (registret)" in text
+            if day == before:  # approved: its row, without "(ej godkänd)"
+                assert "1 Södertälje" in text and "1 Södertälje (ej godkänd)" not in text
+            else:  # ended: no approved row (a not-approved row only if it reaches the area well)
+                assert "1 Södertälje" not in text or "1 Södertälje (ej godkänd)" in text
 
         for bad in ("0", "2026-13-01", "tomorrow"):
             assert client.get("/v1/audit", params={"date": bad}).status_code == 422

@@ -22,8 +22,9 @@ from tests.live_server import free_port  # noqa: F401  (for the tests that start
 from tests.live_server import stop as _stop
 from tests.live_server import wait_healthy as _wait_healthy
 
-CACHE_ENTRIES = ("areas", "network", "trees", "geocoder")
-"""Cache entries a lookup needs (population/samples/maps are for audits and maps only)."""
+CACHE_ENTRIES = ("areas", "network", "trees", "samples", "geocoder")
+"""Cache entries a lookup needs (the samples too since a wide region's drive times are computed over its population
+points; maps are for maps only). One left out is rebuilt by the first lookup, 10 s or more per test."""
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -22,7 +23,7 @@ import pytest
 
 from api.service import Service
 from geo.cache import MANIFEST, CacheError, file_checksum
-from geo.settings import Settings
+from geo.settings import PROJECT_ROOT, Settings
 from routing.basetrees import load_base_trees
 from routing.prepare import load_network
 from tests.reliability.conftest import run_asih
@@ -115,10 +116,11 @@ def test_corrupted_geocoder_index_is_repaired_by_prepare(full_cache_copy):
 
 def test_implausible_values_with_a_valid_hash_are_refused(full_cache_copy, settings, service):
     """The hash catches damage on disk; the value checks catch a wrong writer: negative drive times are refused."""
-    from geo.cache import npz_arrays, npz_bytes, write_entry
+    from geo.cache import write_entry
+    from geo.encoding import npz_arrays, npz_bytes
     from routing.basetrees import META, NPZ
 
-    entry = full_cache_copy / "trees" / "free_flow"
+    entry = full_cache_copy / "trees" / service.network.profile  # the trees the service's profile reads
     manifest = json.loads((entry / MANIFEST).read_text())
     arrays = npz_arrays((entry / NPZ).read_bytes())
     arrays["times"][3, 100] = -1.5e179
@@ -136,7 +138,7 @@ def test_the_cache_is_not_a_code_execution_path(full_cache_copy, service, tmp_pa
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    entry = full_cache_copy / "trees" / "free_flow"
+    entry = full_cache_copy / "trees" / service.network.profile
     (entry / "trees.pkl").write_bytes(pickle.dumps(Payload()))
     buf = io.BytesIO()
     np.savez(buf, times=np.array([Payload()], dtype=object))
@@ -163,11 +165,7 @@ def test_cache_is_readable_by_a_service_account_that_did_not_build_it(settings):
     """An account that can neither write the cache nor its lock files still loads it."""
     if os.geteuid() != 0:
         pytest.skip("switching to another account needs root")
-    try:
-        subprocess.run([sys.executable, "-c", "import api"], check=True, capture_output=True, timeout=120,
-                       user=65534, group=65534, cwd="/")
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("the service account 'nobody' cannot run this Python (its interpreter is in a private home)")
+    python, prelude = _python_for_nobody()
     shared = Path(tempfile.mkdtemp(prefix="asih-shared-", dir="/tmp"))
     try:
         os.chmod(shared, 0o755)
@@ -177,14 +175,36 @@ def test_cache_is_readable_by_a_service_account_that_did_not_build_it(settings):
             target = shared / lock.relative_to(settings.cache_dir)
             shutil.copy2(lock, target)
             os.chmod(target, 0o644)  # read-only to the service account
-        code = ("from api.service import Service; from geo.settings import Settings; "
+        code = (prelude + "from api.service import Service; from geo.settings import Settings; "
                 f"s = Service.load(Settings(cache_dir={str(shared)!r}), rebuild=False); "
                 "print(s.lookup_point(59.3148, 18.0843)['area']['id'])")
-        nobody = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                                env={**os.environ, "HOME": "/tmp"}, user=65534, group=65534, cwd="/")
+        own = shared / "registry"  # the service account's own live registry (a lookup reads its approvals)
+        own.mkdir()
+        os.chown(own, 65534, 65534)
+        env = {**os.environ, "HOME": "/tmp", "ASIH_REGISTRY_URL": f"sqlite:///{own / 'registry.sqlite3'}",
+               "ASIH_REGISTRY_SECRET_FILE": str(own / "registry.secret")}
+        nobody = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=300,
+                                env=env, user=65534, group=65534, cwd="/")
         assert nobody.returncode == 0 and nobody.stdout.strip() == "4", nobody.stderr[-2000:]
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def _python_for_nobody() -> tuple[str, str]:
+    """An interpreter the account 'nobody' can run with this environment's packages, and the code to put before a
+    ``-c`` program: this one, or else the system's Python of the same version given this one's packages (this
+    interpreter may live in root's private home, as pyenv's does)."""
+    packages = (f"import site, sys; site.addsitedir({sysconfig.get_paths()['purelib']!r}); "
+                f"sys.path.insert(0, {str(PROJECT_ROOT)!r}); ")
+    system = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    for python, prelude in ((sys.executable, ""), (system, packages)):
+        try:
+            subprocess.run([python, "-c", prelude + "import api"], check=True, capture_output=True, timeout=120,
+                           user=65534, group=65534, cwd="/")
+            return python, prelude
+        except (OSError, subprocess.CalledProcessError):
+            continue
+    pytest.skip(f"the service account 'nobody' can run neither this Python nor {system} with this one's packages")
 
 
 def _umask() -> int:

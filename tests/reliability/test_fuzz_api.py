@@ -1,7 +1,7 @@
 """API fuzzing: schemathesis generates requests from the app's own OpenAPI schema and sends them in-process (ASGI).
 
 Checks on every response: no 5xx, and every 4xx with a JSON body carries a ``detail``. The app is the real one
-(``api.app.create_app``) over the real prepared service, loaded once. The coverage endpoints (audit, choice,
+(``api.app.create_app``) over the real prepared service (the session's). The coverage endpoints (audit, choice,
 isochrones) cost 0.5–3 s per new parameter set, so they get fewer examples than the cheap ones.
 """
 
@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from api.app import create_app
-from api.service import Service
 from geo.settings import get_settings
+from tests.conftest import county_service
 
 SLOW_PATHS = r"^/v1/(audit|choice|isochrones|split|planning|whatif|units/[^/]+/suggest-bases)"
 FAST_EXAMPLES = 25
@@ -21,8 +21,7 @@ SLOW_EXAMPLES = 4
 
 
 def _app():
-    settings_ = get_settings()
-    return create_app(settings_, service=Service.load(settings_))
+    return create_app(get_settings(), service=county_service())  # the session's service, not a second load
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app())

@@ -88,7 +88,8 @@ def test_service_memoises_auditors_and_isochrones_in_one_bounded_memo(service):
     a = service.auditor()
     assert service.auditor() is a
     memo = memo_of(service)
-    assert ("auditor", float(service.settings.limit_s)) in memo and ("samples",) in memo
+    # Keyed by the limit and the approvals of the day (from the live registry): another day's approvals, another entry.
+    assert ("auditor", float(service.settings.limit_s), service.approvals_on()) in memo and ("samples",) in memo
     assert memo.max_items <= 32 and memo.nbytes <= memo.max_bytes
     assert "_auditors" not in service.__dict__ and "_isochrones" not in service.__dict__
 

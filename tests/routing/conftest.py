@@ -6,8 +6,8 @@ import pytest
 from pyproj import Transformer
 
 from geo.settings import METRIC_CRS, WGS84, Settings
+from routing.compile import compile_network
 from routing.loaders import load_graph
-from routing.network import compile_network
 from routing.prepare import prepare_network
 from routing.speeds import load_speed_model
 

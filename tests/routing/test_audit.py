@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from routing.audit import (
-    AUDIT_PROFILES,
-    audit_profiles,
-    compare_rows,
-    floor4,
-    profile_auditors,
-    share_text,
-)
+from routing.audit import AUDIT_PROFILES, floor4, profile_auditors
+from routing.audit_table import audit_profiles, compare_rows, share_text
 from routing.choice import choice_layer, choice_summary
 from routing.whatif import WhatIfError, apply_changes, geocoder_resolver, what_if, what_if_rows
 

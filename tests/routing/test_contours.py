@@ -8,15 +8,10 @@ import pytest
 import shapely
 
 from geo.settings import METRIC_CRS
-from routing.contours import (
-    BEYOND_S,
-    contour_bands,
-    contour_grid,
-    isochrone_bands,
-    time_field,
-)
-from routing.network import compile_network
+from routing.compile import compile_network
+from routing.contours import contour_bands, isochrone_bands
 from routing.snapping import snap
+from routing.time_grid import BEYOND_S, contour_grid, time_field
 from routing.trees import drive_time_tree, times_to_snaps
 
 X0, Y0 = 670_000.0, 6_580_000.0  # Stockholm, SWEREF 99 TM (m)

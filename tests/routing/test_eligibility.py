@@ -49,20 +49,26 @@ def test_far_units_are_outside_the_limit(service):
     assert answer.location.area_id == 2
     assert {a.unit.id for a in answer.eligible} == {"byle-gard-fc", "norrort-legevisitten"}
     assert not any(a.within_limit for a in answer.eligible)
-    assert any("No approved unit reaches this point within 30 minutes" in w for w in answer.warnings)
+    [none] = [w for w in answer.warnings if w.code == "none_within_limit"]  # a typed note: code, severity, params
+    assert none.severity == "decisive" and none.params == {"minutes": 30.0}
+    assert none.render("en") == "No approved unit reaches this point within 30 minutes."
+    assert none.render("sv") == "Ingen godkänd enhet når platsen inom 30 minuter."
 
 
 def test_outside_county_has_no_units(service):
     answer = service.eligibility.at(59.8586, 17.6389)
     assert answer.location.area_id is None and answer.eligible == []
-    assert "Outside Stockholm County" in answer.warnings[0]
+    outside = answer.warnings[0]
+    assert outside.code == "outside_county" and outside.params == {"municipality": "Uppsala", "county": "03"}
+    assert outside.render("en").startswith("Outside Stockholm County: the point is in Uppsala municipality (county 03)")
 
 
 def test_precision_of_bases_is_in_the_warnings(service):
     answer = service.eligibility.at(59.3323, 18.0237)  # Kungsholmen, area 5
-    text = " ".join(answer.warnings)
-    assert "guess" in text and "ASIH Rehabhotellet" in text
-    assert "hypothesis" in text  # area 5 membership is not confirmed
+    by_text = {w.key: w for w in answer.warnings}
+    assert "ASIH Rehabhotellet" in by_text["base_precision_unknown"].params["units"]
+    assert "guess" in by_text["base_precision_unknown"].render("en")
+    assert by_text["area_hypothesis"].params == {"area": 5}  # area 5 membership is not confirmed
 
 
 def test_every_base_snaps_close_to_a_road(service):
@@ -75,5 +81,6 @@ def test_a_base_far_from_the_network_is_flagged(service):
     strict = Eligibility(service.network, service.registry, service.locator, service.eligibility.trees,
                          service.settings.limit_s, snap_warning_m=0.0)  # every base is "far" at 0 m
     answer = strict.at(59.1955, 17.6253)
-    assert any("ASIH Södertälje sjukhus: its base" in w and "from the nearest road" in w for w in answer.warnings)
-    assert not any("its base" in w for w in service.eligibility.at(59.1955, 17.6253).warnings)
+    far = [w for w in answer.warnings if w.code == "base_far_from_road" and w.params["unit"] == "ASIH Södertälje sjukhus"]
+    assert far and "from the nearest road" in far[0].render("en")
+    assert not any(w.code == "base_far_from_road" for w in service.eligibility.at(59.1955, 17.6253).warnings)

@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 import shapely
 
+from bench.corridor import reached_lines
 from routing.basetrees import compute_base_trees
-from routing.contours import contour_grid
-from routing.isochrones import isochrone, reached_lines, to_geojson, unit_bands
+from routing.isochrones import isochrone, to_geojson, unit_bands
 from routing.population import build_population_points
 from routing.snapping import nearest_node, snap, snap_many
 from routing.split import split_by_unit
+from routing.time_grid import contour_grid
 from routing.trees import drive_time, drive_time_tree, node_tree, times_to_snaps
 from tests.routing.conftest import metric
 from tests.routing.test_contours import X0, Y0, toy_network

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from routing.audit import profile_auditors
-from routing.siting import SITING_SPACING_M, SitePlanner, SitingError, index_places
+from routing.candidate_sites import SITING_SPACING_M
+from routing.siting import SitePlanner, SitingError, index_places
 from routing.whatif import what_if
 
 
