@@ -13,6 +13,7 @@ Inputs are auditors per profile (:func:`routing.audit.profile_auditors`) of one 
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 from collections.abc import Mapping
 from datetime import datetime
@@ -82,20 +83,22 @@ def unit_report(auditors: Mapping[str, object], unit_id: str, out: str | Path, *
                          land=land, settings=chosen.settings)
     profiles = list(auditors)
     header = ["Område", "Invånare"] + [PROFILES_SV.get(p, p) for p in profiles] + \
-             [f"Ej nådda ({PROFILES_SV.get(map_profile, map_profile)})"]
+             [f"Restid median / 90 % ({PROFILES_SV.get(map_profile, map_profile)})",
+              f"Ej nådda ({PROFILES_SV.get(map_profile, map_profile)})"]
     table, fills = [], []
     for row in rows:
         first = row.first
         name = f"{first.area_id} {row.area_name}" + ("" if first.approved else " (ej godkänd)")
         cells = [name, int_text(first.population)]
         cells += [share_cell(r.population_share, r.verdict) for r in row.rows.values()]
-        cells.append(int_text(row.rows.get(map_profile, first).gap_population))
+        shown = row.rows.get(map_profile, first)
+        cells += [times_text(shown), int_text(shown.gap_population)]
         table.append(cells)
         fills.append(["#ffffff"] * 2 + [VERDICT_FILL.get(r.verdict, "#ffffff") for r in row.rows.values()] +
-                     ["#ffffff"])
+                     ["#ffffff"] * 2)
     approved = [r for r in rows if r.first.approved]
     lead = _unit_lead(unit, approved, map_profile)
-    widths = [0.26, 0.09] + [0.51 / len(profiles)] * len(profiles) + [0.14]
+    widths = [0.22, 0.08] + [0.45 / len(profiles)] * len(profiles) + [0.13, 0.12]
     return one_page(out, f"Täckningsrapport: {unit.unit}", lead, figure,
                  [("Godkända områden, och andra som enheten når", header, table, fills, widths)],
                  auditors, chosen, map_profile, max_map_height=0.5)
@@ -163,6 +166,15 @@ def county_report(auditors: Mapping[str, object], out: str | Path, *, map_profil
                units, unit_fills, [0.22, 0.14] + [0.64 / len(profiles)] * len(profiles))]
     return one_page(out, "Täckningsrapport: hela länet", lead, figure, tables, auditors, chosen, map_profile,
                  max_map_height=0.34)
+
+
+def times_text(row) -> str:
+    """Why a verdict is what it is: the people-weighted drive times of an audit row, median and 90th percentile,
+    in whole minutes rounded up ("26 / 29 min"; "–" for a time not reached)."""
+    def minutes(s):
+        return "–" if s is None else f"{math.ceil(s / 60):.0f}"
+
+    return f"{minutes(row.drive_time_p50_s)} / {minutes(row.drive_time_p90_s)} min"
 
 
 def unit_reach(auditor, unit_id: str):

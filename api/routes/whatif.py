@@ -78,6 +78,11 @@ class SideOut(BaseModel):
     gap_population: int
     base_precision: str
     gaps: list[dict[str, Any]]
+    drive_time_p50_s: float | None = Field(None, description="Half the area's people live within this drive time (s).")
+    drive_time_p90_s: float | None = Field(None, description="Nine in ten live within this drive time (s).")
+    margin_s: float | None = Field(None, description="Limit minus the 90th-percentile time (s); negative: over it.")
+    most_out_of_reach: list[dict[str, Any]] = Field(default_factory=list, description="The five places with most "
+                                                    "people out of reach.")
 
 
 class RowOut(BaseModel):

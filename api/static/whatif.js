@@ -320,6 +320,9 @@
     return el("span", { className: "verdict " + cls, text: mark + (VERDICT[v] || v) });
   }
 
+  const upMinutes = (s) => (s === null || s === undefined ? "–" : String(Math.ceil(s / 60)));
+  const timesText = (side) => `${upMinutes(side.drive_time_p50_s)} / ${upMinutes(side.drive_time_p90_s)} min`;
+
   function renderTable(data) {
     const tbody = $("coverage").querySelector("tbody");
     tbody.textContent = "";
@@ -347,6 +350,10 @@
       if (a) v.append(verdictSpan(a.verdict));
       vd.append(v);
       tr.append(vd);
+      // Why the verdict is what it is: half and nine in ten of the area's people are reached within these times.
+      const times = el("td", { "data-label": "Restid median / 90 %", className: "times" });
+      times.append(pair(b && timesText(b), a ? timesText(a) : null, (x) => x));
+      tr.append(times);
       const gap = el("td", { "data-label": "Personer som inte nås", className: "gap" });
       gap.append(pair(b && b.gap_population, a ? a.gap_population : null, people));
       tr.append(gap);

@@ -108,6 +108,14 @@ def test_http_outputs_name_their_date_and_profile(dated, settings):
         assert UNIT in [e["id"] for e in client.post(
             "/v1/lookup", json={"lat": 59.1955, "lon": 17.6253, "date": before.isoformat()}).json()["eligible"]]
 
+        # Base siting plans for the areas approved that day: area 1 up to its last day; then there is none to plan for.
+        sites = client.get(f"/v1/units/{UNIT}/suggest-bases", params={"date": before.isoformat()})
+        assert sites.status_code == 200, sites.text
+        assert sites.json()["date"] == before.isoformat() and sites.json()["profile"] == "typical"
+        assert [a["area_id"] for a in sites.json()["most_people"]["areas"]] == [AREA]
+        none_left = client.get(f"/v1/units/{UNIT}/suggest-bases", params={"date": after.isoformat()})
+        assert none_left.status_code == 422 and "approved" in none_left.json()["detail"]
+
         # The printed report states the day of its approvals in its header, and follows them.
         import pypdfium2
 

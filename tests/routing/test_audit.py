@@ -209,3 +209,27 @@ def test_what_if_takes_a_street_and_refuses_vague_places(service, auditor):
             what_if(auditor, move=[text], resolve=resolve)
     with pytest.raises(WhatIfError, match="LAT,LON"):
         what_if(auditor, move=["syd-aleris=Sveavägen 1, Stockholm"])  # no geocoder given: coordinates only
+
+
+def test_why_a_verdict_is_what_it_is(auditor):
+    """Each row carries the people-weighted drive times of its area (median, 90th percentile), the margin to the limit
+    and the five places with most people out of reach; they agree with the row's share."""
+    import numpy as np
+
+    for unit_id, area_id in (("byle-gard-fc", 5), ("syd-aleris", 3), ("sodertalje-sjukhus", 1)):
+        row = next(r for r in auditor.audit_unit(unit_id).approvals if r.area_id == area_id)
+        pop = auditor.samples.population
+        inside = pop.area_id == area_id
+        times = auditor.pop_times[auditor.unit_order.index(unit_id)][inside]
+        weight = pop.weight[inside]
+        order = np.argsort(times, kind="stable")
+        share = np.cumsum(weight[order]) / weight.sum()
+        for q, got in ((0.5, row.drive_time_p50_s), (0.9, row.drive_time_p90_s)):
+            expected = times[order][np.searchsorted(share, q - 1e-12)]
+            assert got == (round(float(expected), 1) if np.isfinite(expected) else None)
+        assert row.margin_s == pytest.approx(auditor.limit_s - row.drive_time_p90_s)
+        # Nine in ten within the limit exactly when the 90th percentile is (the share says the same as the times).
+        assert (row.drive_time_p90_s <= auditor.limit_s) == (row.population_share >= 0.9 - 1e-9)
+        d = row.to_dict()
+        assert d["most_out_of_reach"] == row.gaps[:5] and len(d["most_out_of_reach"]) <= 5
+        assert d["drive_time_p50_s"] <= d["drive_time_p90_s"]
