@@ -1,4 +1,5 @@
-"""Live what-if for the planning page: one unit's bases moved, added or removed, answered in tens of milliseconds.
+"""The what-if engine (one for the planning page, the planning tables and the CLI): a unit's bases moved, added or
+removed, answered in tens of milliseconds.
 
 Method. Only the bases that moved or were added get new trees — point trees grown over the whole network exactly as
 the prepared base trees are (:func:`routing.basetrees.compute_base_trees`, ~5 ms each); the unit's other bases keep
@@ -14,13 +15,13 @@ their prepared rows. From the unit's trees, in one pass:
 thread-safe caches with single-flight (:class:`Memo`): dragging a base back to where it was costs nothing, and two
 requests for the same placement compute it once. At most :data:`MAX_PARALLEL` computations run at once.
 
-Polygons are sent simplified by :data:`SIMPLIFY_M` (for drawing; the audit figures come from the sample points, not
-from the polygon) with WGS84 coordinates rounded to :data:`COORD_DECIMALS` decimals (about 1 m).
+Polygons are sent as :mod:`routing.whatif_geojson` writes them. ``asih audit --move-base`` and
+``POST /v1/planning/what-if`` parse their text changes in :mod:`routing.whatif` and audit "after" here
+(:meth:`LiveWhatIf.audit_with`).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import weakref
 from collections.abc import Callable, Hashable, Sequence
@@ -28,19 +29,17 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-import shapely
-from shapely.geometry.base import BaseGeometry
 
 from geo.areas.locate import AreaLocator
-from geo.crs import geometry_to_wgs84, verify_lat_lon
+from geo.crs import verify_lat_lon
 from geo.memo import Memo
 from geo.providers import Base, Registry, Unit
-from routing.audit import ApprovalAudit, CoverageAuditor
+from routing.audit import ApprovalAudit, CoverageAuditor, UnitAudit
 from routing.basetrees import BaseTrees, compute_base_trees
 from routing.isochrones import subset_snaps, unit_bands
 from routing.snapping import SnapArray
 from routing.time_grid import contour_grid
-from routing.whatif import WHAT_IF_PRECISION, WhatIfError
+from routing.whatif_geojson import COORD_DECIMALS, SIMPLIFY_M, dumps, geojson_geometry  # noqa: F401 - re-exported
 
 MAX_CHANGES = 5
 """Most changes (moves, additions and removals together) in one what-if."""
@@ -48,18 +47,18 @@ MAX_CHANGES = 5
 MAX_PARALLEL = 2
 """Most what-if computations at once (each uses one core for ~50 ms; the machine has two)."""
 
-SIMPLIFY_M = 20.0
-"""Polygons are simplified by this (m) before they are sent: a fifth of the contour grid's cell, invisible at the
-zoom levels a county map uses, and it halves the answer."""
-
-COORD_DECIMALS = 5
-"""WGS84 decimals of the polygons sent (1e-5° ≈ 1.1 m north–south, 0.6 m east–west at 59° N)."""
-
 _ROW_KEYS = ("unit", "unit_id", "area_id", "approved")
 """Keys of ``ApprovalAudit.to_dict`` that name the row rather than describe a side (before / after)."""
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+WHAT_IF_PRECISION = "address"
+"""A base given as coordinates by the user is exact for the question asked."""
+
+
+class WhatIfError(ValueError):
+    """A what-if change names an unknown unit or base, or leaves a unit without bases."""
 
 
 class TooManyChanges(WhatIfError):
@@ -252,6 +251,17 @@ class LiveWhatIf:
                 parts.append(BaseTrees([unit.id], [p.base], t.snaps, t.times, t.profile))
         return _stack(parts)
 
+    def audit_with(self, before: Unit, after: Unit) -> UnitAudit:
+        """The audit of unit ``before`` with its bases replaced by ``after``'s (the same unit, bases changed by the
+        CLI's or the planning tables' what-if): bases it keeps read the prepared trees, the others get a point tree
+        (memoised per position), as every answer of this engine."""
+        kept = {(b.name, b.lat, b.lon): i for i, b in enumerate(before.bases)}
+        placed = [PlacedBase(b, kept[(b.name, b.lat, b.lon)], None) if (b.name, b.lat, b.lon) in kept
+                  else PlacedBase(b, None, "moved") for b in after.bases]
+        trees = self.unit_trees(before, placed)
+        with np.errstate(invalid="ignore"):  # 0 · inf on one-way roads, as in _point_tree
+            return _UnitAuditor(self.auditor, after, trees).audit_unit(after.id)
+
     def _after(self, unit: Unit, placed: Sequence[PlacedBase]) -> dict[str, Any]:
         trees = self.unit_trees(unit, placed)
         changed = Unit(unit.id, unit.unit, unit.organisation, unit.areas, tuple(p.base for p in placed),
@@ -289,36 +299,6 @@ class LiveWhatIf:
                            "area_km2": round(band.area_km2, 1), "profile": self.net.profile},
             "geometry": geojson_geometry(band.geometry),
         }
-
-
-class GeoJSONText(str):
-    """A GeoJSON geometry already serialised (shapely's ``to_geojson``, ~10× faster than building dicts):
-    :func:`dumps` embeds it as is; ``json.loads`` reads it back."""
-
-
-def geojson_geometry(geom: BaseGeometry, simplify_m: float = SIMPLIFY_M, decimals: int = COORD_DECIMALS) -> GeoJSONText:
-    """A polygon in EPSG:3006 as a GeoJSON geometry in EPSG:4326, simplified by ``simplify_m`` (m; Douglas–Peucker:
-    3 ms where the topology-preserving variant takes 30 ms — the polygon is for drawing) and rounded to ``decimals``
-    degrees."""
-    if simplify_m > 0 and not geom.is_empty:
-        geom = shapely.simplify(geom, simplify_m, preserve_topology=False)
-    wgs = geometry_to_wgs84(geom)
-    return GeoJSONText(shapely.to_geojson(shapely.transform(wgs, lambda xy: np.round(xy, decimals))))
-
-
-def dumps(answer: dict[str, Any]) -> str:
-    """An answer of :meth:`LiveWhatIf.answer` as JSON text, its polygons' geometries embedded as serialised."""
-    raw: list[str] = []
-    out = dict(answer)
-    for key in ("polygon", "before_polygon"):
-        feature = out.get(key)
-        if feature is not None and isinstance(feature.get("geometry"), GeoJSONText):
-            raw.append(feature["geometry"])
-            out[key] = {**feature, "geometry": f"\0geometry-{len(raw) - 1}\0"}
-    text = json.dumps(out, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for i, geometry in enumerate(raw):
-        text = text.replace(json.dumps(f"\0geometry-{i}\0"), geometry, 1)
-    return text
 
 
 def _point_tree(net, unit: Unit, base: Base) -> BaseTrees:

@@ -1,4 +1,5 @@
-"""What-if: the audit of one unit with a base moved, added or removed, against today.
+"""What-if as text (CLI, the planning tables): parse ``UNIT[:N]=LAT,LON`` changes, apply them to a registry, and
+audit the changed units before and after with the one what-if engine (:mod:`routing.live_whatif`).
 
 A new base is given as ``LAT,LON`` or as a place or address, resolved by the service's geocoder (see
 :func:`geocoder_resolver`): only a place known to within :data:`WHAT_IF_MAX_WIDTH_M` is accepted, never a postal
@@ -13,10 +14,7 @@ from dataclasses import replace
 from geo.areas.locate import AreaLocator
 from geo.providers import Base, Registry
 from routing.audit import CoverageAuditor, UnitAudit, floor4
-from routing.basetrees import compute_base_trees
-
-WHAT_IF_PRECISION = "address"
-"""A base given as coordinates by the user is exact for the question asked."""
+from routing.live_whatif import WHAT_IF_PRECISION, WhatIfError, live_what_if  # noqa: F401 - re-exported
 
 WHAT_IF_MAX_WIDTH_M = 2000.0
 """A place or address typed for a what-if base must be known to within this (m): a street or a district, not a
@@ -24,10 +22,6 @@ postal town (whose point may lie tens of kilometres from where the user means)."
 
 Resolver = Callable[[str], tuple[float, float, str, str]]
 """Place text → (lat, lon, label, base precision); raises :class:`WhatIfError` when the place is not usable."""
-
-
-class WhatIfError(ValueError):
-    """A what-if change names an unknown unit or base, or leaves a unit without bases."""
 
 
 def parse_change(text: str) -> tuple[str, int | None, tuple[float, float] | str | None]:
@@ -155,12 +149,10 @@ def what_if_registry(auditor: CoverageAuditor, registry: Registry,
             loc = locator.locate(base.lat, base.lon)
             if not loc.inside:
                 raise WhatIfError(f"The what-if base of {unit_id} at {base.lat}, {base.lon} is not usable: {loc.message}")
-    units = tuple(registry.get(u) for u in sorted(changed))
-    fresh = compute_base_trees(auditor.net, [(u, b) for u in units for b in u.bases])
-    # Only the changed units are audited after, so only their trees are needed (the audit of a unit reads no other).
-    after = CoverageAuditor(auditor.settings, auditor.net, auditor.model, Registry(units, registry.version), fresh,
-                            auditor.samples, auditor.limit_s)
-    return [(auditor.audit_unit(u), after.audit_unit(u)) for u in sorted(changed)]
+    # One what-if engine (routing.live_whatif) for the planning page, these tables and the CLI: a unit's audit reads
+    # its own trees only, so each changed unit is audited after on its own.
+    engine = live_what_if(auditor, locator)
+    return [(auditor.audit_unit(u), engine.audit_with(auditor.registry.get(u), registry.get(u))) for u in sorted(changed)]
 
 
 def what_if_rows(pairs: list[tuple[UnitAudit, UnitAudit]], profile: str, area_names: dict[int, str]) -> list[dict]:
