@@ -105,6 +105,7 @@
         el("h3", { id: "choice-heading", text: v.choice_heading }),
         el("p", { text: v.choice_intro }),
         list,
+        v.confirm ? el("p", {}, [otherTown()]) : null,
         v.decide_by ? el("p", { className: "muted", text: v.decide_by }) : null,
         window.L ? el("p", { className: "muted map-pick", text: t("map_pick") }) : null,
       ]));
@@ -146,6 +147,13 @@
   }
 
   // Free places (as text: the note is the provider's words, never markup) and the provider file's capacity note.
+  // A one-town question is not a dead end: "no, another town" takes the user back to the search field.
+  function otherTown() {
+    const b = el("button", { type: "button", id: "confirm-other", className: "link", text: t("confirm_other") });
+    b.addEventListener("click", () => { input.focus(); input.select(); });
+    return b;
+  }
+
   function capacityCell(u) {
     const f = u.free;
     const parts = [];

@@ -19,6 +19,8 @@ Privacy: nothing here logs, stores or echoes a query; notes are fixed sentences.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -41,6 +43,9 @@ NOTE_NO_LETTER = Note("entrance_letter_not_found", "info")
 NOTE_SPELLING = Note("spelling_corrected", "caution")
 NOTE_STREET_NOT_FOUND = Note("street_not_found", "caution")
 
+
+CENTRE = re.compile(r"(.+?)\s+(?:centrum|c)\.?", re.IGNORECASE)
+"""A place's centre as typed ("Täby centrum", "Kista C"): the data has places, not their centres."""
 
 GENERIC_SUFFIXES = (
     "vagen", "gatan", "grand", "backe", "backen", "stigen", "slingan", "torg", "torget", "plan", "alle", "leden",
@@ -114,6 +119,13 @@ class OfflineGeocoder:
             as_town = self.context.town(street_text)
             if as_town is not None and not self._exact_ids(street_text):
                 return self._from_context(as_town)
+            centre = CENTRE.fullmatch(street_text)
+            if as_town is None and centre and not self._exact_ids(street_text):
+                # "Täby centrum": the centre is not in the data; the town is, and the answer covers all of it.
+                town = self.context.town(centre.group(1))
+                if town is not None:
+                    return self._from_context(town, Note("centre_not_in_data", "caution",
+                                                         {"place": centre.group(1).strip()}))
             if as_town is None and not self._exact_ids(street_text):
                 split = self._split_town(street_text)
                 if split is not None:

@@ -675,11 +675,14 @@ def test_corrected_spelling_from_the_service(live_server, pages):
     corrected = s.page.locator("#corrected")
     assert corrected.locator("strong").inner_text().startswith("Menade du Mariebergsgatan")
     assert "Du skrev: Mariebergsgtan" in corrected.inner_text()
-    if s.page.locator("#choice").count():  # the service asks to confirm a corrected street: one click
-        assert s.page.locator("#choice-heading").inner_text().startswith("Menade du Mariebergsgatan")
-        s.page.locator("#choice button").click()
-        s.answered()
-        assert s.lookups[-1]["choice"] == "confirm"
+    # The service asks to confirm a corrected street (no town given): "no" leads back to the search field, "yes" is
+    # one click.
+    assert s.page.locator("#choice-heading").inner_text().startswith("Menade du Mariebergsgatan")
+    s.page.locator("#confirm-other").click()
+    assert s.page.evaluate("document.activeElement.id") == "q"
+    s.page.locator("#choice ul.choices button").click()
+    s.answered()
+    assert s.lookups[-1]["choice"] == "confirm"
     assert s.page.locator("#summary").inner_text().startswith("Område 5 – Innerstaden.")
     assert "Menade du Mariebergsgatan" in s.page.locator("#corrected").inner_text()
 

@@ -393,3 +393,18 @@ def test_register_postcodes_lie_in_their_own_postal_town(geocoder, units):
                 assert b in town.boroughs, (key, pc.town, b)
         checked += 1
     assert checked > 300
+
+
+@pytest.mark.parametrize("query,town", [("Täby centrum", "Täby"), ("Kista C", "Kista"), ("handen centrum", "Handen")])
+def test_a_town_centre_answers_for_the_whole_town_and_says_so(service, query, town):
+    """The data has towns, not their centres: "Täby centrum" is answered as all of Täby (never as one point), with a
+    caution, instead of the error an unknown street gets."""
+    answer = service.lookup(address=query, lang="sv")
+    assert answer["query"]["precision"] == "postal_town" and answer["query"]["matched"] == town
+    [note] = [w for w in answer["warnings"] if w["code"] == "centre_not_in_data"]
+    assert note["severity"] == "caution" and note["params"] == {"place": query.rsplit(" ", 1)[0]}
+    assert note["message"] == f"Centrum i {query.rsplit(' ', 1)[0]} finns inte i datat; svaret gäller hela " \
+                              f"{query.rsplit(' ', 1)[0]}."
+    assert answer == service.lookup(address=query, lang="sv") and answer["query"]["region"]["width_m"] > 1000
+    with pytest.raises(NotFound):
+        service.lookup(address="Qwxzy centrum")
