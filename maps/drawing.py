@@ -24,6 +24,7 @@ from matplotlib.text import Text  # noqa: E402
 from geo.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
 from maps import style  # noqa: E402
 from maps.background import load_land  # noqa: E402
+from maps.geography import PLACE_NAME_GID, draw_place_names, draw_roads  # noqa: E402
 
 HALO = [pe.withStroke(linewidth=3, foreground="white")]
 """A white outline that keeps text readable over any fill."""
@@ -50,6 +51,8 @@ def canvas(bounds, land: gpd.GeoDataFrame | None, settings: Settings | None):
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    draw_roads(ax, settings)  # geography to find one's way: the roads the times are computed on, and place names
+    draw_place_names(ax, land)
     return fig, ax
 
 
@@ -107,13 +110,21 @@ def _north_arrow(ax) -> None:
 
 
 def area_numbers(ax, areas: gpd.GeoDataFrame) -> None:
+    """Each area's number at a point inside it; a place name too close to a number gives way to it."""
     xmin, xmax = ax.get_xlim()
     ymin, ymax = ax.get_ylim()
+    spots = []
     for _, row in areas.iterrows():
         spot = row.geometry.representative_point()
         if xmin <= spot.x <= xmax and ymin <= spot.y <= ymax:
             ax.text(spot.x, spot.y, str(int(row["id"])), ha="center", va="center", fontsize=13, fontweight="bold",
                     zorder=8, path_effects=HALO)
+            spots.append((spot.x, spot.y))
+    clear = 0.04 * max(xmax - xmin, ymax - ymin)  # about a number's and a name's half-widths on the page
+    for text in [t for t in ax.texts if t.get_gid() == PLACE_NAME_GID]:
+        x, y = text.get_position()
+        if any(abs(x - sx) < 2 * clear and abs(y - sy) < clear for sx, sy in spots):
+            text.remove()
 
 
 def plot_bases(ax, bases: Sequence[Mapping], labels: Sequence[str] | None = None) -> None:

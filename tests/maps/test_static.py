@@ -206,6 +206,34 @@ def test_unit_map_hatches_people_not_land(syd_aleris, areas, land):
         plt.close(fig)
 
 
+def test_a_map_has_roads_and_place_names_that_give_way_to_area_numbers(syd_aleris, areas, land, settings):
+    """Geography to find one's way by (issue: maps with geography): the main roads of the network the times are
+    computed on, and the municipalities' names — never on top of an area's number."""
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
+
+    from maps.geography import PLACE_NAME_GID, ROAD_CLASSES, main_roads
+    from maps.static import unit_figure
+
+    roads = main_roads(settings)
+    assert set(roads) == set(ROAD_CLASSES) and all(len(v) > 50 for v in roads.values())
+    fig = unit_figure(syd_aleris["unit"], syd_aleris["isochrone"], areas, syd_aleris["gaps"], 30,
+                      unreached=syd_aleris["unreached"], land=land)
+    try:
+        ax = fig.axes[0]
+        drawn = [c for c in ax.collections if isinstance(c, LineCollection) and len(c.get_segments()) > 50]
+        assert sum(len(c.get_segments()) for c in drawn) >= sum(len(v) for v in roads.values())
+        names = {t.get_text(): t.get_position() for t in ax.texts if t.get_gid() == PLACE_NAME_GID}
+        assert {"Huddinge", "Botkyrka", "Nynäshamn"} <= set(names)
+        numbers = [t.get_position() for t in ax.texts if t.get_text().isdigit() and t.get_fontsize() == 13]
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        clear = 0.04 * max(x1 - x0, y1 - y0)
+        assert not [n for n, (x, y) in names.items()
+                    if any(abs(x - a) < 2 * clear and abs(y - b) < clear for a, b in numbers)]
+    finally:
+        plt.close(fig)
+
+
 def test_land_gaps_without_people_are_not_drawn(syd_aleris):
     from maps.gaps import people_gaps
 
