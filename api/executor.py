@@ -12,8 +12,9 @@ Two pieces, used by the routes, the service and the CLI alike:
 
 Why processes and not threads: lookups run on the event loop, and a batch is pure-Python geocoding that holds the
 GIL; in threads, two 500-row batch clients cut lookup throughput from 638 to 170 req/s and raised p99 from 20 to
-153 ms (issue 11). A worker whose private memory grows past ``worker_max_private_mb`` is replaced after its task,
-so fragmentation from many different requests cannot pile up in the server.
+153 ms (issue 11). A worker whose private memory grows past ``worker_max_private_mb`` is replaced after its task
+(measured after a long task, and at most every ``MEMORY_CHECK_S`` after short ones), so fragmentation from many
+different requests cannot pile up in the server.
 
 Nothing a request sent is kept: batch rows live only in the call to the worker, and batches are never memoised.
 """
@@ -26,10 +27,12 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from geo.geojson import dumps
 from geo.memo import Memo  # noqa: F401 - re-exported for the tests and callers
 
 T = TypeVar("T")
@@ -51,6 +54,10 @@ SERVICE_MEMO_MB = 128.0
 """The service's memo (auditors, sample points, isochrone polygons), in each process: entries and megabytes."""
 WORKER_MAX_PRIVATE_MB = 300.0
 """A worker whose private (not shared with the server) memory exceeds this is replaced after its task."""
+MEMORY_CHECK_S = 1.0
+"""A worker measures its private memory after a task that ran this long, or when this long has passed since it last
+did. Measuring costs ~15–20 ms (the kernel walks the page tables of the forked service, then ``malloc_trim``): paid
+after every task it was most of the pool hop of a 20 ms isochrone (issue 24)."""
 
 
 # -- the memo ----------------------------------------------------------------------------------------------------
@@ -109,11 +116,28 @@ def _init_worker(service: Any, nice: int) -> None:
 
 
 def _run_in_worker(fn: Callable[..., Any], args: tuple, service: Any = None) -> tuple[bool, Any, float]:
+    started = time.monotonic()
     try:
         result = fn(_worker_service if service is None else service, *args)
     except Exception as exc:  # noqa: BLE001 - passed on by type only
-        return False, type(exc).__name__, _trimmed_mb()
-    return True, result, _trimmed_mb()
+        return False, type(exc).__name__, _checked_mb(started)
+    return True, result, _checked_mb(started)
+
+
+_last_check = {"at": float("-inf"), "mb": 0.0}
+
+
+def _checked_mb(started: float) -> float:
+    """The worker's private memory (MB): measured after a long task or when the last measure is old, else that one.
+
+    Short tasks in a row share one measurement; one that leaves a worker over its bound is seen at the next check
+    (within ``MEMORY_CHECK_S``), and the worker is replaced after that task.
+    """
+    now = time.monotonic()
+    if now - started >= MEMORY_CHECK_S or now - _last_check["at"] >= MEMORY_CHECK_S:
+        _last_check["mb"] = _trimmed_mb()
+        _last_check["at"] = time.monotonic()
+    return _last_check["mb"]
 
 
 def _trimmed_mb() -> float:
@@ -321,8 +345,15 @@ async def run_heavy(heavy: HeavyExecutor, key: Hashable, fn: Callable[..., T], *
 
 
 def json_bytes(content: Any) -> bytes:
-    """``content`` rendered as the app's JSON answers are (FastAPI's encoder, then ``JSONResponse``)."""
-    from fastapi.encoders import jsonable_encoder
-    from fastapi.responses import JSONResponse
+    """``content`` as the JSON of the app's answers (what ``JSONResponse`` writes: compact, UTF-8, no NaN).
 
-    return JSONResponse(jsonable_encoder(content)).body
+    Serialised once by :func:`geo.geojson.dumps`: geometries written by GEOS (:class:`geo.geojson.GeoJSONText`)
+    are embedded as is, and FastAPI's ``jsonable_encoder`` sees only the values ``json`` cannot write itself
+    (dates, models, …), not every coordinate: it took ~45–60 ms of a 180 kB isochrone answer (issue 24).
+    """
+    from fastapi.encoders import jsonable_encoder
+
+    try:
+        return dumps(content, default=jsonable_encoder).encode("utf-8")
+    except TypeError:  # e.g. a dict key json cannot write (a date): the encoder's whole walk, as before
+        return dumps(jsonable_encoder(content)).encode("utf-8")

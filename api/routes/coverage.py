@@ -156,7 +156,7 @@ def choice_json(svc: Service, limit_s: float | None, layer: bool, approvals: App
 def isochrones_json(svc: Service, unit_id: str, limits: tuple[float, ...], shape: str, direction: str) -> bytes:
     """The body of ``GET /v1/isochrones/{unit}``."""
     return json_bytes(unit_isochrones(svc.settings, svc.network, svc.areas, svc.eligibility.trees,
-                                      svc.registry.get(unit_id), list(limits), shape, direction))
+                                      svc.registry.get(unit_id), list(limits), shape, direction, serialised=True))
 
 
 def split_json(svc: Service, minutes: int | None, approved: bool, direction: str, approvals: Approvals) -> bytes:

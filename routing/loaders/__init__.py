@@ -24,18 +24,10 @@ import math
 from pathlib import Path
 
 import networkx as nx
-import osmnx as ox
 from shapely.geometry.base import BaseGeometry
 
 from geo.settings import COUNTY_CODE, METRIC_CRS, Settings
 from routing.loaders.matsim import graph_from_matsim
-from routing.loaders.osm import (
-    county_polygon_wgs84,
-    graph_from_osm_xml,
-    graph_from_osmnx_files,
-    graph_from_overpass,
-    graph_from_pbf,
-)
 from routing.speeds import SpeedModel, add_speeds, load_speed_model, road_class
 
 SOURCES = ("matsim", "osmnx-files", "osm-xml", "pbf", "overpass")
@@ -121,17 +113,21 @@ def load_graph(
     if file is not None:
         _verify_file(file, source)
     if source == "matsim":
-        G = graph_from_matsim(file)
-    elif source == "osmnx-files":
-        G = graph_from_osmnx_files(file)
+        return normalise_graph(graph_from_matsim(file), source, model)
+    # OSMnx (with scikit-learn and matplotlib) takes ~1.3 s to import: only the OSM sources need it, not MATSim
+    # nor any command or server that loads the prepared cache (issue 24).
+    from routing.loaders import osm
+
+    if source == "osmnx-files":
+        G = osm.graph_from_osmnx_files(file)
     elif source == "osm-xml":
-        G = graph_from_osm_xml(file, model.drivable, model.service_exclude)
+        G = osm.graph_from_osm_xml(file, model.drivable, model.service_exclude)
     elif source == "pbf":
-        G = graph_from_pbf(file, model.drivable, model.service_exclude)
+        G = osm.graph_from_pbf(file, model.drivable, model.service_exclude)
     else:
         if polygon_wgs84 is None:
-            polygon_wgs84 = county_polygon_wgs84(settings.raw(settings.municipalities_file), COUNTY_CODE)
-        G = graph_from_overpass(polygon_wgs84)
+            polygon_wgs84 = osm.county_polygon_wgs84(settings.raw(settings.municipalities_file), COUNTY_CODE)
+        G = osm.graph_from_overpass(polygon_wgs84)
     return normalise_graph(G, source, model)
 
 
@@ -151,6 +147,8 @@ def normalise_graph(G: nx.MultiDiGraph, source: str, model: SpeedModel) -> nx.Mu
     nx.MultiDiGraph
     """
     if str(G.graph.get("crs", METRIC_CRS)).upper() != METRIC_CRS:
+        import osmnx as ox  # only for graphs of the OSM sources (see load_graph)
+
         G = ox.project_graph(G, to_crs=METRIC_CRS)
     G.graph["crs"] = METRIC_CRS
     G.graph["source"] = source

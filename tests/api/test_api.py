@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -174,6 +175,24 @@ def test_isochrone_geojson(client):
     f = client.get("/v1/isochrones/sodertalje-sjukhus", params={"minutes": 10}).json()["features"][0]
     assert f["properties"]["base_precision"] == "address" and f["properties"]["area_km2"] > 10
     assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    # Coordinates in degrees at 6 decimals (≈ 0.1 m), the same as the CLI's dict path writes.
+    rings = f["geometry"]["coordinates"] if f["geometry"]["type"] == "Polygon" else f["geometry"]["coordinates"][0]
+    lon, lat = np.array(rings[0]).T
+    assert 17.0 < lon.min() < lon.max() < 18.5 and 58.8 < lat.min() < lat.max() < 59.5
+    assert np.array_equal(np.round(lon, 6), lon) and np.array_equal(np.round(lat, 6), lat)
+
+
+def test_isochrone_answer_is_the_cli_collection(client, service):
+    """The API writes geometries with GEOS (issue 24); the content is the CLI's dict collection, exactly."""
+    import json
+
+    from routing.isochrones import unit_isochrones
+
+    body = client.get("/v1/isochrones/stockholms-sjukhem", params={"minutes": "10,20", "shape": "rings"}).json()
+    unit = service.registry.get("stockholms-sjukhem")
+    cli = unit_isochrones(service.settings, service.network, service.areas, service.eligibility.trees, unit,
+                          [10, 20], "rings", "outbound")
+    assert body == json.loads(json.dumps(cli))
 
 
 def test_audit_and_choice_endpoints(client):
@@ -227,3 +246,17 @@ def _free_places_and_dated_approvals(client, live, cli_actor, dt):
     then = client.post("/v1/lookup", json={"address": "Fjällgatan 44, Stockholm", "date": tomorrow.isoformat()}).json()
     assert "rehabhotellet" not in [e["id"] for e in today["eligible"]]
     assert "rehabhotellet" in [e["id"] for e in then["eligible"]]
+
+
+def test_json_bytes_writes_what_the_encoder_wrote():
+    """Heavy answers skip FastAPI's encoder walk (issue 24) but keep its bytes, dates and odd keys included."""
+    import datetime
+
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.responses import JSONResponse
+
+    from api.executor import json_bytes
+
+    for content in ({"a": 1, "b": [1.5, None, True, "Södertälje"], "day": datetime.date(2026, 1, 2), 3: (4, 5)},
+                    [{"when": datetime.datetime(2026, 1, 1, 12)}], {datetime.date(2026, 1, 1): 1}):
+        assert json_bytes(content) == JSONResponse(jsonable_encoder(content)).body
