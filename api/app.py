@@ -32,10 +32,15 @@ from api.privacy import install_log_redaction
 from api.routes import areas, coverage, docs, lookup, meta, planning, providers, registry, scenarios, web, whatif
 from api.service import Service
 from geo.settings import Settings, get_settings
+from registry.errors import Damaged, Unavailable
 from registry.service import RegistryService
 
 log = logging.getLogger("asih")
 UNEXPECTED_DETAIL = "Internal error; the request was not stored."
+UNAVAILABLE_DETAIL = ("The registry database cannot be used right now; nothing was changed. "
+                      "Try again in {s} seconds; lookups keep working meanwhile.")
+"""The 503 of a registry request while its database is unavailable (the reason, which names the server, is logged,
+not sent)."""
 API_PREFIXES = ("/v1/", "/health")
 """Answers under these paths are data, never to be kept by a browser or proxy."""
 
@@ -55,7 +60,11 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         if getattr(app.state, "service", None) is None:
             app.state.service = _load_checked(settings)
         if getattr(app.state, "registry", None) is None:
-            app.state.registry = RegistryService.from_settings(settings)
+            try:
+                app.state.registry = RegistryService.from_settings(settings)
+            except (Damaged, Unavailable) as exc:
+                log.error("Refusing to start: %s", exc)
+                raise StartupRefused(str(exc)) from None
         if getattr(app.state.service, "live", None) is not app.state.registry:
             # Free places and approvals (lookups, audits, what-if …) from this app's registry; a copy, so a service
             # handed in stays as it was.
@@ -108,6 +117,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
         errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"), "type": e.get("type")} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors})
 
+    @app.exception_handler(Unavailable)
+    async def registry_unavailable(request: Request, exc: Unavailable):
+        log.warning("Registry unavailable on %s: %s", request.url.path, exc)
+        return JSONResponse(status_code=503, content={"detail": UNAVAILABLE_DETAIL.format(s=exc.retry_after_s)},
+                            headers={"Retry-After": str(exc.retry_after_s)})
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
@@ -121,11 +136,12 @@ def _load_checked(settings: Settings) -> Service:
     """The service, after the areas and providers files passed their checks; refuses with the sentence."""
     from api.cli.checks import DataCheckError, check_data
     from geo.cache import CacheError
+    from geo.settings import UnknownSetting
 
     try:
         check_data(settings)
         return Service.load(settings)
-    except (DataCheckError, CacheError) as exc:
+    except (DataCheckError, CacheError, UnknownSetting) as exc:
         log.error("Refusing to start: %s", exc)
         raise StartupRefused(str(exc)) from None
 

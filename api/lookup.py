@@ -16,7 +16,8 @@ from api.wide_region import NO_RANGE, POINT_ONLY, base_notes, place_labels, regi
 from geo.areas.region import AreaDecision, Choice, ChoiceError
 from geo.crs import to_metric, to_wgs84, verify_lat_lon
 from geo.geocode import GeocodeResult, Note, Refusal, Region
-from registry.asof import today
+from registry.asof import STOCKHOLM, Approvals, today
+from registry.errors import Unavailable
 from routing.eligibility import PointAnswer, UnitAnswer
 
 WIDE_REGION_M = 1000.0
@@ -102,11 +103,40 @@ class LookupCase:
             return self._outside(match, region, notes, loc.note or OUTSIDE, lat, lon)
         if decision.status == "uncertain":
             return self._uncertain(match, region, notes, decision, lat, lon)
-        approvals = self.live_registry().approvals_on(on)
-        answer = self.eligibility.at(lat, lon, area_id=decision.area_ids[0], approvals=approvals)
+        approvals = self.approvals_on(on)
+        answer = self.eligibility.at(lat, lon, area_id=decision.area_ids[0], approvals=approvals.as_dict())
         if forced is not None:
             notes.insert(0, Note("area_chosen", "caution", {"area": int(forced)}))
+        notes += self.approvals_notes(approvals)
         return self._contract(match, region, notes, answer, lat, lon)
+
+    def approvals_notes(self, approvals: Approvals) -> list[Note]:
+        """What an answer must say about where its approvals come from: not confirmed by the registry (the providers
+        file, when the registry could not be read once since start), or from a read older than
+        ``registry_stale_read_s`` (the last good one, while the database cannot be read), with its time."""
+        if approvals.source == "file" and self.live is not None:
+            return [Note("approvals_unconfirmed", "decisive")]
+        if approvals.read_at is None or self.live is None:
+            return []
+        age = (self.live.clock() - approvals.read_at).total_seconds()
+        if age <= self.settings.registry_stale_read_s:
+            return []
+        at = approvals.read_at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+        return [Note("approvals_stale", "caution", {"time": at, "minutes": int(age // 60)})]
+
+    def _free_places(self, unit_ids: list[str]) -> tuple[dict[str, dict], list[Note]]:
+        """Each unit's free places from the live registry, or, while its database cannot be read, an entry saying
+        so (``status`` ``unavailable``, never an old number) and a caution."""
+        if self.live is None:
+            return {}, []
+        try:
+            return self.live.availability(unit_ids), []
+        except Unavailable:
+            entry = {"free_places": None, "note": None, "reported_at": None, "age_s": None, "stale": True,
+                     "status": "unavailable", "reason": "registry_unavailable",
+                     "stale_after_s": self.live.stale_after_s}
+            return ({uid: {"unit_id": uid, **entry} for uid in unit_ids},
+                    [Note("free_places_unavailable", "caution")] if unit_ids else [])
 
     def _traffic_fields(self, times: dict[str, float | None]) -> dict:
         return {"drive_time_s_by_profile": times,
@@ -172,7 +202,8 @@ class LookupCase:
         municipality, borough and stadsdel only when the whole region lies in one."""
         loc = answer.location
         bw = loc.border_warning
-        free = self.live.availability([a.unit.id for a in answer.eligible]) if self.live is not None else {}
+        free, free_notes = self._free_places([a.unit.id for a in answer.eligible])
+        notes = notes + free_notes
         spread = self.region_times(region) if region.width_m >= WIDE_REGION_M else None
         rested_on = answer.eligible  # the units' bases the answer's figures rest on (basis line)
         if spread is None:

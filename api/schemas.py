@@ -118,7 +118,9 @@ class UnitOption(BaseModel):
                           "units).")
     availability: dict | None = Field(
         None, description="Free places from the live registry: {free_places, note, reported_at, age_s, stale, "
-                          "status}; a stale report is not a number to trust. Eligible units only.")
+                          "status}; a stale report is not a number to trust. status 'unavailable' (with reason "
+                          "'registry_unavailable' and the caution free_places_unavailable): the registry cannot "
+                          "be read right now, free_places is null. Eligible units only.")
 
 
 class WarningOut(BaseModel):
@@ -213,7 +215,14 @@ class AreaOut(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="ok; degraded: the registry database cannot be read, lookups still answer (approvals from the "
+                    "last good read, free places not available) and writes get 503.")
+    registry: Literal["ok", "unavailable"] | None = Field(
+        None, description="The live registry's database: readable now, or not (null: no registry attached).")
+    registry_reason: str | None = Field(None, description="Why the registry is unavailable (a sentence).")
+    registry_last_good_read_age_s: int | None = Field(
+        None, description="Seconds since the registry was last read (null: not once since start).")
     areas: int
     units: int
     network_nodes: int

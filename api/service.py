@@ -25,7 +25,7 @@ from geo.areas.region import RegionResolver
 from geo.areas.units import AdminUnits
 from geo.geocode import Geocoder, Region, get_geocoder
 from geo.providers import Registry, read_registry
-from geo.settings import Settings
+from geo.settings import Settings, verify_environment
 from registry.asof import Approvals, today
 from routing.basetrees import BaseTrees, load_base_trees
 from routing.eligibility import Eligibility, PointAnswer
@@ -55,7 +55,9 @@ class Service(LookupCase):
 
     @classmethod
     def load(cls, settings: Settings, profile: str | None = None, rebuild: bool = True) -> Service:
-        """Load the prepared cache (rebuilding stale parts unless ``rebuild`` is False)."""
+        """Load the prepared cache (rebuilding stale parts unless ``rebuild`` is False). Raises
+        :class:`geo.settings.UnknownSetting` for an ``ASIH_`` environment variable that is no setting."""
+        verify_environment()
         areas = load_area_model(settings, rebuild=rebuild)
         locator = AreaLocator(areas, settings.border_warning_m)
         registry = read_registry(settings.providers_file)
@@ -89,9 +91,20 @@ class Service(LookupCase):
         return self.live
 
     def approvals_on(self, day: date | None = None) -> Approvals:
-        """Every unit's approvals in force on ``day`` (default today in Stockholm), from the live registry."""
+        """Every unit's approvals in force on ``day`` (default today in Stockholm), from the live registry.
+
+        Never fails for want of the database: while it cannot be read, the last good read of ``day`` (with its
+        time, ``read_at``); with none since start, the providers file's approvals (``source="file"``), which every
+        answer then says are not confirmed by the registry (:meth:`api.lookup.LookupCase.approvals_notes`).
+        """
+        from registry.errors import Unavailable
+
         day = day or today()
-        return Approvals.of(day, self.live_registry().approvals_on(day))
+        try:
+            approvals, at = self.live_registry().approvals_read(day)
+        except Unavailable:
+            return Approvals.of(day, {u.id: tuple(u.areas) for u in self.registry.units}, source="file")
+        return Approvals.of(day, approvals, read_at=at)
 
     def registry_on(self, approvals: Approvals | None = None) -> Registry:
         """The units with their areas as of ``approvals`` (default: today's)."""

@@ -1,11 +1,16 @@
 """One home for configuration and for the numbers that matter.
 
 Every value can be overridden by an environment variable with the prefix ``ASIH_`` (for example
-``ASIH_DATA_DIR=/srv/asih/raw`` or ``ASIH_LIMIT_MINUTES=45``) or a ``.env`` file in the working directory.
+``ASIH_DATA_DIR=/srv/asih/raw`` or ``ASIH_LIMIT_MINUTES=45``) or a ``.env`` file in the working directory. An
+``ASIH_`` variable that is not a setting (a typo such as ``ASIH_DATABASE_URL``) stops ``asih serve``, ``asih
+prepare`` and the service's start (:func:`verify_environment`) instead of being ignored.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -166,6 +171,11 @@ class Settings(BaseSettings):
         "places) before asking the database again; a change made through another process (a second worker, the "
         "CLI) shows within this time, one through the same process at once. 0 = ask the database on every lookup.",
     )
+    registry_stale_read_s: float = Field(
+        default=300.0, ge=0,
+        description="When the registry database cannot be read, lookups answer from the last good read of the "
+        "approvals; a read older than this (seconds) is named in a caution (approvals_stale) with its time.",
+    )
     registry_secret_file: Path | None = Field(
         default=None,
         description="File with the server secret that keys token hashes (created at first start, mode 0600); "
@@ -178,6 +188,52 @@ class Settings(BaseSettings):
     auth_failure_window_s: float = Field(
         default=300.0, gt=0, description="Window of the failure counts; past the limit: 429 with Retry-After (s)."
     )
+
+
+ENV_PREFIX = "ASIH_"
+OTHER_VARIABLES = frozenset({"ASIH_SERVE_HEADER_TIMEOUT_S", "ASIH_SERVE_BODY_TIMEOUT_S", "ASIH_LIVE_APP",
+                             "ASIH_REQUIRE_ALL"})
+"""``ASIH_`` variables that are not settings but are read elsewhere (``asih serve`` hands its read deadlines to its
+workers; the tests read the others); ``ASIH_TEST_*`` are the tests' own too."""
+
+
+_SYNONYMS = {"DATABASE": "REGISTRY", "DB": "REGISTRY", "POSTGRES": "REGISTRY", "SQLITE": "REGISTRY"}
+"""Words an operator may use for the registry's database, so the hint names the registry's settings."""
+
+
+class UnknownSetting(ValueError):
+    """An ``ASIH_`` environment variable that is no setting; the message names it and the closest setting."""
+
+
+def verify_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse ``ASIH_`` environment variables that are not settings, naming the closest one.
+
+    A typo (``ASIH_DATABASE_URL`` for ``ASIH_REGISTRY_URL``) would otherwise be ignored, and the service would run
+    on a default (a local SQLite file instead of the PostgreSQL server meant). ``environ`` defaults to the process
+    environment and the ``.env`` file the settings read. Raises :class:`UnknownSetting`.
+    """
+    if environ is None:
+        environ = {**_env_file_keys(), **os.environ}
+    known = [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+    for name in sorted(environ):
+        upper = name.upper()
+        if (not upper.startswith(ENV_PREFIX) or upper in known or upper in OTHER_VARIABLES
+                or upper.startswith(ENV_PREFIX + "TEST_")):
+            continue
+        words = "_".join(_SYNONYMS.get(w, w) for w in upper.split("_"))
+        close = difflib.get_close_matches(words, known, n=1, cutoff=0.0)
+        hint = f"; did you mean {close[0]}?" if close else "."
+        raise UnknownSetting(f"{name} is not a setting{hint} Rename or remove it (the settings are listed in "
+                             "geo/settings.py).")
+
+
+def _env_file_keys() -> dict[str, str]:
+    path = Path(Settings.model_config.get("env_file") or ".env")
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v or "" for k, v in dotenv_values(path).items()}
 
 
 @lru_cache(maxsize=1)

@@ -11,7 +11,7 @@ and it never touches the database again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -28,17 +28,23 @@ class Approvals:
     """Each unit's approved areas on ``day`` (unit id → sorted area ids; units approved for nothing map to ``()``).
 
     ``source`` says what they were read from: ``"registry"`` (the live registry) or ``"file"`` (the providers file,
-    only where no registry can be opened: a read-only tool on a copy of the data).
+    only where no registry can be opened: a read-only tool on a copy of the data, or a server whose registry could
+    not be read once since it started). ``read_at`` is when the registry was read (UTC; None for the file): while
+    the database cannot be read, that of the last good read. It is not part of the value (equal approvals read at
+    different times are equal, and share memoised results).
     """
 
     day: date
     by_unit: tuple[tuple[str, tuple[int, ...]], ...]
     source: str = "registry"
+    read_at: datetime | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, day: date, approvals: dict[str, tuple[int, ...]], source: str = "registry") -> Approvals:
+    def of(cls, day: date, approvals: dict[str, tuple[int, ...]], source: str = "registry",
+           read_at: datetime | None = None) -> Approvals:
         """From :meth:`RegistryService.approvals_on`'s mapping."""
-        return cls(day, tuple((u, tuple(sorted(int(a) for a in areas))) for u, areas in approvals.items()), source)
+        return cls(day, tuple((u, tuple(sorted(int(a) for a in areas))) for u, areas in approvals.items()), source,
+                   read_at)
 
     def as_dict(self) -> dict[str, tuple[int, ...]]:
         """Unit id → area ids."""

@@ -21,3 +21,20 @@ class Conflict(RegistryError):
 
 class Invalid(RegistryError):
     """A value is out of range or malformed."""
+
+
+class Unavailable(RuntimeError):
+    """The database cannot be read or written now (server stopped, file unreadable or damaged).
+
+    Not a :class:`RegistryError`: the request was fine and may be sent again after ``retry_after_s`` seconds; nothing
+    of a write was stored (its transaction was rolled back, or never began).
+    """
+
+    def __init__(self, reason: str, retry_after_s: int = 10):
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+
+
+class Damaged(RuntimeError):
+    """The database at start is not one the registry can use (a 0-byte, truncated or non-database file); the
+    message names the file and the fix."""

@@ -6,6 +6,10 @@ concurrent writers wait for each other and nothing is lost (see :mod:`registry.d
 too, not only in the HTTP layer: a provider may report only for its own units whichever way it calls.
 
 Dates of approvals are calendar days in Stockholm; "today" is today in Stockholm, not in UTC.
+
+When the database cannot be used (:class:`~registry.errors.Unavailable`), writes are refused whole; approvals are
+answered from the last good read of the day asked for, with that read's time (:meth:`RegistryService.approvals_read`),
+and :meth:`RegistryService.status` says so, until a read succeeds again.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from registry.asof import STOCKHOLM, today, with_approvals  # noqa: F401 - re-ex
 from registry.actors import SYSTEM, Actor, cli_actor, verify_role  # noqa: F401 - re-exported
 from registry.db import (
     DEFAULT_SQLITE_PATH,
+    check_database_file,
     database_url,
     make_engine,
     migration_lock,
@@ -30,25 +35,29 @@ from registry.db import (
     upgrade,
     write_session,
 )
-from registry.errors import Conflict, Forbidden, Invalid, NotFound, RegistryError  # noqa: F401 - re-exported
-from registry.models import Approval, AvailabilityReport, Change, Unit
+from registry.errors import (  # noqa: F401 - re-exported
+    Conflict,
+    Damaged,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RegistryError,
+    Unavailable,
+)
+from registry.availability import FreePlaces
+from registry.models import Approval, Change, Unit
+from registry.tokens import load_secret
+from registry.users import UserAccounts
 from registry.values import (
     MAX_FREE_PLACES,  # noqa: F401 - re-exported
     MAX_NOTE_CHARS,  # noqa: F401 - re-exported
-    Report,
     approval_form,
     empty,
     iso,
-    names,
     overlaps,
     plausible_id,
-    report_form,
     span,
-    verify_free_places,
-    verify_note,
 )
-from registry.tokens import load_secret
-from registry.users import UserAccounts
 
 DEFAULT_SECRET_PATH = DEFAULT_SQLITE_PATH.with_name("registry.secret")
 READ_CACHE_ITEMS = 8
@@ -59,7 +68,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class RegistryService(UserAccounts):
+class RegistryService(FreePlaces, UserAccounts):
     """The registry on one database.
 
     Parameters
@@ -90,6 +99,11 @@ class RegistryService(UserAccounts):
         self.clock = clock
         self.read_cache_s = float(read_cache_s)
         self._reads = Memo(READ_CACHE_ITEMS if read_cache_s > 0 else 0, ttl_s=max(self.read_cache_s, 0.0))
+        self._last_good: Memo = Memo(READ_CACHE_ITEMS)  # day → (approvals, read at): answers while unavailable
+        self.last_good_read_at: datetime | None = None
+        """When a read last succeeded (None: not since start)."""
+        self.problem: str | None = None
+        """Why the last read or write failed, while the database is unavailable; None when the last one worked."""
 
     @classmethod
     def from_settings(cls, settings=None, *, import_file: Path | None = None,
@@ -100,6 +114,7 @@ class RegistryService(UserAccounts):
         from geo.settings import PROJECT_ROOT, get_settings
 
         settings = settings or get_settings()
+        check_database_file(settings.registry_url)
         engine = make_engine(database_url(settings.registry_url))
         upgrade(engine)
         secret_file = settings.registry_secret_file or DEFAULT_SECRET_PATH
@@ -130,67 +145,6 @@ class RegistryService(UserAccounts):
         with read_session(self.engine) as s:
             u = self._unit(s, unit_id)
             return {"id": u.id, "unit": u.name, "organisation": u.organisation}
-
-    # -- free places -------------------------------------------------------------------------------------------------
-    def set_availability(self, user: Actor, unit_id: str, free_places: int, note: str | None = None) -> dict:
-        """Report a unit's free places now; returns the unit's availability as :meth:`availability` gives it.
-
-        Raises
-        ------
-        Forbidden
-            A provider reporting for a unit that is not theirs.
-        NotFound, Invalid
-            Unknown unit; free places not a whole number from 0 to 1000, or a note over 200 characters.
-        """
-        if user.role == "provider" and unit_id not in user.unit_ids:
-            raise Forbidden(f"Your token may report free places for {names(user.unit_ids)} only, not '{unit_id}'.")
-        free_places, note = verify_free_places(free_places), verify_note(note)
-        with self._write() as s:
-            self._lock_unit(s, unit_id)
-            previous = self._latest_reports(s, [unit_id]).get(unit_id)
-            report = AvailabilityReport(unit_id=unit_id, free_places=free_places, note=note,
-                                        reported_at=self.clock(), reported_by=user.id)
-            s.add(report)
-            s.flush()
-            self._log(s, user, "availability.set", f"unit:{unit_id}", report_form(previous), report_form(report))
-        return self._entry(report, self.clock())
-
-    def availability(self, unit_ids: Iterable[str] | None = None) -> dict[str, dict]:
-        """Each unit's latest free-places report, its age and whether it is stale.
-
-        Parameters
-        ----------
-        unit_ids
-            The units wanted (default: all). Ids the registry does not know get a "none" entry, not an error.
-
-        Returns
-        -------
-        dict
-            ``{unit_id: {"free_places", "note", "reported_at" (ISO 8601, UTC), "age_s", "stale", "status",
-            "stale_after_s"}}``. ``status`` is ``current``, ``stale`` (older than ``stale_after_s``: show it as
-            stale, never as a number to trust) or ``none`` (never reported; ``free_places`` None, ``stale`` True).
-        """
-        order, latest = self._reads.get_or_compute("latest", self._read_latest)
-        now = self.clock()
-        ids = list(unit_ids) if unit_ids is not None else list(order)
-        return {uid: self._entry(latest.get(uid) if isinstance(uid, str) else None, now, uid) for uid in ids}
-
-    def _read_latest(self) -> tuple[tuple[str, ...], dict[str, Report]]:
-        """Every unit id in file order, and each unit's latest report (one query, kept ``read_cache_s``)."""
-        with read_session(self.engine) as s:
-            order = tuple(s.scalars(select(Unit.id).order_by(Unit.position)))
-            reports = self._latest_reports(s, list(order))
-            return order, {uid: Report.of(r) for uid, r in reports.items()}
-
-    def _entry(self, report: Report | AvailabilityReport | None, now: datetime, unit_id: str | None = None) -> dict:
-        if report is None:
-            return {"unit_id": unit_id, "free_places": None, "note": None, "reported_at": None, "age_s": None,
-                    "stale": True, "status": "none", "stale_after_s": self.stale_after_s}
-        age = max(0.0, (now - report.reported_at).total_seconds())
-        stale = age > self.stale_after_s
-        return {"unit_id": report.unit_id, "free_places": report.free_places, "note": report.note,
-                "reported_at": iso(report.reported_at), "age_s": round(age), "stale": stale,
-                "status": "stale" if stale else "current", "stale_after_s": self.stale_after_s}
 
     # -- approvals ---------------------------------------------------------------------------------------------------
     def add_approval(self, user: Actor, unit_id: str, area_id: int, valid_from: date,
@@ -250,10 +204,57 @@ class RegistryService(UserAccounts):
     def approvals_on(self, day: date | None = None) -> dict[str, tuple[int, ...]]:
         """Every unit's areas approved on ``day`` (default: today in Stockholm), in file order.
 
-        Units approved for no area that day map to ``()``.
+        Units approved for no area that day map to ``()``. While the database cannot be read, the last good read
+        of that day (see :meth:`approvals_read`); raises :class:`Unavailable` when there is none.
+        """
+        return self.approvals_read(day)[0]
+
+    def approvals_read(self, day: date | None = None) -> tuple[dict[str, tuple[int, ...]], datetime]:
+        """:meth:`approvals_on` with the time of the read it comes from (this service's clock, UTC).
+
+        The time is now, or within ``read_cache_s``, while the database answers; while it cannot be read, the
+        approvals are those of the last good read of ``day`` since start, and the time is that read's. Raises
+        :class:`Unavailable` when the database cannot be read and ``day`` was never read since start.
         """
         day = day or today()
-        return dict(self._reads.get_or_compute(("approvals", day), lambda: self._read_approvals(day)))
+
+        def read():
+            approvals = self._tracked(lambda: self._read_approvals(day))
+            at = self.clock()
+            self._last_good.put(day, (approvals, at))
+            return approvals, at
+
+        try:
+            approvals, at = self._reads.get_or_compute(("approvals", day), read)
+        except Unavailable:
+            kept = self._last_good.get(day)
+            if kept is None:
+                raise
+            approvals, at = kept
+        return dict(approvals), at
+
+    def status(self) -> dict:
+        """The database's state for ``/health``: ``{"registry": "ok" | "unavailable", "reason", "last_good_read_at",
+        "last_good_read_age_s"}``, from a read of today's approvals (kept ``read_cache_s``, as lookups read it)."""
+        try:
+            self.approvals_read()
+        except Unavailable:
+            pass
+        at = self.last_good_read_at
+        return {"registry": "unavailable" if self.problem else "ok", "reason": self.problem,
+                "last_good_read_at": None if at is None else iso(at),
+                "last_good_read_age_s": None if at is None else round(max(0.0, (self.clock() - at).total_seconds()))}
+
+    def _tracked(self, read: Callable[[], object]):
+        """``read()``, noting whether the database answered (:attr:`problem`, :attr:`last_good_read_at`)."""
+        try:
+            value = read()
+        except Unavailable as exc:
+            self.problem = str(exc)
+            raise
+        self.problem = None
+        self.last_good_read_at = self.clock()
+        return value
 
     def _read_approvals(self, day: date) -> dict[str, tuple[int, ...]]:
         with read_session(self.engine) as s:
@@ -315,6 +316,11 @@ class RegistryService(UserAccounts):
         try:
             with write_session(self.engine) as s:
                 yield s
+        except Unavailable as exc:
+            self.problem = str(exc)
+            raise
+        else:
+            self.problem = None
         finally:
             self._reads.clear()
 
@@ -329,16 +335,6 @@ class RegistryService(UserAccounts):
         """The unit's row, locked until the transaction ends (PostgreSQL; SQLite holds the whole database)."""
         u = s.get(Unit, unit_id, with_for_update=True) if plausible_id(unit_id) else None
         return u if u is not None else self._unit(s, unit_id)
-
-    @staticmethod
-    def _latest_reports(s: Session, unit_ids: list[str]) -> dict[str, AvailabilityReport]:
-        # A unit's reports are written under its lock, so its highest id is its latest report.
-        if not unit_ids:
-            return {}
-        latest = (select(func.max(AvailabilityReport.id).label("id"))
-                  .where(AvailabilityReport.unit_id.in_(unit_ids)).group_by(AvailabilityReport.unit_id).subquery())
-        rows = s.scalars(select(AvailabilityReport).join(latest, AvailabilityReport.id == latest.c.id))
-        return {r.unit_id: r for r in rows}
 
     @staticmethod
     def _periods(s: Session, unit_id: str, area_id: int) -> list[Approval]:

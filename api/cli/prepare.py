@@ -21,7 +21,7 @@ from geo.boundaries import DataFileError
 from geo.cache import CacheError
 from geo.geocode.sources import SourceError
 from geo.providers import ProviderDataError
-from geo.settings import get_settings
+from geo.settings import UnknownSetting, get_settings, verify_environment
 
 
 def prepare(
@@ -37,6 +37,10 @@ def prepare(
     from routing.population import load_samples
     from routing.prepare import check_network_plausibility, load_network, prepare_network
 
+    try:
+        verify_environment()
+    except UnknownSetting as exc:
+        fail(str(exc))
     settings = get_settings()
     if source:
         settings = settings.model_copy(update={"network_source": source})

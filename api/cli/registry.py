@@ -32,20 +32,20 @@ def register(app: typer.Typer) -> None:
 
 
 def _service(auto_import: bool = True):
-    from registry.service import RegistryService
+    from registry.service import Damaged, RegistryService, Unavailable
 
     try:
         return RegistryService.from_settings(get_settings(), auto_import=auto_import)
-    except (ProviderDataError, ValueError, OSError) as exc:
+    except (ProviderDataError, ValueError, OSError, Damaged, Unavailable) as exc:
         fail(f"Cannot open the registry: {exc}")
 
 
 def _run(function, *args, **kwargs):
-    from registry.service import RegistryError
+    from registry.service import RegistryError, Unavailable
 
     try:
         return function(*args, **kwargs)
-    except RegistryError as exc:
+    except (RegistryError, Unavailable) as exc:
         fail(str(exc))
 
 
@@ -190,6 +190,38 @@ def registry_approvals(
     for unit, areas in approvals.items():
         table.add_row(unit, ", ".join(map(str, areas)) or "–")
     console.print(table)
+
+
+@registry_app.command("check")
+def registry_check() -> None:
+    """Check the registry database without changing it: the file (SQLite ``PRAGMA quick_check``), the connection and
+    the schema revision. Exit 0 when usable (or not made yet), 2 with a sentence naming the problem and the fix."""
+    from sqlalchemy.exc import DBAPIError
+
+    from registry.db import check_database_file, current_revision, database_url, head_revision, make_engine, sqlite_path
+    from registry.errors import Damaged
+
+    settings = get_settings()
+    path = sqlite_path(settings.registry_url)
+    if path is not None and not path.exists():
+        console.print(f"No registry database at {path} yet: the first start creates it from the providers file.")
+        return
+    try:
+        check_database_file(settings.registry_url)
+        engine = make_engine(database_url(settings.registry_url))
+        try:
+            revision = current_revision(engine)
+        finally:
+            engine.dispose()
+    except Damaged as exc:
+        fail(str(exc))
+    except DBAPIError as exc:
+        fail(f"Cannot read the registry database: {str(exc.orig).strip().splitlines()[0][:200]}.")
+    head = head_revision()
+    if revision != head:
+        fail(f"The registry database is at schema revision {revision or 'none'}, not {head}: it is not a registry "
+             "database, or one of an older version (the next start migrates an older one).")
+    console.print(f"Registry database OK (schema {head}).")
 
 
 @registry_app.command("availability")

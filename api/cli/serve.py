@@ -27,6 +27,7 @@ import typer
 
 from api.cli.output import console, fail
 from geo.settings import get_settings
+from registry.errors import Damaged
 
 HEADER_TIMEOUT_S = 10.0
 """A request head (request line and headers) must arrive within this time of its first byte, and a new connection
@@ -159,9 +160,14 @@ def serve(
     from api.cli.checks import DataCheckError, check_data
     from api.privacy import uvicorn_log_config
 
+    from geo.settings import UnknownSetting, verify_environment
+    from registry.db import check_database_file
+
     try:
+        verify_environment()
         check_data(get_settings())
-    except DataCheckError as exc:
+        check_database_file(get_settings().registry_url)
+    except (DataCheckError, UnknownSetting, Damaged) as exc:
         fail(str(exc))
     os.environ[_ENV["header"]] = str(header_timeout)
     os.environ[_ENV["body"]] = str(body_timeout)

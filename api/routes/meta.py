@@ -1,5 +1,9 @@
 """Health and readiness: ``/health`` answers 200 when lookups and audits can be answered, 503 naming the problem
-when the audit data (coverage sample points) cannot be loaded."""
+when the audit data (coverage sample points) cannot be loaded.
+
+The registry's database does not decide it: lookups answer without it (approvals from its last good read), so a
+load balancer must keep sending them. When it cannot be read, ``/health`` answers 200 with ``status: "degraded"``,
+``registry: "unavailable"`` and the last good read's age; ``registry: "ok"`` when it can."""
 
 from __future__ import annotations
 
@@ -22,8 +26,15 @@ async def health(request: Request, svc: Service = Depends(service)) -> Health:
         request.app.state.audit_problem = problem
     if problem is not None:
         raise HTTPException(503, problem)
+    live = getattr(request.app.state, "registry", None) or svc.live
+    status = getattr(live, "status", None)
+    registry = await run_in_threadpool(status) if status is not None else {}
+    unavailable = registry.get("registry") == "unavailable"
     return Health(
-        status="ok",
+        status="degraded" if unavailable else "ok",
+        registry=registry.get("registry"),
+        registry_reason="The registry database cannot be read right now." if unavailable else None,
+        registry_last_good_read_age_s=registry.get("last_good_read_age_s"),
         areas=len(svc.areas.areas),
         units=len(svc.registry.units),
         network_nodes=svc.network.n_nodes,

@@ -27,6 +27,7 @@ _ERRORS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
 AUTH_ERRORS = {
     401: {"description": "No token, or a wrong or revoked one."},
     429: {"description": "Too many failed token checks from this client or for this token; see Retry-After."},
+    503: {"description": "The registry database cannot be used right now; nothing was changed. See Retry-After."},
 }
 
 
