@@ -164,3 +164,11 @@ def pytest_collection_modifyitems(items):
         return next((k for k, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
 
     items.sort(key=rank)  # stable: the order within a package is kept
+
+
+def metric_xy(lat: float, lon: float) -> tuple[float, float]:
+    """A WGS84 point (degrees) as EPSG:3006 metres, as plain floats."""
+    from geo.crs import to_metric
+
+    x, y = to_metric(lat, lon)
+    return float(x), float(y)

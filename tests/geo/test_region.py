@@ -8,26 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo.areas.region import ChoiceError, RegionResolver
-from geo.areas.units import AdminUnits
-from geo.crs import to_metric
+from geo.areas.region import ChoiceError
 from geo.geocode.result import Region
-from tests.conftest import KNOWN_PLACES
+from tests.conftest import KNOWN_PLACES, metric_xy
 
 
-@pytest.fixture(scope="module")
-def units(area_model):
-    return AdminUnits(area_model)
-
-
-@pytest.fixture(scope="module")
-def resolver(units, locator):
-    return RegionResolver(units, locator)
-
-
-def _xy(lat: float, lon: float) -> tuple[float, float]:
-    x, y = to_metric(lat, lon)
-    return float(x), float(y)
 
 
 def test_every_county_municipality_and_borough_is_a_unit(units):
@@ -50,7 +35,7 @@ def test_likely_point_of_a_unit_lies_in_it(units, token):
 
 def test_units_at_known_places(units):
     lat, lon, area = KNOWN_PLACES["Kista"]
-    mun, borough, found = units.at(*map(np.array, zip(_xy(lat, lon))))
+    mun, borough, found = units.at(*map(np.array, zip(metric_xy(lat, lon))))
     assert (mun[0], borough[0], found[0]) == ("0180", "Rinkeby-Kista", area)
     mun, borough, found = units.at(np.array([0.0]), np.array([0.0]))
     assert mun[0] is None and found[0] == -1
@@ -86,7 +71,7 @@ def test_choice_narrows_to_a_certain_area(resolver, units):
 
 def test_street_across_a_border_asks_for_the_part(resolver):
     # Two points of one street: Kungsholmen (area 5) and Bromma (area 6), each far from the border.
-    kungsholmen, bromma = _xy(59.3323, 18.0237), _xy(59.3370, 17.9400)
+    kungsholmen, bromma = metric_xy(59.3323, 18.0237), metric_xy(59.3370, 17.9400)
     region = Region("street", "Drottningholmsvägen", points=(kungsholmen, bromma))
     decision = resolver.decide(region, *kungsholmen)
     assert decision.status == "uncertain" and decision.area_ids == (5, 6)
@@ -99,7 +84,7 @@ def test_street_across_a_border_asks_for_the_part(resolver):
 
 def test_point_near_a_border_is_uncertain_and_area_choices_settle_it(resolver):
     # Fredhäll (area 5) by Tranebergssund, < 200 m from Bromma (area 6): the 1:1M borders cannot decide.
-    point = _xy(59.3335, 17.9960)
+    point = metric_xy(59.3335, 17.9960)
     region = Region("address", "x", points=(point,))
     decision = resolver.decide(region, *point)
     assert decision.status == "uncertain" and decision.area_ids == (5, 6)
@@ -113,11 +98,11 @@ def test_point_near_a_border_is_uncertain_and_area_choices_settle_it(resolver):
 @pytest.mark.parametrize("place", sorted(KNOWN_PLACES))
 def test_known_addresses_are_certain(resolver, place):
     lat, lon, area = KNOWN_PLACES[place]
-    point = _xy(lat, lon)
+    point = metric_xy(lat, lon)
     decision = resolver.decide(Region("address", place, points=(point,)), *point)
     assert decision.status == "certain" and decision.area_ids == (area,)
 
 
 def test_outside_the_county(resolver):
-    uppsala = _xy(59.8586, 17.6389)
+    uppsala = metric_xy(59.8586, 17.6389)
     assert resolver.decide(Region("address", "x", points=(uppsala,)), *uppsala).status == "outside"

@@ -5,12 +5,10 @@ polygons. Points are EPSG:3006 metres unless named lat/lon.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from geo.areas.region import Places, RegionResolver, _sorted
-from geo.areas.units import AdminUnits
-from geo.crs import to_metric
+from geo.areas.region import Places, _sorted
 from geo.geocode.result import Region
+from tests.conftest import metric_xy
 
 KUNGSHOLMEN = (59.3323, 18.0237)  # Mariebergsgatan 22 (stadsdel Stadshagen in the city's polygons)
 VASASTADEN = (59.3430, 18.0490)  # Odenplan, Norrmalm
@@ -18,23 +16,10 @@ SOLNA = (59.3600, 18.0000)
 BROMMA = (59.3380, 17.9400)  # Åkeslund
 
 
-@pytest.fixture(scope="module")
-def units(area_model):
-    return AdminUnits(area_model)
-
-
-@pytest.fixture(scope="module")
-def resolver(units, locator):
-    return RegionResolver(units, locator)
-
-
-def _xy(lat: float, lon: float) -> tuple[float, float]:
-    x, y = to_metric(lat, lon)
-    return float(x), float(y)
 
 
 def _street(*places) -> Region:
-    return Region("street", "test street", points=tuple(_xy(*p) for p in places), width_m=2000.0)
+    return Region("street", "test street", points=tuple(metric_xy(*p) for p in places), width_m=2000.0)
 
 
 def test_a_street_in_two_boroughs_names_both(resolver):
@@ -70,7 +55,7 @@ def test_names_are_in_swedish_order():
 
 
 def test_districts_at_many_points_is_district_at_each(units):
-    pts = np.array([_xy(*p) for p in (KUNGSHOLMEN, VASASTADEN, BROMMA, SOLNA)])
+    pts = np.array([metric_xy(*p) for p in (KUNGSHOLMEN, VASASTADEN, BROMMA, SOLNA)])
     many = units.districts_at(pts[:, 0], pts[:, 1])
     assert list(many) == [units.district_at(x, y) for x, y in pts]
     assert list(many[:3]) == ["Stadshagen", "Vasastaden", "Åkeslund"]
