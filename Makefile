@@ -25,8 +25,8 @@ run: prepare
 	$(BIN)/asih serve --host $(HOST) --port $(PORT)
 
 # Two pytest-xdist workers, one test file at a time each (its module fixtures stay in one process), the slow packages
-# first in collection order (tests/conftest.py: SLOW_FIRST) so both end together: on 2 cores ~60 % of the time of one
-# process. TEST_WORKERS=0 runs the suite in one process.
+# first in collection order (tests/conftest.py: SLOW_FIRST) so both end together: on 2 cores about half the time of
+# one process. TEST_WORKERS=0 runs the suite in one process.
 TEST_WORKERS ?= 2
 test: prepare
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder; rc=$$?; \

@@ -18,6 +18,8 @@ from tests.conftest import county_service
 SLOW_PATHS = r"^/v1/(audit|choice|isochrones|split|planning|whatif|units/[^/]+/suggest-bases)"
 FAST_EXAMPLES = 25
 SLOW_EXAMPLES = 4
+SLOW_TIMEOUT_S = 120
+"""How long a coverage operation may take to answer in the fuzzer (s): generous, the check is on its status."""
 
 
 def _app():
@@ -48,7 +50,9 @@ def test_fast_operations_never_5xx(case):
 @schema.include(path_regex=SLOW_PATHS).parametrize()
 @settings(max_examples=SLOW_EXAMPLES, **_SETTINGS)
 def test_coverage_operations_never_5xx(case):
-    case.call_and_validate(checks=CHECKS)
+    # What is checked is the answer, not its speed (measured in bench/): a first, uncached split or audit of a busy
+    # 2-core machine may take longer than schemathesis' 10 s default before it answers.
+    case.call_and_validate(checks=CHECKS, timeout=SLOW_TIMEOUT_S)
 
 
 def test_schema_lists_every_route():
