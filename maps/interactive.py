@@ -114,6 +114,7 @@ def unit_map(
     *,
     unreached: gpd.GeoDataFrame | None = None,
     profile: str | None = None,
+    day=None,
     land: gpd.GeoDataFrame | None = None,
     settings: Settings | None = None,
 ) -> folium.Map:
@@ -186,7 +187,7 @@ def unit_map(
     base_labels(unit_bases, group, [b.get("name", "") for b in unit_bases])
     group.add_to(m)
     title = style.TITLES["unit"].format(unit=unit.get("unit", ""), minutes=minutes)
-    _titled(m, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})")
+    _titled(m, f"{title} ({style.title_basis(profile, day)})")
     classes = [c for c in style.UNREACHED_CLASSES if any(d[0] == c[1] for d in drawn_classes)]
     Legend(
         [
@@ -212,6 +213,7 @@ def choice_map(
     *,
     profile: str | None = None,
     bases: Sequence[Mapping] = (),
+    day=None,
     land: gpd.GeoDataFrame | None = None,
     settings: Settings | None = None,
 ) -> folium.Map:
@@ -252,7 +254,7 @@ def choice_map(
     ).add_to(m)
     area_layer(areas, name=style.LABELS["areas"], fill_opacity=0.0, weight=2.0, edge="#333333").add_to(m)
     title = style.TITLES["choice"].format(minutes=minutes)
-    _titled(m, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})")
+    _titled(m, f"{title} ({style.title_basis(profile, day)})")
     Legend([(style.choice_legend_title(minutes), [(swatch(c), label) for _, label, c in style.CHOICE_CLASSES]),
             _caveats(style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=bases))]).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)

@@ -101,7 +101,7 @@ def overview_figure(areas: gpd.GeoDataFrame, municipalities: gpd.GeoDataFrame, b
 
 def unit_figure(unit: Mapping, isochrone: BaseGeometry | Mapping[str, BaseGeometry], areas: gpd.GeoDataFrame,
                 gaps: gpd.GeoDataFrame | None = None, minutes: float | None = None, *,
-                unreached: gpd.GeoDataFrame | None = None, profile: str | None = None,
+                unreached: gpd.GeoDataFrame | None = None, profile: str | None = None, day=None,
                 land: gpd.GeoDataFrame | None = None, settings: Settings | None = None) -> plt.Figure:
     """One unit's reach, its approved areas (bold outline) and the people out of reach in them.
 
@@ -135,7 +135,7 @@ def unit_figure(unit: Mapping, isochrone: BaseGeometry | Mapping[str, BaseGeomet
     ] + precision_handles()
     caveats = style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=bases)
     title = style.TITLES["unit"].format(unit=unit.get("unit", ""), minutes=minutes)
-    finish(fig, ax, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})", handles,
+    finish(fig, ax, f"{title} ({style.title_basis(profile, day)})", handles,
             caveats=caveats)
     return fig
 
@@ -213,7 +213,7 @@ _DOT_AREA = 0.06
 
 
 def choice_figure(deso: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, minutes: float | None = None, *,
-                  profile: str | None = None, bases: Sequence[Mapping] = (),
+                  profile: str | None = None, bases: Sequence[Mapping] = (), day=None,
                   land: gpd.GeoDataFrame | None = None, settings: Settings | None = None) -> plt.Figure:
     """DeSO areas coloured by how many approved units reach them within the limit (0, 1, 2, 3+)."""
     settings = settings or get_settings()
@@ -226,7 +226,7 @@ def choice_figure(deso: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, minutes: floa
     handles = [Patch(facecolor=c, edgecolor="#666666", label=label) for _, label, c in style.CHOICE_CLASSES]
     handles += [Patch(facecolor="white", edgecolor="#222222", label="Nummer = ASIH-område")]
     title = style.TITLES["choice"].format(minutes=minutes)
-    finish(fig, ax, f"{title} ({style.PROFILE_SHORT.get(profile or 'free_flow', profile)})", handles,
+    finish(fig, ax, f"{title} ({style.title_basis(profile, day)})", handles,
             legend_title=style.choice_legend_title(minutes),
             caveats=style.caveat_lines(profile=profile or "free_flow", minutes=minutes, bases=bases))
     return fig

@@ -156,6 +156,16 @@ PROFILE_SHORT = labels("profile", "sv")
 """Profile names in titles (the catalogue's, geo/words.yaml)."""
 
 
+def title_basis(profile: str | None, day=None) -> str:
+    """What a map's title says it rests on: its traffic profile and the day of its approvals
+    ("normal trafik, godkännanden per 2026-12-07"); the configured profile when none is given."""
+    from geo.settings import get_settings
+
+    profile = profile or get_settings().profile
+    text = PROFILE_SHORT.get(profile, profile)
+    return f"{text}, godkännanden per {day.isoformat()}" if day is not None else text
+
+
 def caveat_lines(*, profile: str | None = None, minutes: float | None = None, bases=(),
                  hypothesis_areas: bool = True) -> list[str]:
     """The caveats a static map states (Swedish): drive-time basis, hypothesis areas, how sure the bases are.

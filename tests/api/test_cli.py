@@ -102,3 +102,21 @@ def test_drive_time_json():
     result, body = _json(["drive-time", "59.1920", "17.6340", "59.1955", "17.6253", "--json"])
     assert result.exit_code == 0 and 0 < body["seconds"] < 900
     assert {"seconds", "from_snap_m", "to_snap_m"} <= set(body)
+
+
+def test_maps_name_their_day_and_profile(tmp_path):
+    """`asih map` draws the approvals of the day asked for, and its title says which day and which traffic."""
+    import datetime as dt
+    import re
+
+    day = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    out = tmp_path / "choice.html"
+    result = runner.invoke(app, ["map", "choice", "--out", str(out), "--date", day])
+    assert result.exit_code == 0, result.output
+    title = re.search(r"<title>([^<]*)</title>", out.read_text(encoding="utf-8")).group(1)
+    assert title.endswith(f"(normal trafik, godkännanden per {day})")
+    assert f"Approvals as of {day}" in result.stdout
+    png = tmp_path / "unit.png"
+    result = runner.invoke(app, ["map", "unit", "syd-aleris", "--out", str(png)])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:4] == b"\x89PNG"
