@@ -1,4 +1,4 @@
-"""The FastAPI application: thin routes over the prepared :class:`~api.service.Service`.
+"""The FastAPI application: thin routes over the prepared :class:`~lookup.service.Service`.
 
 Start with ``asih serve`` (uvicorn with read deadlines, query strings redacted from the access log) or
 ``create_app()`` in tests. At start the app refuses invalid areas or providers files and an implausible road
@@ -30,8 +30,8 @@ from api.executor import (
 )
 from api.privacy import install_log_redaction
 from api.routes import areas, coverage, docs, lookup, meta, planning, providers, registry, scenarios, web, whatif
-from api.service import Service
-from geo.settings import Settings, get_settings
+from lookup.service import Service
+from core.settings import Settings, get_settings
 from registry.errors import Damaged, Unavailable
 from registry.service import RegistryService
 
@@ -135,8 +135,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
 def _load_checked(settings: Settings) -> Service:
     """The service, after the areas and providers files passed their checks; refuses with the sentence."""
     from api.cli.checks import DataCheckError, check_data
-    from geo.cache import CacheError
-    from geo.settings import UnknownSetting
+    from core.cache import CacheError
+    from core.settings import UnknownSetting
 
     try:
         check_data(settings)

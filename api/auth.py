@@ -120,7 +120,7 @@ def get_limiter(request: Request) -> FailureLimiter:
 
 
 def limiter_from_settings(settings=None) -> FailureLimiter:
-    from geo.settings import get_settings
+    from core.settings import get_settings
 
     settings = settings or get_settings()
     return FailureLimiter({"ip": settings.auth_failures_per_ip, "token": settings.auth_failures_per_token},

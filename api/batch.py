@@ -13,7 +13,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from api.service import Service
+from lookup.service import Service
 from geo.geocode import Ambiguous, GeocodeError
 
 ADDRESS_COLUMNS = ("address", "adress", "query")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.service import Service
+from lookup.service import Service
 from registry.asof import Approvals, parse_day
 
 

@@ -2,7 +2,7 @@
 
 Two pieces, used by the routes, the service and the CLI alike:
 
-- :class:`~geo.memo.Memo` (the project's one memo) — ``memo_of(obj)`` gives an object (the service) its own.
+- :class:`~core.memo.Memo` (the project's one memo) — :func:`core.memo.memo_of` gives an object (the service) its own.
 - :class:`HeavyExecutor` — runs heavy functions in worker *processes* forked from the loaded service
   (copy-on-write: the arrays are shared, not loaded again), at most ``workers`` at a time and ``queue`` more
   waiting; beyond that it raises :class:`Saturated`, which the app answers with 503 and ``Retry-After``. Identical
@@ -32,8 +32,8 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from geo.geojson import dumps
-from geo.memo import Memo  # noqa: F401 - re-exported for the tests and callers
+from core.geojson import dumps
+from core.memo import Memo  # noqa: F401 - re-exported for the tests and callers
 
 T = TypeVar("T")
 
@@ -49,30 +49,12 @@ RETRY_AFTER_S = 5
 RESULT_MEMO_ITEMS = 64
 RESULT_MEMO_MB = 64.0
 """The server's memo of heavy results (serialised JSON or geometries): entries and megabytes."""
-SERVICE_MEMO_ITEMS = 16
-SERVICE_MEMO_MB = 128.0
-"""The service's memo (auditors, sample points, isochrone polygons), in each process: entries and megabytes."""
 WORKER_MAX_PRIVATE_MB = 300.0
 """A worker whose private (not shared with the server) memory exceeds this is replaced after its task."""
 MEMORY_CHECK_S = 1.0
 """A worker measures its private memory after a task that ran this long, or when this long has passed since it last
 did. Measuring costs ~15–20 ms (the kernel walks the page tables of the forked service, then ``malloc_trim``): paid
 after every task it was most of the pool hop of a 20 ms isochrone (issue 24)."""
-
-
-# -- the memo ----------------------------------------------------------------------------------------------------
-
-
-_memo_lock = threading.Lock()
-
-
-def memo_of(owner: Any, max_items: int = SERVICE_MEMO_ITEMS, max_mb: float = SERVICE_MEMO_MB) -> Memo:
-    """The :class:`Memo` belonging to ``owner`` (created on first use, kept in its ``__dict__``)."""
-    memo = owner.__dict__.get("_memo")
-    if memo is None:
-        with _memo_lock:
-            memo = owner.__dict__.setdefault("_memo", Memo(max_items, max_mb * 1e6))
-    return memo
 
 
 # -- the executor ------------------------------------------------------------------------------------------------
@@ -347,7 +329,7 @@ async def run_heavy(heavy: HeavyExecutor, key: Hashable, fn: Callable[..., T], *
 def json_bytes(content: Any) -> bytes:
     """``content`` as the JSON of the app's answers (what ``JSONResponse`` writes: compact, UTF-8, no NaN).
 
-    Serialised once by :func:`geo.geojson.dumps`: geometries written by GEOS (:class:`geo.geojson.GeoJSONText`)
+    Serialised once by :func:`core.geojson.dumps`: geometries written by GEOS (:class:`core.geojson.GeoJSONText`)
     are embedded as is, and FastAPI's ``jsonable_encoder`` sees only the values ``json`` cannot write itself
     (dates, models, …), not every coordinate: it took ~45–60 ms of a 180 kB isochrone answer (issue 24).
     """

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from geo.words import labels
+from core.words import labels
 from routing.audit import floor_share as audit_floor_share
 
 Lang = Literal["sv", "en"]
@@ -29,7 +29,7 @@ FORMATS = (".csv", ".xlsx")
 SHARE_DECIMALS = 2
 """Decimals of a percentage in exports (floored)."""
 
-# Labels come from the one catalogue (geo/words.yaml); these are views of it by language.
+# Labels come from the one catalogue (core/words.yaml); these are views of it by language.
 VERDICTS_SV = labels("verdict", "sv")
 PROFILES_SV = labels("profile", "sv")
 PROFILES_EN = labels("profile", "en")

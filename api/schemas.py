@@ -127,7 +127,7 @@ class WarningOut(BaseModel):
     code: str = Field(description="Machine-readable, e.g. area_uncertain, outside_county, street_not_found.")
     severity: Literal["decisive", "caution", "info"] = Field(
         description="decisive: changes the answer; caution: check it; info: routine caveat.")
-    message: str = Field(description="The note worded in the answer's language (from the catalogue geo/words.yaml).")
+    message: str = Field(description="The note worded in the answer's language (from the catalogue core/words.yaml).")
     params: dict[str, Any] = Field(default_factory=dict, description="The facts the note states (numbers, names, "
                                    "ids), the same in every language.")
 

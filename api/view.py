@@ -3,7 +3,7 @@
 Made by the server only — ``POST /svar`` renders it into ``templates/answer.html`` (no JavaScript), and
 ``POST /v1/lookup`` with ``"view": true`` sends it to ``static/app.js``, which renders it and computes nothing. So the
 two pages cannot say different things. Page texts (sv, en) come from ``static/texts.json``; the answer's own
-sentences (notes, refusals) are already worded from the catalogue (``geo/words.yaml``).
+sentences (notes, refusals) are already worded from the catalogue (``core/words.yaml``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from geo.words import label
+from core.words import label
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 TEXTS: dict[str, dict[str, str]] = json.loads((STATIC_DIR / "texts.json").read_text(encoding="utf-8"))
@@ -327,7 +327,7 @@ def minutes(s: float | None, t: dict) -> str:
 
 def time_range(rng: dict, t: dict) -> str:
     """A wide region's drive-time range (``{"min", "p50", "max"}``, s) in whole minutes, both ends rounded up (an end
-    within the limit prints within it), as :func:`api.wide_region.range_text` says it in notes."""
+    within the limit prints within it), as :func:`lookup.wide_region.range_text` says it in notes."""
     if rng.get("min") is None:
         return t["unreachable"]
     lo = math.ceil(rng["min"] / 60)

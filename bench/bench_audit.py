@@ -10,7 +10,7 @@ import argparse
 import statistics
 import time
 
-from geo.settings import get_settings
+from core.settings import get_settings
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--profile", default="free_flow")
     args = parser.parse_args()
 
-    from api.service import Service
+    from lookup.service import Service
     from routing.audit import CoverageAuditor
     from routing.choice import choice_layer, choice_summary
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from geo.geocode import Ambiguous, GeocodeError, build_index, load_geocoder  # noqa: E402
 from geo.areas.model import load_area_model  # noqa: E402
 from geo.areas.units import AdminUnits  # noqa: E402
-from geo.settings import Settings, get_settings  # noqa: E402
+from core.settings import Settings, get_settings  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/bench_geocode.py"
 

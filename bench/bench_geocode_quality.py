@@ -49,9 +49,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.service import Service  # noqa: E402
+from lookup.service import Service  # noqa: E402
 from geo.geocode import Ambiguous, GeocodeError  # noqa: E402
-from geo.settings import PROJECT_ROOT, get_settings  # noqa: E402
+from core.settings import PROJECT_ROOT, get_settings  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/bench_geocode_quality.py"
 DEFAULT_BENCHMARK = PROJECT_ROOT / "bench" / "data" / "geocode_benchmark.csv"
@@ -64,7 +64,7 @@ DISTANCE_PRECISIONS = ("address", "street")
 
 
 # ==============================================================================================================
-# OLD-CONTRACT ADAPTER — remove once the issue-10 answer contract (/tmp/asih-contract.md) is in api/service.py.
+# OLD-CONTRACT ADAPTER — remove once the issue-10 answer contract (/tmp/asih-contract.md) is in lookup/service.py.
 # The old service has ``lookup_text(text)`` → {"query": {...}, "area": {"id": int | None, ...}} with no status:
 # an area id is read as "certain", no id (a point outside the county) as "outside".
 def _old_contract_lookup(svc: Service, query: str) -> dict:

@@ -68,7 +68,7 @@ def _before_isochrones_json(svc, unit_id: str, limits: tuple[float, ...], shape:
     from fastapi.responses import JSONResponse
 
     import routing.isochrones as iso
-    from geo.geojson import geometry_dict
+    from core.geojson import geometry_dict
 
     original = iso.to_geojson
     iso.to_geojson = lambda geom: geometry_dict(geom, 7)
@@ -150,7 +150,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from geo.providers import read_registry
-    from geo.settings import get_settings
+    from core.settings import get_settings
 
     units = [u.id for u in read_registry(get_settings().providers_file).units]
     modes = ["after"] + (["json"] if args.steps else []) + (["before"] if args.before else [])

@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corridor import corridor_isochrone  # noqa: E402
 from geo.areas.model import load_area_model  # noqa: E402
-from geo.crs import to_metric  # noqa: E402
+from core.crs import to_metric  # noqa: E402
 from geo.providers import read_registry  # noqa: E402
-from geo.settings import METRIC_CRS, WGS84, get_settings  # noqa: E402
+from core.settings import METRIC_CRS, WGS84, get_settings  # noqa: E402
 from routing.contours import isochrone_bands  # noqa: E402
 from routing.isochrones import isochrone  # noqa: E402
 from routing.network import RoadNetwork  # noqa: E402

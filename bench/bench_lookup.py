@@ -28,10 +28,10 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.service import Service  # noqa: E402
-from geo.crs import to_wgs84  # noqa: E402
+from lookup.service import Service  # noqa: E402
+from core.crs import to_wgs84  # noqa: E402
 from geo.geocode import GeocodeError  # noqa: E402
-from geo.settings import get_settings  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from registry.service import RegistryService  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/bench_lookup.py"

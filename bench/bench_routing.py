@@ -18,7 +18,7 @@ from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.settings import METRIC_CRS, WGS84, Settings  # noqa: E402
+from core.settings import METRIC_CRS, WGS84, Settings  # noqa: E402
 from routing.isochrones import isochrone  # noqa: E402
 from routing.prepare import load_network, prepare_network  # noqa: E402
 from routing.snapping import nearest_node  # noqa: E402

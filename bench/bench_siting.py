@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.service import Service  # noqa: E402
-from geo.settings import get_settings  # noqa: E402
+from lookup.service import Service  # noqa: E402
+from core.settings import get_settings  # noqa: E402
 from routing.audit import profile_auditors  # noqa: E402
 from routing.siting import SitePlanner, index_places  # noqa: E402
 from routing.whatif import what_if  # noqa: E402

@@ -191,7 +191,7 @@ def main() -> None:
     from geo.areas.locate import AreaLocator
     from geo.areas.model import load_area_model
     from geo.providers import read_registry
-    from geo.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     locator = AreaLocator(load_area_model(settings, rebuild=False), 0)

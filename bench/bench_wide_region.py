@@ -16,8 +16,8 @@ import statistics
 import sys
 import time
 
-from api.service import Service
-from geo.settings import get_settings
+from lookup.service import Service
+from core.settings import get_settings
 
 QUERIES = ("Jordbro", "136 50", "130 38", "Bromma", "Sankt Eriksgatan 40, Stockholm",
            "Eriksdalsgatan 21, 118 59 Stockholm")

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.settings import get_settings
+from core.settings import get_settings
 from routing.network import RoadNetwork
 from routing.snapping import Snap
 from routing.speeds import load_speed_model

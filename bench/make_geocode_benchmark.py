@@ -41,7 +41,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.settings import PROJECT_ROOT, STOCKHOLM_CODE, get_settings  # noqa: E402
+from core.settings import PROJECT_ROOT, STOCKHOLM_CODE, get_settings  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/make_geocode_benchmark.py"
 REGISTER_FILE = "stockholm-county-address-points-2025.csv"

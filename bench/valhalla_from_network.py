@@ -28,7 +28,7 @@ from pyproj import Transformer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.settings import METRIC_CRS, WGS84  # noqa: E402
+from core.settings import METRIC_CRS, WGS84  # noqa: E402
 from routing.network import RoadNetwork  # noqa: E402
 
 OSM_CLASSES = {
@@ -136,7 +136,7 @@ def build_valhalla(net: RoadNetwork, workdir: Path, verbose: bool = False) -> tu
 
 
 def main() -> None:
-    from geo.settings import get_settings
+    from core.settings import get_settings
     from routing.prepare import load_network
 
     if len(sys.argv) != 2:

@@ -8,7 +8,7 @@ finite, non-negative times, expected shapes). Loading a stale or damaged entry r
 ``--force``.
 
 Nothing stored here can run code when loaded: entries hold JSON, numpy ``.npz`` read with ``allow_pickle=False``
-(both made by :mod:`geo.encoding`) and GeoPackage, never pickle, so a writable cache directory is not a code-execution
+(both made by :mod:`core.encoding`) and GeoPackage, never pickle, so a writable cache directory is not a code-execution
 path.
 
 Concurrency: an entry is built under an exclusive lock (``fcntl.flock`` on ``.<entry>.lock`` beside it) and read

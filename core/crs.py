@@ -8,7 +8,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from geo.settings import METRIC_CRS, WGS84
+from core.settings import METRIC_CRS, WGS84
 
 
 @lru_cache(maxsize=None)

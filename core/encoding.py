@@ -1,4 +1,4 @@
-"""Bytes for the prepared-artifact cache (:mod:`geo.cache`) that cannot run code when read.
+"""Bytes for the prepared-artifact cache (:mod:`core.cache`) that cannot run code when read.
 
 Arrays are stored as an uncompressed numpy ``.npz`` without object arrays and loaded with ``allow_pickle=False``;
 everything else is UTF-8 JSON. Neither can execute anything on load, unlike pickle, so a writable cache directory

@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from geo.crs import geometry_to_wgs84
+from core.crs import geometry_to_wgs84
 
 COORD_DECIMALS = 6
 """Decimals of a degree in GeoJSON output. 1e-6° is 0.11 m north–south and 0.06 m east–west at 59° N: far below the

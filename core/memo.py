@@ -145,3 +145,19 @@ class Memo:
 
 
 _MISSING = object()
+
+
+SERVICE_MEMO_ITEMS = 16
+SERVICE_MEMO_MB = 128.0
+"""The service's memo (auditors, sample points, isochrone polygons), in each process: entries and megabytes."""
+
+_memo_lock = threading.Lock()
+
+
+def memo_of(owner: Any, max_items: int = SERVICE_MEMO_ITEMS, max_mb: float = SERVICE_MEMO_MB) -> Memo:
+    """The :class:`Memo` belonging to ``owner`` (created on first use, kept in its ``__dict__``)."""
+    memo = owner.__dict__.get("_memo")
+    if memo is None:
+        with _memo_lock:
+            memo = owner.__dict__.setdefault("_memo", Memo(max_items, max_mb * 1e6))
+    return memo

@@ -224,7 +224,7 @@ def verify_environment(environ: Mapping[str, str] | None = None) -> None:
         close = difflib.get_close_matches(words, known, n=1, cutoff=0.0)
         hint = f"; did you mean {close[0]}?" if close else "."
         raise UnknownSetting(f"{name} is not a setting{hint} Rename or remove it (the settings are listed in "
-                             "geo/settings.py).")
+                             "core/settings.py).")
 
 
 def _env_file_keys() -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 Domain code never writes a sentence a user reads. It emits a :class:`Note` — a ``code`` (what happened, for
 programs), a ``severity`` and ``params`` (the facts: numbers, names) — and names the catalogue text that says it
-(``text``, default the code). The catalogue ``geo/words.yaml`` holds every such sentence and every label (verdicts,
+(``text``, default the code). The catalogue ``core/words.yaml`` holds every such sentence and every label (verdicts,
 profiles, base precision, region kinds) in Swedish and English; :func:`render` turns a text key and params into a
 sentence in one language at the edge (API, CLI, page, maps, exports, PDF).
 

@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from geo.settings import COUNTY_CODE, METRIC_CRS, STOCKHOLM_CODE, Settings
+from core.settings import COUNTY_CODE, METRIC_CRS, STOCKHOLM_CODE, Settings
 
 
 class DataFileError(RuntimeError):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from geo.datafile import read_yaml_list
+from core.datafile import read_yaml_list
 
 PRECISIONS = ("address", "place", "unknown")
 """Base precision, best first."""

@@ -1,5 +1,5 @@
 """Pieces of the lookup answer that are not decisions: the unit rows, the notes' order and their JSON form, the
-traffic flag. :class:`api.service.Service` decides; the words come from the catalogue (:mod:`geo.words`).
+traffic flag. :class:`lookup.service.Service` decides; the words come from the catalogue (:mod:`core.words`).
 """
 
 from __future__ import annotations

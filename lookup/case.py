@@ -1,7 +1,7 @@
 """The lookup use case: a query (address, postcode, place or WGS84 point) → its region → the area, decided once →
-the eligible units ranked by drive time, as data (notes typed, worded at the edge by :func:`api.i18n.localize_lookup`).
+the eligible units ranked by drive time, as data (notes typed, worded at the edge by :func:`lookup.localize.localize_lookup`).
 
-:class:`LookupCase` is mixed into :class:`api.service.Service`, whose loaded state it reads (geocoder, resolver,
+:class:`LookupCase` is mixed into :class:`lookup.service.Service`, whose loaded state it reads (geocoder, resolver,
 eligibility, live registry, traffic trees, wide-region sampler). Nothing here logs or stores the query.
 """
 
@@ -11,10 +11,10 @@ import math
 from dataclasses import asdict, replace
 from datetime import date
 
-from api.answer import free_flow_only, option, ordered
-from api.wide_region import NO_RANGE, POINT_ONLY, base_notes, place_labels, region_notes, unit_rows, wide_note, worst_base
+from lookup.answer import free_flow_only, option, ordered
+from lookup.wide_region import NO_RANGE, POINT_ONLY, base_notes, place_labels, region_notes, unit_rows, wide_note, worst_base
 from geo.areas.region import AreaDecision, Choice, ChoiceError
-from geo.crs import to_metric, to_wgs84, verify_lat_lon
+from core.crs import to_metric, to_wgs84, verify_lat_lon
 from geo.geocode import GeocodeResult, Note, Refusal, Region
 from registry.asof import STOCKHOLM, Approvals, today
 from registry.errors import Unavailable
@@ -31,7 +31,7 @@ CONFIRM_TOKEN = "confirm"
 
 
 class LookupCase:
-    """The lookup contract (README, "A lookup answers") over a loaded :class:`api.service.Service`."""
+    """The lookup contract (README, "A lookup answers") over a loaded :class:`lookup.service.Service`."""
 
     def lookup(self, address: str | None = None, lat: float | None = None, lon: float | None = None,
                choice: str | None = None, lang: str = "en", on: date | None = None) -> dict:
@@ -42,7 +42,7 @@ class LookupCase:
         geocoder's ``GeocodeError`` subclasses for empty, malformed, unknown or ambiguous input, and ``ValueError``
         (with a sentence that never quotes the input) for a choice that does not fit or bad coordinates.
         """
-        from api.i18n import localize_lookup
+        from lookup.localize import localize_lookup
 
         if address is not None and (lat is not None or lon is not None):
             raise Refusal("error_give_one")
@@ -198,7 +198,7 @@ class LookupCase:
 
     def _contract(self, match, region, notes, answer: PointAnswer, lat, lon) -> dict:
         """A certain area's answer. A region wider than :data:`WIDE_REGION_M` gives each unit's drive time as a range
-        over the region (:mod:`api.wide_region`), never as the time to one point; every region names its
+        over the region (:mod:`lookup.wide_region`), never as the time to one point; every region names its
         municipality, borough and stadsdel only when the whole region lies in one."""
         loc = answer.location
         bw = loc.border_warning
@@ -292,7 +292,7 @@ class LookupCase:
                 "provenance": self.units.area_provenance[int(area_id)]}
 
     def _basis(self, eligible: list[UnitAnswer]) -> dict:
-        """What the answer rests on; ``network`` and ``summary`` are worded at the edge (:func:`api.i18n.localize_lookup`)."""
+        """What the answer rests on; ``network`` and ``summary`` are worded at the edge (:func:`lookup.localize.localize_lookup`)."""
         profile = self.network.profile
         network = f"network_{self.settings.network_source}"
         order = {"address": 0, "place": 1, "unknown": 2}

@@ -1,8 +1,8 @@
 """The lookup answer in the user's language (``lang="sv"`` or ``"en"``), at the edge.
 
 Everything a user reads is data until here: notes (warnings, the border warning, the basis line, the region's basis)
-are :class:`geo.words.Note`, refusals are :class:`geo.words.Refusal`, and both are worded from the one catalogue,
-``geo/words.yaml``. The one English word left in the geocoder's labels ("Storgatan (2 places)") is put in the
+are :class:`core.words.Note`, refusals are :class:`core.words.Refusal`, and both are worded from the one catalogue,
+``core/words.yaml``. The one English word left in the geocoder's labels ("Storgatan (2 places)") is put in the
 user's language here; a test runs real lookups and checks that every sentence they produce is in Swedish.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from api.answer import worded
-from geo import words
-from geo.words import Note, Refusal
+from lookup.answer import worded
+from core import words
+from core.words import Note, Refusal
 
 Lang = str
 LANGS = ("en", "sv")
@@ -29,13 +29,13 @@ def _label(text: str, lang: Lang) -> str:
 
 
 def say(exc: Exception, lang: Lang) -> str:
-    """An error for a user in ``lang``: a :class:`geo.words.Refusal` worded from the catalogue; anything else as it
+    """An error for a user in ``lang``: a :class:`core.words.Refusal` worded from the catalogue; anything else as it
     is (it carries no text meant for users)."""
     return exc.render(lang) if isinstance(exc, Refusal) else str(exc)
 
 
 def either(names, lang: Lang = "en") -> str | None:
-    """Names joined as alternatives in ``lang`` (:func:`geo.words.either`)."""
+    """Names joined as alternatives in ``lang`` (:func:`core.words.either`)."""
     return words.either(names, lang)
 
 
@@ -50,7 +50,7 @@ def _local_names(note: Note, lang: Lang) -> Note:
 
 def localize_lookup(body: dict, lang: Lang) -> dict:
     """The lookup answer worded in ``lang``: its notes (warnings, the border warning, the basis line) rendered from
-    the catalogue (:mod:`geo.words`) with their ``params``; the region's basis; labels in ``lang``."""
+    the catalogue (:mod:`core.words`) with their ``params``; the region's basis; labels in ``lang``."""
     body = {**body, "warnings": [{**worded(n, lang), "message": _local_names(n, lang).render(lang)}
                                  for n in body["warnings"]]}
     query = body.get("query") or {}

@@ -1,6 +1,6 @@
 """The loaded service state, shared by API and CLI: areas, network, base trees, geocoder, the live registry (the one
 source of approvals), auditors per day and profile, the wide regions' sampler. The lookup use case itself is
-:class:`api.lookup.LookupCase`, mixed in.
+:class:`lookup.case.LookupCase`, mixed in.
 
 Everything is read from the prepared cache once, at start; a lookup then costs a geocode, a point-in-polygon
 and a snap. Nothing here logs or stores the query.
@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 
-from api.answer import TRAFFIC_PROFILES
-from api.lookup import WIDE_REGION_M, LookupCase  # noqa: F401 - WIDE_REGION_M re-exported
+from lookup.answer import TRAFFIC_PROFILES
+from lookup.case import WIDE_REGION_M, LookupCase  # noqa: F401 - WIDE_REGION_M re-exported
 from geo.areas.locate import AreaLocator
 from geo.areas.model import AreaModel, load_area_model
 from geo.areas.region import RegionResolver
 from geo.areas.units import AdminUnits
 from geo.geocode import Geocoder, Region, get_geocoder
 from geo.providers import Registry, read_registry
-from geo.settings import Settings, verify_environment
+from core.settings import Settings, verify_environment
 from registry.asof import Approvals, today
 from routing.basetrees import BaseTrees, load_base_trees
 from routing.eligibility import Eligibility, PointAnswer
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Service(LookupCase):
-    """Prepared state for one speed profile and limit; answers lookups (:class:`api.lookup.LookupCase`)."""
+    """Prepared state for one speed profile and limit; answers lookups (:class:`lookup.case.LookupCase`)."""
 
     settings: Settings
     areas: AreaModel
@@ -56,7 +56,7 @@ class Service(LookupCase):
     @classmethod
     def load(cls, settings: Settings, profile: str | None = None, rebuild: bool = True) -> Service:
         """Load the prepared cache (rebuilding stale parts unless ``rebuild`` is False). Raises
-        :class:`geo.settings.UnknownSetting` for an ``ASIH_`` environment variable that is no setting."""
+        :class:`core.settings.UnknownSetting` for an ``ASIH_`` environment variable that is no setting."""
         verify_environment()
         areas = load_area_model(settings, rebuild=rebuild)
         locator = AreaLocator(areas, settings.border_warning_m)
@@ -95,7 +95,7 @@ class Service(LookupCase):
 
         Never fails for want of the database: while it cannot be read, the last good read of ``day`` (with its
         time, ``read_at``); with none since start, the providers file's approvals (``source="file"``), which every
-        answer then says are not confirmed by the registry (:meth:`api.lookup.LookupCase.approvals_notes`).
+        answer then says are not confirmed by the registry (:meth:`lookup.case.LookupCase.approvals_notes`).
         """
         from registry.errors import Unavailable
 
@@ -113,9 +113,9 @@ class Service(LookupCase):
     def auditor(self, limit_s: float | None = None, approvals: Approvals | None = None, profile: str | None = None):
         """A coverage auditor over this state and the approvals in force on a day (default today, from the live
         registry), in ``profile`` (default the service's, i.e. the configured one), memoised per (limit, approvals,
-        profile) in the service's bounded, thread-safe memo (:func:`api.executor.memo_of`); concurrent callers share
+        profile) in the service's bounded, thread-safe memo (:func:`core.memo.memo_of`); concurrent callers share
         one build. Sample points are read from the cache once."""
-        from api.executor import memo_of
+        from core.memo import memo_of
         from routing.audit import CoverageAuditor, profile_auditors
         from routing.population import load_samples
 
@@ -143,7 +143,7 @@ class Service(LookupCase):
 
     def isochrone(self, unit_id: str, limit_s: float):
         """The union of a unit's per-base isochrones (EPSG:3006), memoised per (unit, limit) in the service's memo."""
-        from api.executor import memo_of
+        from core.memo import memo_of
         from routing.isochrones import isochrone
 
         def build():
@@ -184,7 +184,7 @@ class Service(LookupCase):
 
     def make_region_sampler(self, rebuild: bool = True) -> RegionSampler:
         """:attr:`region_sampler` from the cached coverage samples (rebuilt when missing or damaged if ``rebuild``;
-        else a damaged entry raises :class:`~geo.cache.CacheError`)."""
+        else a damaged entry raises :class:`~core.cache.CacheError`)."""
         from routing.population import load_samples
 
         population = load_samples(self.settings, self.network, self.areas, rebuild=rebuild).population

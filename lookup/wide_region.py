@@ -1,5 +1,5 @@
 """The lookup answer's pieces for a location known only as a region: the place labels by the area's rule, and, for a
-region wider than ``api.service.WIDE_REGION_M``, each unit's drive time as a range over the region
+region wider than ``lookup.service.WIDE_REGION_M``, each unit's drive time as a range over the region
 (:mod:`routing.region_times`) with the share of it within the limit, ranked by the median, and the region's notes.
 
 The contract (README, "A lookup answers"): a wide region's unit row keeps ``drive_time_s`` for old clients as the
@@ -11,8 +11,8 @@ None and are otherwise as before.
 from __future__ import annotations
 
 
-from api.answer import option
-from geo.words import either
+from lookup.answer import option
+from core.words import either
 from geo.areas.locate import Location
 from geo.areas.region import Places
 from geo.geocode import Note, Region

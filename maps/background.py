@@ -13,7 +13,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 
-from geo.settings import COUNTY_CODE, METRIC_CRS, WGS84, Settings, get_settings
+from core.settings import COUNTY_CODE, METRIC_CRS, WGS84, Settings, get_settings
 from maps import style
 from maps.elements import Attribution, page_css
 

@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from geo.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
+from core.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
 from maps import style  # noqa: E402
 from maps.background import load_land  # noqa: E402
 from maps.geography import PLACE_NAME_GID, draw_place_names, draw_roads  # noqa: E402

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from geo.settings import METRIC_CRS, WGS84
+from core.settings import METRIC_CRS, WGS84
 
 FORMATS = {".geojson": "GeoJSON", ".gpkg": "GPKG"}
 """Output extension -> GDAL driver."""

@@ -11,7 +11,7 @@ import geopandas as gpd
 import numpy as np
 from matplotlib.collections import LineCollection
 
-from geo.settings import METRIC_CRS, Settings
+from core.settings import METRIC_CRS, Settings
 from maps import style
 
 PLACE_NAME_GID = "place-name"
@@ -34,7 +34,7 @@ def main_roads(settings: Settings) -> dict[str, np.ndarray]:
 
 
 def _read_roads(settings: Settings) -> dict[str, np.ndarray]:
-    from geo.cache import CacheError
+    from core.cache import CacheError
     from routing.prepare import load_network
 
     try:

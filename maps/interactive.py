@@ -13,7 +13,7 @@ import folium
 import geopandas as gpd
 from shapely.geometry.base import BaseGeometry
 
-from geo.settings import METRIC_CRS, Settings, get_settings
+from core.settings import METRIC_CRS, Settings, get_settings
 from maps import style
 from maps.gaps import people_gaps
 from maps.elements import Legend, Popup, Title, Tooltip, swatch, table_html

@@ -14,7 +14,7 @@ import geopandas as gpd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from geo.settings import WGS84
+from core.settings import WGS84
 from maps import style
 from maps.background import add_background, bounds_latlon
 from maps.elements import Label, Markup, Popup, Tooltip, esc, js_string, swatch, table_html

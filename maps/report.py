@@ -28,7 +28,7 @@ import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import shapely  # noqa: E402
 
-from geo.words import labels  # noqa: E402
+from core.words import labels  # noqa: E402
 from routing.audit import floor_share  # noqa: E402
 
 PROFILES_SV, VERDICTS_SV, PRECISION_SV = labels("profile", "sv"), labels("verdict", "sv"), labels("precision", "sv")

@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from shapely.geometry import shape  # noqa: E402
 
-from geo.settings import METRIC_CRS, WGS84  # noqa: E402
+from core.settings import METRIC_CRS, WGS84  # noqa: E402
 from maps import style  # noqa: E402
 from maps.drawing import area_numbers, canvas, finish, place_labels  # noqa: E402
 from maps.report import VERDICT_FILL, STOCKHOLM, int_text, one_page, share_cell  # noqa: E402

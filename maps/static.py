@@ -20,7 +20,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from shapely.geometry.base import BaseGeometry  # noqa: E402
 
-from geo.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
+from core.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
 from maps import style  # noqa: E402
 from maps.gaps import people_gaps  # noqa: E402
 from maps.drawing import (  # noqa: E402

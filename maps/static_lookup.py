@@ -15,8 +15,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from shapely.geometry import Point
 
-from geo.settings import METRIC_CRS, WGS84, Settings, get_settings
-from geo.words import labels
+from core.settings import METRIC_CRS, WGS84, Settings, get_settings
+from core.words import labels
 from maps import style
 from maps.drawing import HALO, area_numbers, canvas, finish, precision_handles
 

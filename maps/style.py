@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from geo.words import labels
+from core.words import labels
 
 ATTRIBUTION = "© OpenStreetMap contributors, Lantmäteriet, SCB, Stockholms stad, GeoNames"
 """Every data source behind the maps; shown on every map."""
@@ -153,13 +153,13 @@ PROFILE_TEXT = {
 }
 """What a drive-time profile means, for captions (the calibration's numbers live in data/speeds.yaml)."""
 PROFILE_SHORT = labels("profile", "sv")
-"""Profile names in titles (the catalogue's, geo/words.yaml)."""
+"""Profile names in titles (the catalogue's, core/words.yaml)."""
 
 
 def title_basis(profile: str | None, day=None) -> str:
     """What a map's title says it rests on: its traffic profile and the day of its approvals
     ("normal trafik, godkännanden per 2026-12-07"); the configured profile when none is given."""
-    from geo.settings import get_settings
+    from core.settings import get_settings
 
     profile = profile or get_settings().profile
     text = PROFILE_SHORT.get(profile, profile)

@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from geo.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from registry.errors import Damaged, Unavailable
 
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "registry.sqlite3"

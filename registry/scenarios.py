@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from geo.crs import verify_lat_lon
+from core.crs import verify_lat_lon
 from registry.actors import Actor, verify_role
 from registry.asof import parse_day
 from registry.db import read_session, write_session

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from geo.memo import Memo
+from core.memo import Memo
 from registry.asof import STOCKHOLM, today, with_approvals  # noqa: F401 - re-exported
 from registry.actors import SYSTEM, Actor, cli_actor, verify_role  # noqa: F401 - re-exported
 from registry.db import (
@@ -111,7 +111,7 @@ class RegistryService(FreePlaces, UserAccounts):
         """Open the configured database, migrate it, and (``auto_import``) import the providers YAML
         (``import_file``, default the configured providers file) when it is empty."""
         from geo.areas.definitions import read_area_definitions
-        from geo.settings import PROJECT_ROOT, get_settings
+        from core.settings import PROJECT_ROOT, get_settings
 
         settings = settings or get_settings()
         check_database_file(settings.registry_url)

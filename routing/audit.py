@@ -20,7 +20,7 @@ import shapely
 
 from geo.areas.model import AreaModel
 from geo.providers import Registry, Unit
-from geo.settings import METRIC_CRS, Settings
+from core.settings import METRIC_CRS, Settings
 from routing.basetrees import BaseTrees, load_base_trees
 from routing.network import RoadNetwork
 from routing.population import SamplePoints, Samples

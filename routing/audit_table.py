@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from geo.settings import Settings
+from core.settings import Settings
 from routing.audit import AUDIT_PROFILES, PROFILE_PHRASES, VERDICTS, ApprovalAudit, CoverageAuditor, floor_share
 
 

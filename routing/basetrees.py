@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from geo.cache import file_checksum, load_or_build, require
-from geo.crs import to_metric
-from geo.encoding import json_bytes, json_value, npz_arrays, npz_bytes
+from core.cache import file_checksum, load_or_build, require
+from core.crs import to_metric
+from core.encoding import json_bytes, json_value, npz_arrays, npz_bytes
 from geo.providers import Base, Registry, Unit
-from geo.settings import Settings
+from core.settings import Settings
 from routing.network import RoadNetwork
 from routing.snapping import SnapArray, snap_many
 from routing.trees import drive_time_trees, times_to_snaps
@@ -85,7 +85,7 @@ def compute_base_trees(net: RoadNetwork, pairs: list[tuple[Unit, Base]], limit_s
 def load_base_trees(settings: Settings, net: RoadNetwork, registry: Registry, rebuild: bool = True) -> BaseTrees:
     """Base trees for ``net``'s profile from the cache, computed and cached when missing, stale or damaged.
 
-    Raises :class:`~geo.cache.CacheError` (one sentence naming the entry or file and the fix) when the entry is not
+    Raises :class:`~core.cache.CacheError` (one sentence naming the entry or file and the fix) when the entry is not
     usable and ``rebuild`` is False.
     """
     entry = settings.cache_dir / "trees" / net.profile

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 from scipy.optimize import brentq
 
-from geo.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from routing.network import RoadNetwork
 from routing.snapping import SnapArray
 from routing.trees import drive_time_trees, times_to_snaps

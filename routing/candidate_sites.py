@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geo.crs import to_wgs84
+from core.crs import to_wgs84
 from routing.network import RoadNetwork
 from routing.population import SamplePoints
 from routing.snapping import SnapArray, snap_many

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.settings import METRIC_CRS
+from core.settings import METRIC_CRS
 from routing.network import RoadNetwork
 
 REVERSE_LENGTH_TOLERANCE_M = 1.0

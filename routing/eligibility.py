@@ -10,15 +10,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from geo.areas.locate import AreaLocator, Location
-from geo.crs import to_metric
+from core.crs import to_metric
 from geo.providers import Base, Registry, Unit
-from geo.words import Note
+from core.words import Note
 from routing.basetrees import BaseTrees
 from routing.network import RoadNetwork
 from routing.snapping import Snap, SnapArray, snap_many
 
 PRECISION_TEXTS = {"place": "base_precision_place", "unknown": "base_precision_unknown"}
-"""The catalogue text (geo/words.yaml) of the ``base_precision`` note for bases known by place only, or guessed."""
+"""The catalogue text (core/words.yaml) of the ``base_precision`` note for bases known by place only, or guessed."""
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
-from geo.geojson import COORD_DECIMALS, geometry_dict, geometry_text
-from geo.settings import Settings, get_settings
+from core.geojson import COORD_DECIMALS, geometry_dict, geometry_text
+from core.settings import Settings, get_settings
 from routing.contours import Shape, isochrone_bands
 from routing.network import RoadNetwork
 from routing.snapping import Snap, SnapArray
@@ -190,9 +190,9 @@ def bands_geojson(bands: Sequence[Band], properties: dict[str, Any] | None = Non
     """A GeoJSON FeatureCollection (EPSG:4326), one feature per band with ``minutes``, ``population``,
     ``area_km2`` (and ``lower_minutes`` for rings), plus ``properties`` copied into every feature.
 
-    Coordinates are rounded to :data:`geo.geojson.COORD_DECIMALS` (6) decimals of a degree, about 0.1 m: far below
+    Coordinates are rounded to :data:`core.geojson.COORD_DECIMALS` (6) decimals of a degree, about 0.1 m: far below
     the accuracy of the contoured polygons (:mod:`routing.contours`). With ``serialised``, each geometry is GeoJSON
-    text written by GEOS (:class:`geo.geojson.GeoJSONText`, for :func:`geo.geojson.dumps`), not a dict of
+    text written by GEOS (:class:`core.geojson.GeoJSONText`, for :func:`core.geojson.dumps`), not a dict of
     coordinate lists: the same content, ~20× faster to put on the wire.
     """
     extra = dict(properties or {})
@@ -235,7 +235,7 @@ def unit_isochrones(
     minutes : sequence of float
     shape, direction : see :func:`unit_bands`.
     serialised : bool
-        Geometries as GeoJSON text (:class:`geo.geojson.GeoJSONText`) for :func:`geo.geojson.dumps` (the API), not
+        Geometries as GeoJSON text (:class:`core.geojson.GeoJSONText`) for :func:`core.geojson.dumps` (the API), not
         dicts (see :func:`bands_geojson`).
 
     Returns

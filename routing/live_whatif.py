@@ -31,8 +31,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from geo.areas.locate import AreaLocator
-from geo.crs import verify_lat_lon
-from geo.memo import Memo
+from core.crs import verify_lat_lon
+from core.memo import Memo
 from geo.providers import Base, Registry, Unit
 from routing.audit import ApprovalAudit, CoverageAuditor, UnitAudit
 from routing.basetrees import BaseTrees, compute_base_trees

@@ -1,7 +1,7 @@
 """The compiled road network: flat numpy arrays and a sparse travel-time matrix (EPSG:3006).
 
 A :class:`RoadNetwork` is compiled once from a normalised graph (:mod:`routing.loaders`, :mod:`routing.compile`),
-saved as one ``.npz`` plus a small ``.json`` (a :mod:`geo.cache` entry: content hashes checked and arrays
+saved as one ``.npz`` plus a small ``.json`` (a :mod:`core.cache` entry: content hashes checked and arrays
 sanity-checked on load) and loaded in well under a second. It stores free-flow speeds and road classes, so
 :meth:`RoadNetwork.with_profile` derives the times of any profile without the graph.
 """
@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
-from geo.cache import (
+from core.cache import (
     CacheError,
     EntryDamaged,
     entry_lock,
@@ -27,8 +27,8 @@ from geo.cache import (
     require,
     write_entry,
 )
-from geo.encoding import npz_arrays, npz_bytes
-from geo.settings import METRIC_CRS
+from core.encoding import npz_arrays, npz_bytes
+from core.settings import METRIC_CRS
 
 FORMAT_VERSION = 2
 """Bump when the cache layout or the compile step (:mod:`routing.compile`) changes (invalidates old caches).
@@ -186,7 +186,7 @@ class RoadNetwork:
         ------
         FileNotFoundError
             When the folder holds no network.
-        geo.cache.CacheError
+        core.cache.CacheError
             When a file is damaged (the sentence names it and says to run ``asih prepare``).
         """
         folder = Path(folder)

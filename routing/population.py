@@ -22,9 +22,9 @@ import numpy as np
 import shapely
 
 from geo.areas.model import AreaModel
-from geo.cache import load_or_build, manifest_checksum, require
-from geo.encoding import json_bytes, json_value, npz_arrays, npz_bytes
-from geo.settings import Settings
+from core.cache import load_or_build, manifest_checksum, require
+from core.encoding import json_bytes, json_value, npz_arrays, npz_bytes
+from core.settings import Settings
 from routing.network import RoadNetwork
 from routing.snapping import SnapArray, snap_candidates, snap_many
 
@@ -143,7 +143,7 @@ def build_land_cells(net: RoadNetwork, model: AreaModel, cell_m: float) -> Sampl
 def load_samples(settings: Settings, net: RoadNetwork, model: AreaModel, rebuild: bool = True) -> Samples:
     """Population points and land cells for ``net`` from the cache (built when missing, stale or damaged).
 
-    Raises :class:`~geo.cache.CacheError` (one sentence naming the entry or file and the fix) when the entry is not
+    Raises :class:`~core.cache.CacheError` (one sentence naming the entry or file and the fix) when the entry is not
     usable and ``rebuild`` is False.
     """
     entry = settings.cache_dir / "samples"

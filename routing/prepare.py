@@ -20,8 +20,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
-from geo.cache import CacheError, EntryMissing, EntryStale, entry_lock, load_or_build, manifest_checksum
-from geo.settings import Settings
+from core.cache import CacheError, EntryMissing, EntryStale, entry_lock, load_or_build, manifest_checksum
+from core.settings import Settings
 from routing.compile import compile_network
 from routing.loaders import load_graph, network_path
 from routing.network import FORMAT_VERSION, META, NPZ, RoadNetwork, read_meta
@@ -151,7 +151,7 @@ def load_network(
         Speed profile; defaults to ``settings.profile``. An old name (``rush_hour``) loads the profile it stands for.
     rebuild : bool
         Rebuild a missing, stale or damaged cache (True) or raise (False): :class:`StaleNetworkError` when missing
-        or stale, :class:`~geo.cache.CacheError` naming the damaged file.
+        or stale, :class:`~core.cache.CacheError` naming the damaged file.
     progress : bool
         Progress display while rebuilding.
 

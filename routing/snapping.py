@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geo.settings import get_settings
+from core.settings import get_settings
 from routing.network import RoadNetwork
 
 

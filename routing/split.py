@@ -23,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.areas.model import AreaModel
 from geo.providers import Registry
-from geo.settings import Settings
+from core.settings import Settings
 from routing.basetrees import BaseTrees
 from routing.contours import contour_below
 from routing.isochrones import population_points, subset_snaps, to_geojson

@@ -31,7 +31,7 @@ from typing import Literal, Sequence
 import numpy as np
 from scipy import ndimage
 
-from geo.settings import get_settings
+from core.settings import get_settings
 from routing.network import RoadNetwork
 from routing.snapping import Snap, SnapArray, snap_candidates
 

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.crs import geometry_to_wgs84
+from core.crs import geometry_to_wgs84
 
 SIMPLIFY_M = 20.0
 """Polygons are simplified by this (m) before they are sent: a fifth of the contour grid's cell, invisible at the

@@ -14,7 +14,7 @@ import pytest
 from geo.areas.locate import AreaLocator
 from geo.areas.model import load_area_model
 from geo.providers import read_registry
-from geo.settings import get_settings
+from core.settings import get_settings
 
 # The live registry of the tests (and of the servers they start) is a throwaway SQLite file, never the checkout's
 # data/registry.sqlite3; set before the settings are first read. Each test process has its own: a pytest-xdist worker
@@ -66,7 +66,7 @@ def county_service():
     """The whole prepared state (areas, network, base trees, geocoder) of the project's cache, as the API loads it:
     loaded once per test process and shared by the ``service`` fixture, apps built at import (the fuzzer's) and the
     CLI commands run in-process (``_county_loaded_once``)."""
-    from api.service import Service
+    from lookup.service import Service
 
     load = getattr(Service.load, "unpatched", Service.load)
     return load(get_settings())
@@ -83,7 +83,7 @@ def _county_loaded_once():
     """``Service.load`` of the project's own settings (what every CLI command run through ``CliRunner`` does, 2–4 s
     a time) answers a shallow copy of ``county_service()``, as ``create_app`` copies a service handed to it; other
     settings (a private cache, another profile), ``rebuild=False`` and the servers' own processes load for real."""
-    from api.service import Service
+    from lookup.service import Service
 
     real = Service.load
     project = get_settings()
@@ -168,7 +168,7 @@ def pytest_collection_modifyitems(items):
 
 def metric_xy(lat: float, lon: float) -> tuple[float, float]:
     """A WGS84 point (degrees) as EPSG:3006 metres, as plain floats."""
-    from geo.crs import to_metric
+    from core.crs import to_metric
 
     x, y = to_metric(lat, lon)
     return float(x), float(y)

@@ -1,11 +1,11 @@
 """The house's layers, read from the source with ``ast`` (nothing is imported, so this runs in a second).
 
-Every module of ``geo``, ``routing``, ``registry``, ``maps`` and ``api`` is parsed; every import in it counts —
+Every module of ``core``, ``geo``, ``lookup``, ``routing``, ``registry``, ``maps`` and ``api`` is parsed; every import in it counts —
 at module level, inside functions and under ``if TYPE_CHECKING:`` alike, ``import x`` and ``from x import y`` —
 and ``from pkg import name`` is the submodule ``pkg.name`` when that is a module. The rules:
 
 (a) no import circle between modules, whether the imports are at module or function level;
-(b) layers point down: ``geo`` 0, ``routing`` and ``registry`` 1, ``maps`` 2, ``api`` 3 — a module imports only
+(b) layers point down: ``core`` 0, ``geo`` 1, ``routing`` and ``registry`` 2, ``lookup`` 3, ``maps`` 4, ``api`` 5 — a module imports only
     its own layer or a lower one;
 (c) FastAPI (``fastapi``, ``starlette``) is imported only under ``api/``;
 (d) no module of these packages is over :data:`MAX_LINES` lines (STYLE.md: split it by concern).
@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LAYERS = {"geo": 0, "routing": 1, "registry": 1, "maps": 2, "api": 3}
+LAYERS = {"core": 0, "geo": 1, "routing": 2, "registry": 2, "lookup": 3, "maps": 4, "api": 5}
 """Package → layer; a module may import its own layer or below."""
 WEB_FRAMEWORKS = ("fastapi", "starlette")
 """Top-level packages only ``api/`` may import."""
@@ -60,7 +60,7 @@ def _is_package(name: str) -> bool:
 
 
 def _ours(dotted: str) -> str | None:
-    """The longest prefix of ``dotted`` that is one of our modules (``geo.settings.X`` → ``geo.settings``)."""
+    """The longest prefix of ``dotted`` that is one of our modules (``core.settings.X`` → ``core.settings``)."""
     parts = dotted.split(".")
     while parts:
         name = ".".join(parts)
@@ -276,24 +276,26 @@ def test_known_violations_still_exist():
 
 def test_the_scan_sees_the_house():
     """The scan finds every package's modules and the imports between them."""
-    assert {"geo.settings", "geo.geocode", "routing.network", "registry.service", "maps.report", "api.app"} <= set(
+    assert {"core.settings", "geo.geocode", "routing.network", "registry.service", "maps.report", "api.app"} <= set(
         modules())
-    assert "geo.settings" in graph()["routing.prepare"]
+    assert "core.settings" in graph()["routing.prepare"]
 
 
 def test_imports_are_resolved_to_modules():
     source = (
-        "import geo.settings\n"
-        "from geo import boundaries, cache\n"
+        "import core.settings\n"
+        "from core import cache\n"
+        "from geo import boundaries\n"
         "from geo.geocode import Note\n"
         "def load():\n"
         "    from fastapi import Depends\n"
         "    from .index import GeocoderIndex\n"
-        "    from .. import crs\n"
+        "    from .. import areas\n"
     )
-    known = {"geo", "geo.settings", "geo.boundaries", "geo.cache", "geo.crs", "geo.geocode", "geo.geocode.index"}
+    known = {"core", "geo", "core.settings", "geo.boundaries", "core.cache", "geo.areas", "geo.geocode",
+             "geo.geocode.index"}
     assert [t for t, _ in _imports_in(source, "geo.geocode", known)] == [
-        "geo.settings", "geo.boundaries", "geo.cache", "geo.geocode", "fastapi", "geo.geocode.index", "geo.crs"]
+        "core.settings", "core.cache", "geo.boundaries", "geo.geocode", "fastapi", "geo.geocode.index", "geo.areas"]
 
 
 def test_a_circle_is_reported_with_its_path():

@@ -42,7 +42,7 @@ def _start(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand in CHECKED_COMMANDS and not {"--help", "-h"} & set(sys.argv[1:]):
         from api.cli.checks import DataCheckError, check_data
         from api.cli.output import fail
-        from geo.settings import get_settings
+        from core.settings import get_settings
 
         try:
             check_data(get_settings())

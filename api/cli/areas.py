@@ -15,9 +15,9 @@ from geo.areas.definitions import AreaDataError
 from geo.areas.locate import AreaLocator
 from geo.areas.model import build_area_model, load_area_model
 from geo.boundaries import DataFileError
-from geo.cache import CacheError
+from core.cache import CacheError
 from geo.providers import ProviderDataError, read_registry
-from geo.settings import get_settings
+from core.settings import get_settings
 
 
 def areas(

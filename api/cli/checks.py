@@ -12,9 +12,9 @@ from geo.areas.definitions import AreaDataError
 from geo.areas.locate import AreaLocator
 from geo.areas.model import AreaModel, load_area_model
 from geo.boundaries import DataFileError
-from geo.cache import CacheError
+from core.cache import CacheError
 from geo.providers import ProviderDataError, Registry, read_registry, validate_registry
-from geo.settings import Settings
+from core.settings import Settings
 
 
 class DataCheckError(RuntimeError):

@@ -22,7 +22,7 @@ from api.cli.common import (
     profiles_of,
 )
 from api.cli.output import as_of_line, console, day_option, fail, print_json
-from geo.settings import get_settings
+from core.settings import get_settings
 
 
 def choice(

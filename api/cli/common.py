@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from api.cli.output import DATE_HELP, console, fail
-from geo.settings import get_settings
+from core.settings import get_settings
 
 ProfileOpt = Annotated[
     Optional[str], typer.Option(help="One speed profile: free_flow | typical | peak (rush_hour = peak).")
@@ -25,7 +25,7 @@ PROFILE_TITLES = {"free_flow": "free flow", "typical": "typical", "peak": "peak"
 
 def load_service():
     """The prepared state (in the configured profile; other profiles are derived from its network)."""
-    from api.service import Service
+    from lookup.service import Service
 
     return Service.load(get_settings())
 

@@ -18,11 +18,11 @@ from rich.progress import (
 from rich.table import Table
 
 from api.cli.output import console, fail, print_json
-from geo.settings import get_settings
+from core.settings import get_settings
 
 
 def _service(profile: str | None = None, live: bool = False):
-    from api.service import Service
+    from lookup.service import Service
 
     svc = Service.load(get_settings(), profile=profile)
     if live:
@@ -47,7 +47,7 @@ def lookup(
 
     Exit 0 with a certain area, 3 when the area is uncertain (the answer lists the choices), 1 out of county,
     2 on an error (with --json the error is JSON on stdout)."""
-    from api.i18n import say
+    from lookup.localize import say
     from geo.geocode import Ambiguous, GeocodeError
 
     from registry.asof import parse_day

@@ -10,7 +10,7 @@ import geopandas as gpd
 import typer
 
 from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail
-from geo.settings import METRIC_CRS, get_settings
+from core.settings import METRIC_CRS, get_settings
 
 MAP_KINDS = ("overview", "unit", "choice", "lookup")
 EXPORT_LAYERS = ("areas", "isochrones", "gaps", "choice")
@@ -22,7 +22,7 @@ DateOpt = Annotated[Optional[str], typer.Option("--date", help=DATE_HELP)]
 
 
 def _service(profile: str | None):
-    from api.service import Service
+    from lookup.service import Service
 
     return Service.load(get_settings(), profile=profile)
 

@@ -9,7 +9,7 @@ from rich import box
 from rich.table import Table
 
 from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail, print_json
-from geo.settings import get_settings
+from core.settings import get_settings
 
 PROFILE_TITLES = {"free_flow": "free flow", "typical": "typical", "peak": "peak"}
 
@@ -26,7 +26,7 @@ def suggest_bases(
 ) -> None:
     """Where a unit would need bases: the COUNT new sites (existing bases kept) reaching the most people of its
     approved areas, and the fewest new sites so that every approved area reaches the supported share (95 %)."""
-    from api.service import Service
+    from lookup.service import Service
     from geo.providers import UnknownUnit
     from routing.audit import AUDIT_PROFILES, profile_auditors
     from routing.siting import SitePlanner, SitingError, index_places

@@ -18,10 +18,10 @@ from api.cli.output import console, fail
 from geo.areas.definitions import AreaDataError
 from geo.areas.model import prepare_area_model
 from geo.boundaries import DataFileError
-from geo.cache import CacheError
+from core.cache import CacheError
 from geo.geocode.sources import SourceError
 from geo.providers import ProviderDataError
-from geo.settings import UnknownSetting, get_settings, verify_environment
+from core.settings import UnknownSetting, get_settings, verify_environment
 
 
 def prepare(

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from api.cli.output import console, fail, print_json
 from geo.providers import ProviderDataError
-from geo.settings import get_settings
+from core.settings import get_settings
 
 users_app = typer.Typer(help="Registry users and their tokens (roles: provider, contract_manager, admin).",
                         no_args_is_help=True)

@@ -11,7 +11,7 @@ import typer
 from pyproj import Transformer
 from rich.console import Console
 
-from geo.settings import METRIC_CRS, WGS84, get_settings
+from core.settings import METRIC_CRS, WGS84, get_settings
 
 _console = Console(stderr=True)
 
@@ -80,7 +80,7 @@ def isochrone_cmd(
     profile: Annotated[str | None, typer.Option(help="Speed profile (free_flow, rush_hour).")] = None,
 ) -> None:
     """Write a unit's reach from its nearest base: one feature per band with minutes, population and area (km²)."""
-    from api.service import Service
+    from lookup.service import Service
     from geo.providers import UnknownUnit
     from routing.isochrones import unit_isochrones, verify_minutes
 
@@ -123,7 +123,7 @@ def split_cmd(
     """Each area divided among its units by drive time: who gets to each place first, with population; as of a
     day's approvals."""
     from api.cli.output import as_of_line, day_option
-    from api.service import Service
+    from lookup.service import Service
     from routing.split import split_collection
 
     if direction not in ("outbound", "inbound"):

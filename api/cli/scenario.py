@@ -17,7 +17,7 @@ from rich.table import Table
 from api.cli.output import as_of_line, console, fail, print_json
 from api.exports import floor_share
 from geo.providers import ProviderDataError
-from geo.settings import get_settings
+from core.settings import get_settings
 
 scenario_app = typer.Typer(help="Saved what-if scenarios (saved on /planering): list them, print one as a PDF.",
                            no_args_is_help=True)
@@ -66,7 +66,7 @@ def scenario_report_cmd(
 ) -> None:
     """A saved scenario on one A4 page (Swedish): its bases, the reach today and with the changes, and each approved
     area's population share and verdict today → with the changes (the figures of POST /v1/whatif)."""
-    from api.service import Service
+    from lookup.service import Service
     from geo.providers import UnknownUnit
     from maps.scenario_report import render_scenario, scenario_answer
     from registry.asof import parse_day

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli.output import console, fail
-from geo.settings import get_settings
+from core.settings import get_settings
 from registry.errors import Damaged
 
 HEADER_TIMEOUT_S = 10.0
@@ -160,7 +160,7 @@ def serve(
     from api.cli.checks import DataCheckError, check_data
     from api.privacy import uvicorn_log_config
 
-    from geo.settings import UnknownSetting, verify_environment
+    from core.settings import UnknownSetting, verify_environment
     from registry.db import check_database_file
 
     try:

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 
 from api.deps import service
 from api.schemas import AreaOut
-from api.service import Service
-from geo.crs import geometry_to_wgs84
+from lookup.service import Service
+from core.crs import geometry_to_wgs84
 
 router = APIRouter(prefix="/v1/areas", tags=["areas"])
 

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from api.deps import approvals as approvals_dep
 from api.deps import service
 from api.executor import heavy_for, json_bytes, run_heavy
-from api.service import Service
+from lookup.service import Service
 from geo.providers import UnknownUnit
 from routing.isochrones import MAX_BANDS, unit_isochrones
 from registry.asof import Approvals

@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse, Response
 from api.batch import BatchInputError, BatchRow, rows_from_csv, run_batch
 from api.deps import service
 from api.executor import heavy_for, run_heavy
-from api.i18n import say
+from lookup.localize import say
 from api.schemas import BatchOut, LookupIn, LookupOut
-from api.service import Service
+from lookup.service import Service
 from api.view import view as view_model
 from geo.geocode import Ambiguous, GeocodeError
 

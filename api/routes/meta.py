@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import service
 from api.schemas import Health
-from api.service import Service
+from lookup.service import Service
 
 router = APIRouter()
 
@@ -45,7 +45,7 @@ async def health(request: Request, svc: Service = Depends(service)) -> Health:
 
 def audit_ready(svc: Service) -> bool:
     """True when the default auditor (and so the sample points) is loaded."""
-    from api.executor import memo_of
+    from core.memo import memo_of
 
     return ("auditor", float(svc.settings.limit_s)) in memo_of(svc)
 
@@ -56,8 +56,8 @@ def audit_readiness(svc: Service, rebuild: bool = True) -> str | None:
     ``rebuild`` lets a missing or damaged samples entry be rebuilt (at start); without it a damaged entry is a
     sentence naming the file and the fix.
     """
-    from api.executor import memo_of
-    from geo.cache import CacheError
+    from core.memo import memo_of
+    from core.cache import CacheError
     from routing.population import load_samples
 
     try:

@@ -3,7 +3,7 @@ what-if, and where a unit would need bases (base siting).
 
 Thin: parse, call the domain (:mod:`routing.audit`, :mod:`routing.whatif`, :class:`routing.siting.SitePlanner`),
 shape the answer. The auditors per profile and the planner (candidate sites and their reach) are built once per
-limit (and profile) and kept in one bounded memo (:class:`geo.memo.Memo`); concurrent first requests wait for one
+limit (and profile) and kept in one bounded memo (:class:`core.memo.Memo`); concurrent first requests wait for one
 build instead of each running their own. The computations run in the heavy-work pool (:mod:`api.executor`): bounded,
 computed once for identical concurrent requests, 503 with ``Retry-After`` when saturated, never on the event loop.
 """
@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from api.deps import service
 from api.deps import approvals as approvals_dep
 from api.executor import heavy_for, run_heavy
-from api.service import Service
-from geo.memo import Memo
+from lookup.service import Service
+from core.memo import Memo
 from geo.providers import UnknownUnit
 from registry.asof import Approvals, parse_day
 

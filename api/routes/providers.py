@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from api.deps import approvals as approvals_dep
 from api.deps import service
 from api.schemas import ProviderOut
-from api.service import Service
+from lookup.service import Service
 from geo.providers import UnknownUnit
 from registry.asof import Approvals
 

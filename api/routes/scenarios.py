@@ -19,7 +19,7 @@ from api.deps import service
 from api.executor import heavy_for, run_heavy
 from api.routes.registry import AUTH_ERRORS, Managers, RegistryDep, call
 from api.routes.whatif import MoveIn, PointIn, WhatIfIn, what_if_answer
-from api.service import Service
+from lookup.service import Service
 from geo.providers import UnknownUnit
 from registry.asof import Approvals, parse_day
 from registry.scenarios import MAX_NAME_CHARS, Scenarios

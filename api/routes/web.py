@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import service
 from api.pages import MEDIA_TYPES, SECURITY_HEADERS, STATIC_DIR, TEMPLATES, TEMPLATES_DIR  # noqa: F401
-from api.i18n import say
+from lookup.localize import say
 from api.view import TEXTS, TZ, fill, free_places, view  # noqa: F401 - free_places re-exported for the tests
 from geo.geocode import Ambiguous, GeocodeError
 from maps.vendor_assets import LEAFLET_CSS, LEAFLET_JS, VENDOR_DIR

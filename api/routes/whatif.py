@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import service
 from api.pages import SECURITY_HEADERS
-from api.service import Service
+from lookup.service import Service
 from geo.providers import UnknownUnit
 from registry.asof import parse_day
 from routing.live_whatif import MAX_CHANGES, changes_from, dumps, live_what_if
@@ -147,8 +147,8 @@ def what_if(body: WhatIfIn, svc: Service = Depends(service)) -> Response:
 @router.get("/v1/planning/page", tags=["coverage"])
 def planning_page_facts() -> dict:
     """What the planning page shows that the server decides: its labels (verdicts, how a base is known, traffic
-    profiles; Swedish, from the catalogue geo/words.yaml) and the most changes one what-if takes."""
-    from geo.words import labels
+    profiles; Swedish, from the catalogue core/words.yaml) and the most changes one what-if takes."""
+    from core.words import labels
 
     return {"labels": {kind: labels(kind, "sv") for kind in ("verdict", "base_known", "profile_long")},
             "max_changes": MAX_CHANGES}

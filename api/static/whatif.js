@@ -7,7 +7,7 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  // Labels and limits come from the server (GET /v1/planning/page: the catalogue geo/words.yaml, the what-if limit).
+  // Labels and limits come from the server (GET /v1/planning/page: the catalogue core/words.yaml, the what-if limit).
   let MAX_CHANGES = 5;
   const NUDGE_WAIT_MS = 350;
   const KM_PER_DEG_LAT = 110.574;

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from geo.areas.definitions import AreaDataError, AreaDefinitions
-from geo.settings import METRIC_CRS, STOCKHOLM_CODE
+from core.settings import METRIC_CRS, STOCKHOLM_CODE
 
 _SNAP_M = 0.5
 """Shared-border detection width (m) when assigning leftover pieces to a neighbour."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geo.datafile import read_yaml_list
-from geo.settings import STOCKHOLM_CODE
+from core.datafile import read_yaml_list
+from core.settings import STOCKHOLM_CODE
 
 PROVENANCES = ("confirmed", "hypothesis")
 

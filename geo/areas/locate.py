@@ -12,9 +12,9 @@ import numpy as np
 import shapely
 
 from geo.areas.model import AreaModel
-from geo.crs import to_metric, verify_lat_lon
-from geo.settings import COUNTY_CODE
-from geo.words import Note, render
+from core.crs import to_metric, verify_lat_lon
+from core.settings import COUNTY_CODE
+from core.words import Note, render
 
 COAST_SNAP_M = 300.0
 """A point off the generalised coastline (in no municipality at all) but this close to an area gets that area (m)."""

@@ -32,9 +32,9 @@ from geo.areas.definitions import (
     read_area_definitions,
     validate_definitions,
 )
-from geo.cache import EntryDamaged, inputs_checksum, load_or_build, require
-from geo.encoding import json_bytes, json_value
-from geo.settings import Settings
+from core.cache import EntryDamaged, inputs_checksum, load_or_build, require
+from core.encoding import json_bytes, json_value
+from core.settings import Settings
 
 ENTRY = "areas"
 
@@ -158,7 +158,7 @@ def prepare_area_model(settings: Settings, force: bool = False) -> AreaModel:
 
 def load_area_model(settings: Settings, rebuild: bool = True) -> AreaModel:
     """The cached area model; rebuilt when missing, stale or damaged unless ``rebuild`` is False (then
-    :class:`~geo.cache.CacheError`, one sentence naming the entry or file and the fix)."""
+    :class:`~core.cache.CacheError`, one sentence naming the entry or file and the fix)."""
     return _load_or_build(settings, rebuild=rebuild, force=False)
 
 

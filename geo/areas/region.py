@@ -20,9 +20,9 @@ import shapely
 
 from geo.areas.locate import AreaLocator
 from geo.areas.units import AdminUnits
-from geo.crs import to_wgs84
+from core.crs import to_wgs84
 from geo.geocode.result import Region
-from geo.words import Note, Refusal
+from core.words import Note, Refusal
 
 POSTCODE_MARGIN_M = 500.0
 """A postcode's known addresses are a sample of its area: areas this close (m) to any of them are possible too."""

@@ -16,9 +16,9 @@ import numpy as np
 import shapely
 
 from geo.areas.model import AreaModel
-from geo.crs import to_wgs84
+from core.crs import to_wgs84
 from geo.geocode.normalize import fold
-from geo.settings import STOCKHOLM_CODE
+from core.settings import STOCKHOLM_CODE
 
 OFF_COAST_M = 300.0
 """A point in no unit (off the generalised 1:1M coastline) belongs to the nearest unit within this distance (m)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from geo.cache import CacheError
+from core.cache import CacheError
 from geo.geocode.prepare import build_index, load_index
 from geo.geocode.offline import OfflineGeocoder
 from geo.geocode.parse import ParsedQuery, clean_query, parse_query
@@ -33,7 +33,7 @@ from geo.geocode.result import (
     NotFound,
     QueryTooLong,
 )
-from geo.settings import Settings
+from core.settings import Settings
 
 
 @runtime_checkable
@@ -48,7 +48,7 @@ def load_geocoder(settings: Settings, build_if_missing: bool = False, units=None
     (``settings.postal_towns_file``) and the county's units (:class:`geo.areas.units.AdminUnits`; loaded from the
     area cache when not given).
 
-    Raises :class:`~geo.cache.CacheError` when the index is missing or stale, unless ``build_if_missing``.
+    Raises :class:`~core.cache.CacheError` when the index is missing or stale, unless ``build_if_missing``.
     """
     from geo.geocode.postal_towns import load_postal_towns
 

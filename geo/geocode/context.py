@@ -19,7 +19,7 @@ import numpy as np
 from geo.geocode.index import GeocoderIndex, Postcode
 from geo.geocode.normalize import fold, postcode_label
 from geo.geocode.result import Note
-from geo.settings import COUNTY_CODE
+from core.settings import COUNTY_CODE
 
 COUNTY_PREFIXES = ((100, 199), (760, 764))
 """First three digits of Stockholm County's postcodes."""
@@ -32,7 +32,7 @@ class Context:
     """The place a query names besides its street.
 
     ``units``: admin tokens (see :mod:`geo.areas.units`) the place lies in; ``points``: the register's addresses of
-    its postcode, (n, 2) EPSG:3006 metres; ``point``: a checked GeoNames point (x, y) or None; ``outside``: a :class:`~geo.words.Note`
+    its postcode, (n, 2) EPSG:3006 metres; ``point``: a checked GeoNames point (x, y) or None; ``outside``: a :class:`~core.words.Note`
     when the place is outside Stockholm County.
     """
 

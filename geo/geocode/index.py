@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from geo.cache import require
-from geo.encoding import json_bytes, json_value, npz_arrays, npz_bytes
+from core.cache import require
+from core.encoding import json_bytes, json_value, npz_arrays, npz_bytes
 from geo.geocode.normalize import fold
 
 INDEX_VERSION = 2

@@ -25,7 +25,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from geo.crs import to_metric, to_wgs84
+from core.crs import to_metric, to_wgs84
 from geo.geocode.context import Context, ContextReader
 from geo.geocode.index import GeocoderIndex, Street
 from geo.geocode.normalize import fold

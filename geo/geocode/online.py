@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from geo.crs import to_metric
+from core.crs import to_metric
 from geo.geocode.parse import clean_query
 from geo.geocode.result import (
     GeocodeError,
@@ -21,7 +21,7 @@ from geo.geocode.result import (
     NotFound,
     Region,
 )
-from geo.settings import Settings
+from core.settings import Settings
 
 TIMEOUT_S = 5.0
 """Longest wait for the server (seconds)."""

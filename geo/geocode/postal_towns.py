@@ -18,9 +18,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from geo.datafile import read_yaml_list
+from core.datafile import read_yaml_list
 from geo.geocode.normalize import fold, lower
-from geo.settings import COUNTY_CODE, STOCKHOLM_CODE
+from core.settings import COUNTY_CODE, STOCKHOLM_CODE
 
 KINDS = ("postal_town", "locality")
 """``postal_town``: a PostNord postort; ``locality``: a place name people write as a town that is not one."""

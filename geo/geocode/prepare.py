@@ -1,7 +1,7 @@
 """The geocoder's index (:mod:`geo.geocode.index`) built once at prepare time from the raw sources, and read back.
 
 :func:`build_index` reads the raw sources (see :mod:`geo.geocode.sources`) and writes one cache entry under
-``settings.cache_dir / "geocoder"``; :func:`load_index` reads it back (:mod:`geo.cache`: the entry is rebuilt, or
+``settings.cache_dir / "geocoder"``; :func:`load_index` reads it back (:mod:`core.cache`: the entry is rebuilt, or
 refused, when its inputs — the raw files and this builder's own code — have changed). Streets are grouped by name
 and clustered in space, postcodes placed at their addresses, places taken from GeoNames, the municipalities and
 Stockholm's districts and boroughs; all distances in EPSG:3006 metres.
@@ -20,8 +20,8 @@ from scipy.cluster.hierarchy import DisjointSet
 from scipy.spatial import cKDTree
 
 from geo import boundaries
-from geo.cache import inputs_checksum, load_or_build
-from geo.crs import to_metric, to_wgs84
+from core.cache import inputs_checksum, load_or_build
+from core.crs import to_metric, to_wgs84
 from geo.geocode.index import (
     INDEX_JSON,
     INDEX_NPZ,
@@ -47,7 +47,7 @@ from geo.geocode.sources import (
     read_postcodes,
     read_street_network,
 )
-from geo.settings import COUNTY_CODE, STOCKHOLM_CODE, Settings
+from core.settings import COUNTY_CODE, STOCKHOLM_CODE, Settings
 
 ENTRY_NAME = "geocoder"
 STREET_CLUSTER_M = 1000.0
@@ -98,7 +98,7 @@ def _build(settings: Settings, progress: bool) -> GeocoderIndex:
 
 
 def load_index(settings: Settings, build_if_missing: bool = False) -> GeocoderIndex:
-    """Load the index saved by :func:`build_index`; raise :class:`~geo.cache.CacheError` when missing, stale or
+    """Load the index saved by :func:`build_index`; raise :class:`~core.cache.CacheError` when missing, stale or
     damaged (unless ``build_if_missing``)."""
     entry = settings.cache_dir / ENTRY_NAME
     return _load_or_build(settings, entry, rebuild=build_if_missing, build=lambda: _build(settings, progress=False))

@@ -20,8 +20,8 @@ PRECISIONS: tuple[str, ...] = (
 borough, a municipality, another named place; coordinates given as input."""
 
 Severity = Literal["decisive", "caution", "info"]
-# Notes are typed (code, severity, params) and worded from one catalogue at the edge: geo/words.py.
-from geo.words import SEVERITIES, Note, Refusal  # noqa: E402,F401 - re-exported
+# Notes are typed (code, severity, params) and worded from one catalogue at the edge: core/words.py.
+from core.words import SEVERITIES, Note, Refusal  # noqa: E402,F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class GeocodeResult:
 
 
 class GeocodeError(Refusal):
-    """Base of every geocoding error: a catalogue text and params (:class:`geo.words.Refusal`). ``user_message`` is
+    """Base of every geocoding error: a catalogue text and params (:class:`core.words.Refusal`). ``user_message`` is
     safe to show and to log (it never echoes the query)."""
 
     default_text = "error_not_geocoded"

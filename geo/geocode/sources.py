@@ -31,7 +31,7 @@ from geo.geocode.registers import (
     read_register,
 )
 from geo.geocode.registers.osm import OSM_SUFFIXES
-from geo.settings import METRIC_CRS, Settings
+from core.settings import METRIC_CRS, Settings
 
 __all__ = [
     "AddressPoint", "StreetLine", "SourceError", "address_files", "load_exclude_ids", "read_addresses",

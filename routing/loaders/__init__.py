@@ -26,7 +26,7 @@ from pathlib import Path
 import networkx as nx
 from shapely.geometry.base import BaseGeometry
 
-from geo.settings import COUNTY_CODE, METRIC_CRS, Settings
+from core.settings import COUNTY_CODE, METRIC_CRS, Settings
 from routing.loaders.matsim import graph_from_matsim
 from routing.speeds import SpeedModel, add_speeds, load_speed_model, road_class
 

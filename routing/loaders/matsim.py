@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from geo.boundaries import DataFileError
-from geo.settings import METRIC_CRS
+from core.settings import METRIC_CRS
 
 MOTORWAY_LANE_CAPACITY = 2000.0
 """MATSim OsmNetworkReader capacity per lane (veh/h) of motorway and trunk."""

@@ -22,7 +22,7 @@ import networkx as nx
 import osmnx as ox
 from shapely.geometry.base import BaseGeometry
 
-from geo.settings import WGS84
+from core.settings import WGS84
 
 EXTRA_WAY_TAGS = ["motor_vehicle", "motorcar", "route", "duration"]
 """OSM way tags kept beyond OSMnx's defaults (drivability and ferries)."""

@@ -77,7 +77,7 @@ def test_the_planner_is_built_once_per_profile_and_limit(client, service):
 
 
 def test_cli_suggest_bases(service, monkeypatch):
-    from api.service import Service
+    from lookup.service import Service
 
     monkeypatch.setattr(Service, "load", classmethod(lambda cls, *a, **k: service))
     app = typer.Typer()

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from geo.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from api.exports import floor_share
-from geo.settings import get_settings
+from core.settings import get_settings
 from registry.service import RegistryService, cli_actor
 from tests.api.test_whatif import ANSWER_TIMEOUT_MS, NARROW, SYD_ALERIS, TOWARD_SODERTALJE, WIDE, Planner
 from tests.conftest import BROWSER_MARKS

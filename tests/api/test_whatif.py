@@ -181,7 +181,7 @@ def test_the_rows_are_those_of_asih_audit_move_base(service, auditor):
 def test_the_memo_computes_once_for_concurrent_callers():
     import threading
 
-    from geo.memo import Memo
+    from core.memo import Memo
 
     memo, calls, gate = Memo(2), [], threading.Event()
 

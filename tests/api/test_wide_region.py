@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from api.routes import web
 from api.schemas import LookupOut
-from api.service import WIDE_REGION_M
+from lookup.service import WIDE_REGION_M
 from tests.conftest import BROWSER_MARKS
 
 JORDBRO = "Jordbro"  # a postal town: the region is Haninge municipality (61 km wide, with its archipelago)

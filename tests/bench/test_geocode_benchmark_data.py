@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from geo.settings import PROJECT_ROOT, STOCKHOLM_CODE, get_settings
+from core.settings import PROJECT_ROOT, STOCKHOLM_CODE, get_settings
 from tests.conftest import REQUIRE_ALL
 
 BENCH = PROJECT_ROOT / "bench"

@@ -18,8 +18,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from geo.boundaries import load_boroughs
-from geo.cache import CacheError
-from geo.crs import to_metric
+from core.cache import CacheError
+from core.crs import to_metric
 from geo.geocode import (
     PRECISIONS,
     Ambiguous,
@@ -34,7 +34,7 @@ from geo.geocode import (
     get_geocoder,
     load_geocoder,
 )
-from geo.settings import Settings
+from core.settings import Settings
 
 SODERMALM_BOX = ((59.313, 59.318), (18.07, 18.10))
 """Fjällgatan lies on the northern cliff of Södermalm: (lat range, lon range) in degrees."""
@@ -50,7 +50,7 @@ def settings(tmp_path_factory) -> Settings:
 def units():
     from geo.areas.model import load_area_model
     from geo.areas.units import AdminUnits
-    from geo.settings import get_settings
+    from core.settings import get_settings
 
     return AdminUnits(load_area_model(get_settings()))
 

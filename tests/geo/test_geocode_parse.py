@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from geo.crs import to_wgs84
+from core.crs import to_wgs84
 from geo.geocode import (
     GeocodeError,
     InvalidQuery,

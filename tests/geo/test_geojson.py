@@ -8,8 +8,8 @@ import math
 import pytest
 import shapely
 
-from geo.crs import to_metric
-from geo.geojson import COORD_DECIMALS, GeoJSONText, dumps, geometry_dict, geometry_text
+from core.crs import to_metric
+from core.geojson import COORD_DECIMALS, GeoJSONText, dumps, geometry_dict, geometry_text
 
 # A triangle by Slussen, EPSG:3006 (metres), and the same with a hole.
 X, Y = to_metric([59.3195, 59.3210, 59.3230], [18.0710, 18.0760, 18.0700])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.i18n import localize_lookup
+from lookup.localize import localize_lookup
 from geo.geocode.online import UNKNOWN_WIDTH_M, box_region
 from geo.geocode.result import GeocodeResult, Note
 

@@ -16,7 +16,7 @@ from geo.geocode.postal_towns import (
     PostalTownsError,
     load_postal_towns,
 )
-from geo.settings import STOCKHOLM_CODE
+from core.settings import STOCKHOLM_CODE
 
 REGISTER_FILE = "stockholm-county-address-points-2025.csv"
 COUNTY_PREFIXES = ((100, 199), (760, 764))

@@ -24,7 +24,7 @@ from geo.geocode.registers import (
     read_register,
     split_housenumber,
 )
-from geo.settings import get_settings
+from core.settings import get_settings
 
 RAW = get_settings().data_dir
 SODERMALM_PBF = RAW / "stockholm-sodermalm-sample-2020.osm.pbf"

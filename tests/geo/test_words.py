@@ -1,4 +1,4 @@
-"""Words at one edge: typed notes, one catalogue (geo/words.yaml), one renderer (geo/words.py)."""
+"""Words at one edge: typed notes, one catalogue (core/words.yaml), one renderer (core/words.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from geo import words
-from geo.words import CatalogueError, Note, render
+from core import words
+from core.words import CatalogueError, Note, render
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "benchmark_notes.json"
@@ -119,8 +119,8 @@ def test_the_benchmark_queries_carry_the_recorded_codes_and_params_in_both_langu
 
 
 if __name__ == "__main__":
-    from api.service import Service
-    from geo.settings import get_settings
+    from lookup.service import Service
+    from core.settings import get_settings
 
     notes = _benchmark_notes(Service.load(get_settings()), _queries(), "en")
     GOLDEN.write_text(json.dumps(notes, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")

@@ -8,7 +8,7 @@ import folium
 import pytest
 from folium.plugins import MiniMap
 
-from geo.settings import Settings
+from core.settings import Settings
 from maps import style
 from maps.interactive import choice_map, lookup_map, overview_map, unit_map
 from maps.offline import SelfContainedError, external_references, save_html

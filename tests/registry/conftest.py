@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from geo.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 from registry.db import make_engine, upgrade
 from registry.service import Actor, RegistryService, cli_actor
 from tests.conftest import missing

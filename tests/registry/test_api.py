@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from geo.settings import Settings
+from core.settings import Settings
 from api.auth import FailureLimiter
 from registry.service import today
 

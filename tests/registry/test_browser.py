@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from geo.settings import Settings
+from core.settings import Settings
 from maps.vendor_assets import AXE_DIR, AXE_JS
 from registry.service import RegistryService, cli_actor
 from tests.conftest import BROWSER_MARKS

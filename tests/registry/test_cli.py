@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from api.cli.registry import register
 from geo.providers import read_registry
-from geo.settings import get_settings
+from core.settings import get_settings
 from registry.service import RegistryService, today
 from tests.registry.conftest import PROVIDERS_YAML
 

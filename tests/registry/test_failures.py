@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from geo.settings import Settings, UnknownSetting, get_settings, verify_environment
+from core.settings import Settings, UnknownSetting, get_settings, verify_environment
 from registry.db import check_database_file, make_engine
 from registry.errors import Damaged, Unavailable
 from registry.service import RegistryService, cli_actor

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from api.app import create_app
-from geo.settings import Settings
+from core.settings import Settings
 from api.auth import FailureLimiter
 from registry.service import cli_actor
 from tests.registry.conftest import open_service

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.exports import floor_share
 from geo.providers import read_registry
-from geo.settings import Settings
+from core.settings import Settings
 from api.auth import FailureLimiter
 from registry.scenarios import Scenarios
 from registry.service import Forbidden, Invalid, NotFound, today
@@ -204,7 +204,7 @@ def test_the_cli_lists_and_prints_a_scenario_with_the_whatif_figures(client, svc
                                                                      tmp_path):
     from api.cli import app as cli
     from api.cli import scenario as scenario_cli
-    from api.service import Service
+    from lookup.service import Service
 
     body = {"unit": SYD_ALERIS, "move": [TOWARD_SODERTALJE], "profile": "peak"}
     saved = client.post("/v1/scenarios", json={"name": "Mot Södertälje i rusning", **body},

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from geo.providers import read_registry
-from geo.settings import Settings
+from core.settings import Settings
 from registry.db import current_revision, database_url, head_revision, read_session, upgrade
 from registry.models import Base, Token
 from registry.service import Conflict, Forbidden, Invalid, NotFound, RegistryService, cli_actor, today, with_approvals

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from geo.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.api.conftest import live_server  # noqa: F401  (re-exported fixture)
 from tests.live_server import free_port  # noqa: F401  (for the tests that start ``asih serve`` themselves)
 from tests.live_server import stop as _stop

@@ -13,12 +13,12 @@ import shutil
 import pytest
 import yaml
 
-from api.service import Service
+from lookup.service import Service
 from geo.boundaries import DataFileError
-from geo.cache import CacheError, manifest_checksum
-from geo.crs import to_metric
+from core.cache import CacheError, manifest_checksum
+from core.crs import to_metric
 from geo.providers import ProviderDataError, read_registry, validate_registry
-from geo.settings import Settings
+from core.settings import Settings
 from routing.loaders import DEFAULT_MATSIM_FILE
 from routing.prepare import StaleNetworkError, prepare_network
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from api.service import Service
-from geo.cache import MANIFEST, CacheError, file_checksum
-from geo.settings import PROJECT_ROOT, Settings
+from lookup.service import Service
+from core.cache import MANIFEST, CacheError, file_checksum
+from core.settings import PROJECT_ROOT, Settings
 from routing.basetrees import load_base_trees
 from routing.prepare import load_network
 from tests.reliability.conftest import run_asih
@@ -116,8 +116,8 @@ def test_corrupted_geocoder_index_is_repaired_by_prepare(full_cache_copy):
 
 def test_implausible_values_with_a_valid_hash_are_refused(full_cache_copy, settings, service):
     """The hash catches damage on disk; the value checks catch a wrong writer: negative drive times are refused."""
-    from geo.cache import write_entry
-    from geo.encoding import npz_arrays, npz_bytes
+    from core.cache import write_entry
+    from core.encoding import npz_arrays, npz_bytes
     from routing.basetrees import META, NPZ
 
     entry = full_cache_copy / "trees" / service.network.profile  # the trees the service's profile reads
@@ -175,7 +175,7 @@ def test_cache_is_readable_by_a_service_account_that_did_not_build_it(settings):
             target = shared / lock.relative_to(settings.cache_dir)
             shutil.copy2(lock, target)
             os.chmod(target, 0o644)  # read-only to the service account
-        code = (prelude + "from api.service import Service; from geo.settings import Settings; "
+        code = (prelude + "from lookup.service import Service; from core.settings import Settings; "
                 f"s = Service.load(Settings(cache_dir={str(shared)!r}), rebuild=False); "
                 "print(s.lookup_point(59.3148, 18.0843)['area']['id'])")
         own = shared / "registry"  # the service account's own live registry (a lookup reads its approvals)

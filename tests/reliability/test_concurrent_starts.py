@@ -12,8 +12,8 @@ import subprocess
 import threading
 import time
 
-from geo.cache import entry_lock, load_or_build, read_manifest
-from geo.encoding import json_bytes, json_value
+from core.cache import entry_lock, load_or_build, read_manifest
+from core.encoding import json_bytes, json_value
 from tests.reliability.conftest import asih_exe, free_port, run_asih, stop, wait_healthy
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
 from api.app import create_app
-from geo.settings import get_settings
+from core.settings import get_settings
 from tests.conftest import county_service
 
 SLOW_PATHS = r"^/v1/(audit|choice|isochrones|split|planning|whatif|units/[^/]+/suggest-bases)"

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from geo.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from api.app import create_app
-from api.executor import HeavyExecutor, Memo, Saturated, memo_of
+from api.executor import HeavyExecutor, Memo, Saturated
+from core.memo import memo_of
 
 
 # -- the memo ----------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.crs import to_metric
+from core.crs import to_metric
 
 # WGS84 box around the county with a margin of land (Uppsala, Södermanland) and sea (Baltic, Mälaren).
 LAT = (58.6, 60.3)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from geo.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 ADDRESSES = ("Fjällgatan 44", "Mariebergsgatan 22")
 COORDS = ("59.3148", "18.0843")

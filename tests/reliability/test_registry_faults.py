@@ -9,7 +9,7 @@ import subprocess
 
 import httpx
 
-from geo.settings import Settings
+from core.settings import Settings
 from registry.service import RegistryService, cli_actor
 from tests.registry.test_failures import SODERMALM, UNIT, own_pg  # noqa: F401 - own_pg is a fixture
 from tests.reliability.conftest import asih_exe, free_port, stop, wait_healthy

@@ -16,8 +16,8 @@ import yaml
 from fastapi.testclient import TestClient
 
 from api.app import StartupRefused, create_app
-from api.service import Service
-from geo.settings import Settings
+from lookup.service import Service
+from core.settings import Settings
 from routing.loaders import DEFAULT_MATSIM_FILE
 from tests.reliability.conftest import run_asih
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyproj import Transformer
 
-from geo.settings import METRIC_CRS, WGS84, Settings
+from core.settings import METRIC_CRS, WGS84, Settings
 from routing.compile import compile_network
 from routing.loaders import load_graph
 from routing.prepare import prepare_network

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from geo.settings import get_settings
+from core.settings import get_settings
 from routing.calibrate import (
     BEGIN,
     END,

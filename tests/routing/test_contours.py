@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo.settings import METRIC_CRS
+from core.settings import METRIC_CRS
 from routing.compile import compile_network
 from routing.contours import contour_bands, isochrone_bands
 from routing.snapping import snap

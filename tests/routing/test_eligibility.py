@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geo.crs import to_metric
+from core.crs import to_metric
 from routing.snapping import snap
 from routing.trees import drive_time_tree, times_to_snaps
 

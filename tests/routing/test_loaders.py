@@ -3,7 +3,7 @@ import numpy as np
 import osmium
 import pytest
 
-from geo.settings import METRIC_CRS
+from core.settings import METRIC_CRS
 from routing.loaders import load_graph, network_path, normalise_graph
 
 RAW_OSM = "stockholm-ostermalm-sample-2020.osm"

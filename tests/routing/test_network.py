@@ -3,7 +3,7 @@ import shutil
 import numpy as np
 import pytest
 
-from geo.settings import Settings
+from core.settings import Settings
 from routing.network import RoadNetwork
 from routing.prepare import (
     StaleNetworkError,

@@ -29,7 +29,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-from geo.crs import to_metric
+from core.crs import to_metric
 from geo.geocode.registers.records import (
     AddressPoint,
     SourceError,

@@ -37,7 +37,7 @@ from geo.geocode.registers.records import (
     clean_postcode,
     clean_text,
 )
-from geo.settings import METRIC_CRS
+from core.settings import METRIC_CRS
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from geo.crs import to_metric
+from core.crs import to_metric
 from geo.geocode.registers.records import AddressPoint, SourceError, StreetLine, clean_postcode
 
 log = logging.getLogger(__name__)
