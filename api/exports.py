@@ -246,7 +246,7 @@ def audit_table_rows(rows: list[dict], lang: Lang = "sv") -> list[dict]:
 def summary_sv(row: dict) -> str:
     """The Swedish summary of a row's verdicts across profiles (``stöds vid fritt flöde, i riskzonen vid rusning``)."""
     per = row.get("profiles") or {row.get("profile", "free_flow"): row}
-    at = {"free_flow": "vid fritt flöde", "typical": "i normal trafik", "peak": "vid rusning", "rush_hour": "vid rusning"}
+    at = labels("profile_at", "sv")
     groups: dict[str, list[str]] = {}
     for p, v in per.items():
         groups.setdefault(VERDICTS_SV.get(v["verdict"], v["verdict"]), []).append(at.get(p, p))

@@ -2,24 +2,23 @@
 
 Made by the server only — ``POST /svar`` renders it into ``templates/answer.html`` (no JavaScript), and
 ``POST /v1/lookup`` with ``"view": true`` sends it to ``static/app.js``, which renders it and computes nothing. So the
-two pages cannot say different things. Page texts (sv, en) come from ``static/texts.json``; the answer's own
-sentences (notes, refusals) are already worded from the catalogue (``core/words.yaml``).
+two pages cannot say different things. Page texts (sv, en) and the answer's own sentences (notes, refusals) come
+from the one catalogue (``core/words.yaml``; :func:`core.words.page_texts`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from core.words import label
+from core.words import label, page_texts
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-TEXTS: dict[str, dict[str, str]] = json.loads((STATIC_DIR / "texts.json").read_text(encoding="utf-8"))
-"""Page texts by language (``sv``, ``en``); the page embeds the same file."""
+TEXTS: dict[str, dict[str, str]] = {lang: page_texts(lang) for lang in ("sv", "en")}
+"""Page texts by language (``sv``, ``en``), from the catalogue; the page embeds the same dictionary."""
 TZ = ZoneInfo("Europe/Stockholm")
 CONTACT_ORDER = ("referral", "phone", "hours")
 _STATED_BY_SUMMARY = ("area_uncertain", "outside_county", "none_within_limit", "none_approved",

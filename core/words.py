@@ -96,11 +96,26 @@ class CatalogueError(ValueError):
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict:
-    """The catalogue (``texts``, ``words``, ``labels``), read once."""
+    """The catalogue (``texts``, ``words``, ``labels``, ``deciders``, ``page``), read once."""
     doc = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
-    for section in ("texts", "words", "labels"):
+    for section in ("texts", "words", "labels", "page"):
         doc.setdefault(section, {})
+    doc.setdefault("deciders", [])
     return doc
+
+
+@lru_cache(maxsize=len(LANGS))
+def page_texts(lang: str) -> dict[str, str]:
+    """Every text the pages show, in ``lang``, key → text: the catalogue's ``page`` section plus what the pages
+    derive from the rest of it — ``precision_<kind>`` (``labels.region_kind``), ``base_<precision>``
+    (``labels.precision``) and ``decide_<what>`` (``words``, for each of ``deciders``) — so a label has one home."""
+    doc = catalogue()
+    lang = _verify_lang(lang)
+    out = {k: e[lang] for k, e in doc["page"].items()}
+    out |= {f"precision_{k}": v for k, v in labels("region_kind", lang).items()}
+    out |= {f"base_{k}": v for k, v in labels("precision", lang).items()}
+    out |= {f"decide_{k}": word(k, lang) for k in doc["deciders"]}
+    return out
 
 
 def render(key: str, params: Mapping[str, Any] | None = None, lang: str = "en") -> str:

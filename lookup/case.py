@@ -93,18 +93,19 @@ class LookupCase:
             decision = self.resolver.decide(region, x, y, forced)
         except ChoiceError as exc:
             raise Refusal(exc.text, **exc.params) from None
-        lat, lon = (float(v) for v in to_wgs84(x, y))
+        lat, lon = (float(v) for v in to_wgs84(x, y))  # the edge's coordinates; the work below stays in metres
         if not confirmed and decision.status != "outside":
-            ask = self._needs_confirmation(match, decision)
+            ask = self._needs_confirmation(match, decision, x, y)
             if ask is not None:
                 return self._uncertain(match, region, notes, ask, lat, lon)
+        location = self.locator.locate_xy(x, y, lat=lat, lon=lon)  # labels and border of the point, located once
         if decision.status == "outside":
-            loc = self.locator.locate(lat, lon)
-            return self._outside(match, region, notes, loc.note or OUTSIDE, lat, lon)
+            return self._outside(match, region, notes, location.note or OUTSIDE, lat, lon)
         if decision.status == "uncertain":
             return self._uncertain(match, region, notes, decision, lat, lon)
         approvals = self.approvals_on(on)
-        answer = self.eligibility.at(lat, lon, area_id=decision.area_ids[0], approvals=approvals.as_dict())
+        answer = self.eligibility.at_location(location, x, y, area_id=decision.area_ids[0],
+                                              approvals=approvals.as_dict())
         if forced is not None:
             notes.insert(0, Note("area_chosen", "caution", {"area": int(forced)}))
         notes += self.approvals_notes(approvals)
@@ -154,10 +155,12 @@ class LookupCase:
                                                                 "peak": times.get("peak")}))
         return notes
 
-    def _needs_confirmation(self, match: GeocodeResult, decision: AreaDecision) -> AreaDecision | None:
+    def _needs_confirmation(self, match: GeocodeResult, decision: AreaDecision, x: float,
+                            y: float) -> AreaDecision | None:
         """A street answer that rests on a guess asks first: a corrected spelling (unless the town given decides the
         area anyway), or a street typed without town or postcode while the register is partial (a same-named street
-        may exist elsewhere). Returns the uncertain decision to show, or None."""
+        may exist elsewhere). (``x``, ``y``) is the match's point in EPSG:3006 metres. Returns the uncertain decision
+        to show, or None."""
         if match.precision not in ("street", "address"):
             return None
         corrected = match.corrected_from is not None
@@ -165,8 +168,7 @@ class LookupCase:
         if not corrected and not untowned:
             return None
         if match.context is not None:
-            cx, cy = (float(v) for v in to_metric(match.lat, match.lon))
-            given = self.resolver.decide(match.context, cx, cy)
+            given = self.resolver.decide(match.context, x, y)
             if given.status == "certain" and given.area_ids == decision.area_ids:
                 return None  # the town given decides the area whatever the street
             possible = tuple(sorted(set(given.area_ids) | set(decision.area_ids)))

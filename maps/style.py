@@ -19,10 +19,13 @@ WATER = "#cfe3f0"
 LAND = "#fbfaf5"
 LAND_NEIGHBOUR = "#e4e4e2"
 LAND_EDGE = "#b9b9b4"
+WATER_EDGE = "#a9c6d9"
 ROAD = "#8c8c86"
-"""Main roads on static maps (grey: geography, not a finding)."""
-PLACE_NAME = "#4a4a46"
-"""Municipality names on static maps."""
+"""Main roads on every map (grey, no hue: geography, not a finding; the same under any colour-blindness)."""
+ROAD_CASING = "#ffffff"
+PLACE_NAME = "#303030"
+"""Place names on every map (dark grey: ≥ 4.5:1 contrast on land, water and every area fill)."""
+PLACE_HALO = "#ffffff"
 MUNICIPALITY_EDGE = "#6f6f6f"
 BOROUGH_EDGE = "#9a9a9a"
 
@@ -146,12 +149,8 @@ TITLES = {
     "lookup": "Sökt plats: område och godkända enheter",
 }
 
-PROFILE_TEXT = {
-    "free_flow": "fritt flöde (skyltad hastighet, ingen trafik)",
-    "typical": "normal trafik (kalibrerad mot uppmätt trängsel över dagen)",
-    "peak": "rusningstrafik (kalibrerad mot uppmätt trängsel i rusning)",
-}
-"""What a drive-time profile means, for captions (the calibration's numbers live in data/speeds.yaml)."""
+PROFILE_TEXT = labels("profile_method", "sv")
+"""What a drive-time profile means, for captions (the catalogue's, core/words.yaml)."""
 PROFILE_SHORT = labels("profile", "sv")
 """Profile names in titles (the catalogue's, core/words.yaml)."""
 

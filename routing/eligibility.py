@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from geo.areas.locate import AreaLocator, Location
-from core.crs import to_metric
+from core.crs import to_metric, verify_lat_lon
 from geo.providers import Base, Registry, Unit
 from core.words import Note
 from routing.basetrees import BaseTrees
@@ -78,14 +78,22 @@ class Eligibility:
 
     def at(self, lat: float, lon: float, area_id: int | None = None,
            approvals: dict[str, tuple[int, ...]] | None = None) -> PointAnswer:
-        """Eligibility at a WGS84 point (degrees). Raises ``ValueError`` only for invalid coordinates.
+        """Eligibility at a WGS84 point (degrees): the point located, then :meth:`at_location`. Raises
+        ``ValueError`` only for invalid coordinates."""
+        verify_lat_lon(lat, lon)
+        x, y = (float(v) for v in to_metric(lat, lon))
+        return self.at_location(self.locator.locate_xy(x, y, lat=lat, lon=lon), x, y, area_id, approvals)
 
-        ``area_id`` overrides the point's own area, when the area was decided for a region around the point (or
-        chosen by the user where the data cannot decide); the border warning is then dropped, as it was weighed.
-        ``approvals`` (unit id → area ids in force, from the live registry for a date) replaces the units' approvals
-        from the providers file; units it does not name keep theirs.
+    def at_location(self, location: Location, x: float, y: float, area_id: int | None = None,
+                    approvals: dict[str, tuple[int, ...]] | None = None) -> PointAnswer:
+        """Eligibility at an EPSG:3006 point (metres) already located (``location``, from
+        :meth:`geo.areas.locate.AreaLocator.locate_xy`): nothing is located or converted again.
+
+        ``area_id`` is the area decided for the region around the point (or chosen by the user where the data cannot
+        decide); when it differs from the point's own, the location takes it and drops its border warning, which
+        was weighed. ``approvals`` (unit id → area ids in force, from the live registry for a date) replaces the
+        units' approvals from the providers file; units it does not name keep theirs.
         """
-        location = self.locator.locate(lat, lon)
         if area_id is not None and location.area_id != area_id:
             location = replace(
                 location, area_id=area_id, area_name=self.locator.area_names[area_id],
@@ -93,7 +101,6 @@ class Eligibility:
             )
         if not location.inside:
             return PointAnswer(location, None, warnings=[location.note])
-        x, y = to_metric(lat, lon)
         snaps = snap_many(self.net, np.array([x], dtype=float), np.array([y], dtype=float))
         times, rows = self.trees.unit_times(self.net, snaps, self._unit_order)
         answer = self._answer(location, snaps[0], times[:, 0], rows[:, 0], approvals)

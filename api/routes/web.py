@@ -7,7 +7,8 @@ posts JSON to ``/v1/lookup`` instead and draws the map. The address travels only
 
 Leaflet comes from ``maps/vendor`` (``python -m maps.vendor_assets``); when it is missing the page still answers
 lookups, without the map. Files are served from fixed allow-lists, never from a path taken from the request.
-Page texts, in Swedish and English, live in ``static/texts.json``: the templates and the script read the same file.
+Page texts, in Swedish and English, come from the catalogue (``core/words.yaml``): the templates and the script read
+the same dictionary (:data:`api.view.TEXTS`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from maps.vendor_assets import LEAFLET_CSS, LEAFLET_JS, VENDOR_DIR
 LANGS = ("sv", "en")
 DEFAULT_LANG = "sv"
 
-_STATIC_FILES = ("app.js", "app.css")
+_STATIC_FILES = ("app.js", "app.css", "basemap.js")
 _VENDOR_FILES = (LEAFLET_JS, LEAFLET_CSS)
 
 

@@ -44,14 +44,16 @@ def _emitted_texts() -> set[str]:
 
 def test_every_text_and_label_is_in_both_languages():
     cat = words.catalogue()
-    for section in ("texts", "words"):
+    for section in ("texts", "words", "page"):
         for key, entry in cat[section].items():
+            assert isinstance(key, str), (section, key)  # YAML reads a bare yes/no/on/off key as a boolean
             assert set(entry) >= {"en", "sv"} and all(entry[lang].strip() for lang in ("en", "sv")), key
     for kind, values in cat["labels"].items():
         for value, entry in values.items():
-            assert entry["en"] and entry["sv"], (kind, value)
+            assert isinstance(value, str) and entry["en"] and entry["sv"], (kind, value)
+    assert set(cat["deciders"]) <= set(cat["words"])  # each decider is worded once, in `words`
     # The same placeholders in both languages.
-    for key, entry in cat["texts"].items():
+    for key, entry in [*cat["texts"].items(), *cat["page"].items()]:
         fields = [set(re.findall(r"\{(\w+)", entry[lang])) for lang in ("en", "sv")]
         assert fields[0] == fields[1], key
 
