@@ -88,12 +88,12 @@ def _county_loaded_once():
     real = Service.load
     project = get_settings()
 
-    def load(settings, profile=None, rebuild=True):
+    def load(settings, profile=None, rebuild=True, **options):
         if rebuild and profile in (None, settings.profile) and settings == project:
             county = county_service()
             if county.settings == settings:
                 return copy.copy(county)
-        return real(settings, profile=profile, rebuild=rebuild)
+        return real(settings, profile=profile, rebuild=rebuild, **options)
 
     load.unpatched = real
     with pytest.MonkeyPatch.context() as mp:
@@ -172,3 +172,23 @@ def metric_xy(lat: float, lon: float) -> tuple[float, float]:
 
     x, y = to_metric(lat, lon)
     return float(x), float(y)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """The tiny real model for unit tests (``tests/tiny/model.py``): Riddarfjärden's shores cut from the real raw
+    files at test time — two areas (4 and 5), ≈ 540 road nodes of the county's MATSim network, two units with one
+    base each — built by the project's own loaders into a private cache in a few seconds (2–6 s), once per test
+    process. Its ``settings`` point at the cut files; everything is EPSG:3006."""
+    from tests.tiny.model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny_service(tiny):
+    """The tiny model as the API and CLI load a state (``lookup.service.Service.load`` of its settings, with its
+    own geocoder index and live registry): for unit tests of the lookup, the heavy work and the routes."""
+    from lookup.service import Service
+
+    return Service.load(tiny.settings)

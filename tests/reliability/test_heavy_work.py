@@ -3,6 +3,10 @@
 The memo is bounded and thread-safe with single-flight; the executor runs heavy work in worker processes (real
 forks of this process), computes identical concurrent requests once, refuses with 503 + ``Retry-After`` when
 saturated, and a 500-row batch leaves ``/health`` answering promptly on a real server.
+
+The memo and executor tests run on the tiny real model (``tiny_service``: Riddarfjärden's shores, two units); the
+route tests on the county's state, whose audit keeps the pool busy while the other requests arrive, and the batch
+test on the county's server.
 """
 
 from __future__ import annotations
@@ -85,7 +89,8 @@ def test_memo_passes_an_error_to_every_waiter_and_keeps_nothing():
     assert memo.get_or_compute("k", lambda: 1) == 1
 
 
-def test_service_memoises_auditors_and_isochrones_in_one_bounded_memo(service):
+def test_service_memoises_auditors_and_isochrones_in_one_bounded_memo(tiny_service):
+    service = tiny_service
     a = service.auditor()
     assert service.auditor() is a
     memo = memo_of(service)
@@ -93,6 +98,8 @@ def test_service_memoises_auditors_and_isochrones_in_one_bounded_memo(service):
     assert ("auditor", float(service.settings.limit_s), service.approvals_on()) in memo and ("samples",) in memo
     assert memo.max_items <= 32 and memo.nbytes <= memo.max_bytes
     assert "_auditors" not in service.__dict__ and "_isochrones" not in service.__dict__
+    iso = service.isochrone("ersta-diakoni", 120.0)
+    assert service.isochrone("ersta-diakoni", 120.0) is iso and ("isochrone", "ersta-diakoni", 120.0) in memo
 
 
 # -- the executor (real worker processes) ------------------------------------------------------------------------
@@ -103,9 +110,9 @@ def slow_pid(_svc, seconds: float) -> int:
     return os.getpid()
 
 
-def test_identical_concurrent_requests_are_computed_once_in_a_worker_process(service):
+def test_identical_concurrent_requests_are_computed_once_in_a_worker_process(tiny_service):
     heavy = HeavyExecutor(workers=2, queue=4)
-    heavy.start(service)
+    heavy.start(tiny_service)
     try:
         async def main():
             return await asyncio.gather(*(heavy.run(("same",), slow_pid, 0.5) for _ in range(10)))
@@ -117,9 +124,9 @@ def test_identical_concurrent_requests_are_computed_once_in_a_worker_process(ser
         heavy.close()
 
 
-def test_saturated_executor_refuses_with_retry_after(service):
+def test_saturated_executor_refuses_with_retry_after(tiny_service):
     heavy = HeavyExecutor(workers=1, queue=1, retry_after_s=7)
-    heavy.start(service)
+    heavy.start(tiny_service)
     try:
         async def main():
             first = asyncio.ensure_future(heavy.run(("a",), slow_pid, 0.6))
@@ -138,7 +145,8 @@ def test_saturated_executor_refuses_with_retry_after(service):
 
 
 def test_routes_answer_503_with_retry_after_when_saturated_and_share_identical_audits(settings, service):
-    """Real app and routes over ASGI; the audits run in a real worker process (uncommon limits: not memoised)."""
+    """Real app and routes over ASGI; the audits run in a real worker process (uncommon limits: not memoised). On
+    the county: its audit takes long enough (≈ 1 s) that the pool is still busy when the last request arrives."""
     heavy = HeavyExecutor(workers=1, queue=0, retry_after_s=3)
     app = create_app(settings, service=service, heavy=heavy)
 

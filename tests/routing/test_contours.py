@@ -140,7 +140,8 @@ def test_small_holes_filled_large_kept():
     assert filled.area > kept.area and filled.contains(shapely.Point(X0 + 1000, Y0 + 1000))
 
 
-def test_county_grid_samples_lie_on_their_roads(county_net):
+def test_county_grid_samples_lie_on_their_roads(service):
+    county_net = service.network  # the county loaded once per test process (the grid is the same in every profile)
     grid = contour_grid(county_net)
     rng = np.random.default_rng(3)
     idx = rng.integers(0, len(grid.sample_edge), 5000)

@@ -1,5 +1,6 @@
-"""Isochrones on the real county network: polygons, nested bands, population, reverse direction, agreement with the
-point lookup, and the API (EPSG:3006 unless said)."""
+"""Isochrones: polygons, nested bands, population, reverse direction and the split on the tiny real model
+(``tiny``: Riddarfjärden's shores, two units with one base each); agreement with the point lookup, holes and the
+API on the county's (``service``, loaded once per test process). EPSG:3006 unless said."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from scipy.spatial import cKDTree
 
 from bench.corridor import reached_lines
 from routing.basetrees import compute_base_trees
@@ -22,56 +24,76 @@ from tests.routing.test_contours import X0, Y0, toy_network
 
 BASE = (59.3340, 18.0630)  # Norrmalm: one-way streets around it
 UNITS = ("sodertalje-sjukhus", "ersta-diakoni", "norrort-legevisitten")  # south, inner city, north
+TINY_UNITS = ("ersta-diakoni", "rehabhotellet")  # the tiny model's two units, one base each
 LIMIT_S = 1800.0
 
 
 @pytest.fixture(scope="module")
-def base_trees(county_net, registry):
-    return compute_base_trees(county_net, registry.bases())
+def county_free_flow(service):
+    """The county's network and base trees at free flow, from the county service loaded once per test process."""
+    if service.network.profile == "free_flow":
+        return service.network, service.eligibility.trees
+    return service.traffic["free_flow"]
 
 
 @pytest.fixture(scope="module")
-def population(county_net, area_model):
-    return build_population_points(county_net, area_model)
+def population(tiny):
+    return build_population_points(tiny.network, tiny.areas)
 
 
-def test_polygon_contains_base_and_reached_roads(county_net):
-    s = snap(county_net, *metric(*BASE))
-    tree = drive_time_tree(county_net, s, limit_s=900)
-    poly = isochrone(county_net, tree, 600, origin=s)
+@pytest.fixture(scope="module")
+def two_base_trees(tiny):
+    """Ersta Diakoni given Rehabhotellet's base as its second (a unit of two bases on the tiny model)."""
+    (ersta, own), (_, other) = sorted(tiny.registry.bases(), key=lambda pair: pair[0].id)
+    return compute_base_trees(tiny.network, [(ersta, own), (ersta, other)])
+
+
+def test_polygon_contains_base_and_reached_roads(tiny):
+    net = tiny.network
+    s = snap(net, *metric(*BASE))
+    tree = drive_time_tree(net, s, limit_s=180)
+    poly = isochrone(net, tree, 120, origin=s)
     assert poly.is_valid and poly.geom_type in ("Polygon", "MultiPolygon")
     assert poly.contains(shapely.Point(s.x, s.y))
     # Every reached node of a road a place can lie on is inside (motorway-only nodes mark their own cell).
-    local = np.zeros(county_net.n_nodes, dtype=bool)
-    keep = ~np.isin(county_net.edge_class, list(county_net.snap_exclude))
-    local[county_net.edge_u[keep]] = local[county_net.edge_v[keep]] = True
-    reached = np.flatnonzero((tree <= 600) & local)
-    assert len(reached) > 1000
-    assert shapely.contains_xy(poly, county_net.node_x[reached], county_net.node_y[reached]).all()
-    far = np.flatnonzero(np.isinf(tree))[:1000]
-    assert not shapely.contains_xy(poly, county_net.node_x[far], county_net.node_y[far]).any()
+    local = np.zeros(net.n_nodes, dtype=bool)
+    keep = ~np.isin(net.edge_class, list(net.snap_exclude))
+    local[net.edge_u[keep]] = local[net.edge_v[keep]] = True
+    reached = np.flatnonzero((tree <= 120) & local)
+    assert len(reached) > 100
+    assert shapely.contains_xy(poly, net.node_x[reached], net.node_y[reached]).all()
+    # Unreached nodes beyond reach_m of every reached node are outside (nearer ones may share a cell with a road
+    # that is reached: the polygon's stated accuracy, routing/contours.py).
+    unreached = np.flatnonzero(np.isinf(tree))
+    gap, _ = cKDTree(np.c_[net.node_x[reached], net.node_y[reached]]).query(
+        np.c_[net.node_x[unreached], net.node_y[unreached]])
+    far = unreached[gap > contour_grid(net).reach_m]
+    assert len(far) > 100
+    assert not shapely.contains_xy(poly, net.node_x[far], net.node_y[far]).any()
 
 
-def test_partial_edges_end_at_the_limit(county_net):
-    s = snap(county_net, *metric(*BASE))
-    tree = drive_time_tree(county_net, s)
-    small, large = reached_lines(county_net, tree, 300), reached_lines(county_net, tree, 600)
+def test_partial_edges_end_at_the_limit(tiny):
+    net = tiny.network
+    s = snap(net, *metric(*BASE))
+    tree = drive_time_tree(net, s)
+    small, large = reached_lines(net, tree, 60), reached_lines(net, tree, 120)
     assert 0 < small.length < large.length
-    # Every vertex of the 5-minute network lies on the 10-minute network.
+    # Every vertex of the 1-minute network lies on the 2-minute network.
     points = shapely.points(shapely.get_coordinates(small))
     _, gap = shapely.STRtree(shapely.get_parts(large)).query_nearest(points, return_distance=True)
     assert gap.max() < 0.01
-    # ...and inside the contoured 5-minute polygon, which the 10-minute one contains.
-    five, ten = isochrone(county_net, tree, 300, origin=s), isochrone(county_net, tree, 600, origin=s)
-    assert shapely.contains_xy(five, *shapely.get_coordinates(small).T).mean() > 0.995
-    assert shapely.difference(five, ten).area < 1.0 and ten.area > five.area
+    # ...and inside the contoured 1-minute polygon, which the 2-minute one contains.
+    one, two = isochrone(net, tree, 60, origin=s), isochrone(net, tree, 120, origin=s)
+    assert shapely.contains_xy(one, *shapely.get_coordinates(small).T).mean() > 0.995
+    assert shapely.difference(one, two).area < 1.0 and two.area > one.area
 
 
-def test_holes_filled_and_geojson(county_net):
-    s = snap(county_net, *metric(*BASE))
-    tree = drive_time_tree(county_net, s, limit_s=900)
-    open_holes = isochrone(county_net, tree, 900, max_hole_m2=0)
-    filled = isochrone(county_net, tree, 900, max_hole_m2=1e12)
+def test_holes_filled_and_geojson(county_free_flow):
+    net, _ = county_free_flow
+    s = snap(net, *metric(*BASE))
+    tree = drive_time_tree(net, s, limit_s=900)
+    open_holes = isochrone(net, tree, 900, max_hole_m2=0)
+    filled = isochrone(net, tree, 900, max_hole_m2=1e12)
     assert sum(len(p.interiors) for p in shapely.get_parts(open_holes)) > 0
     assert sum(len(p.interiors) for p in shapely.get_parts(filled)) == 0
     assert filled.area > open_holes.area
@@ -81,24 +103,30 @@ def test_holes_filled_and_geojson(county_net):
 
 
 @pytest.mark.parametrize("direction", ["outbound", "inbound"])
-def test_bands_nest_and_rings_do_not_overlap(county_net, base_trees, direction):
-    for unit in ("stockholms-sjukhem", "sodertalje-sjukhus"):  # two bases; one base
+def test_bands_nest_and_rings_do_not_overlap(tiny, two_base_trees, direction):
+    net = tiny.network
+    for trees, unit in ((two_base_trees, "ersta-diakoni"), (tiny.trees, "rehabhotellet")):  # two bases; one base
         for hole in (0.0, None):  # exact, and holes < 0.25 km² filled (speeds.yaml)
-            disks = [b.geometry for b in unit_bands(county_net, base_trees, unit, [20, 10, 30, 45], "disks",
-                                                    direction, max_hole_m2=hole)]
+            disks = [b.geometry for b in unit_bands(net, trees, unit, [2, 1, 3, 4.5], "disks", direction,
+                                                    max_hole_m2=hole)]
             for inner, outer in zip(disks, disks[1:]):
                 assert outer.area > inner.area and shapely.difference(inner, outer).area < 1.0  # m²
-        rings = [b.geometry for b in unit_bands(county_net, base_trees, unit, [10, 20, 30, 45], "rings", direction)]
+        rings = [b.geometry for b in unit_bands(net, trees, unit, [1, 2, 3, 4.5], "rings", direction)]
         assert all(r.is_valid and not r.is_empty for r in rings)
         for i in range(len(rings)):
             for j in range(i + 1, len(rings)):
                 assert shapely.intersection(rings[i], rings[j]).area < 1.0
-        exact = unit_bands(county_net, base_trees, unit, [45], "disks", direction, max_hole_m2=0)[0].geometry
+        exact = unit_bands(net, trees, unit, [4.5], "disks", direction, max_hole_m2=0)[0].geometry
         assert sum(r.area for r in rings) == pytest.approx(exact.area, rel=1e-6)
         assert shapely.symmetric_difference(shapely.union_all(rings), exact).area < 0.001 * exact.area
+    # Two bases reach more than either alone.
+    both = unit_bands(net, two_base_trees, "ersta-diakoni", [2])[0].geometry
+    for unit in TINY_UNITS:
+        alone = unit_bands(net, tiny.trees, unit, [2])[0].geometry
+        assert both.area > alone.area + 0.1e6 and shapely.difference(alone, both).area < 1.0
 
 
-def test_point_lookups_agree_with_polygons(county_net, base_trees, area_model, settings):
+def test_point_lookups_agree_with_polygons(county_free_flow, service):
     """1 000 random county points per unit, and the 1 942 real address points of the county.
 
     Of the points the lookup (snap + base tree time, as routing.eligibility) puts within 30 minutes, those within
@@ -107,8 +135,9 @@ def test_point_lookups_agree_with_polygons(county_net, base_trees, area_model, s
     a few seconds of the limit where two road cells are equally near. So ≥ 99 % is asserted. Farther points
     (at sea, deep forest) are outside by design and only reported.
     """
+    (county_net, base_trees), settings = county_free_flow, service.settings
     rng = np.random.default_rng(7)
-    county = area_model.county
+    county = service.areas.county
     shapely.prepare(county)
     minx, miny, maxx, maxy = county.bounds
     addr = pd.read_csv(settings.raw("stockholm-county-address-points-2025.csv"))
@@ -137,46 +166,50 @@ def test_point_lookups_agree_with_polygons(county_net, base_trees, area_model, s
 
 
 @pytest.mark.parametrize("direction", ["outbound", "inbound"])
-def test_population_per_band_adds_up(county_net, base_trees, population, direction):
-    for unit in ("stockholms-sjukhem", "sodertalje-sjukhus"):
-        disks = unit_bands(county_net, base_trees, unit, [10, 20, 30], "disks", direction, population)
-        rings = unit_bands(county_net, base_trees, unit, [10, 20, 30], "rings", direction, population)
-        assert [b.minutes for b in rings] == [10, 20, 30] and [b.lower_minutes for b in rings] == [0, 10, 20]
+def test_population_per_band_adds_up(tiny, population, direction):
+    net, base_trees = tiny.network, tiny.trees
+    for unit in TINY_UNITS:
+        disks = unit_bands(net, base_trees, unit, [1, 2, 3], "disks", direction, population)
+        rings = unit_bands(net, base_trees, unit, [1, 2, 3], "rings", direction, population)
+        assert [b.minutes for b in rings] == [1, 2, 3] and [b.lower_minutes for b in rings] == [0, 1, 2]
         assert 0 < disks[0].population < disks[1].population < disks[2].population <= population.weight.sum()
         assert sum(b.population for b in rings) == pytest.approx(disks[-1].population, abs=1e-6)
         assert rings[0].population == pytest.approx(disks[0].population, abs=1e-6)
         assert all(b.area_km2 == pytest.approx(b.geometry.area / 1e6) for b in disks + rings)
-        if direction == "outbound":  # the audit's count: people whose nearest base reaches them within 30 min
-            t = base_trees.unit_times(county_net, population.snaps, [unit])[0][0]
-            assert disks[-1].population == pytest.approx(population.weight[t <= LIMIT_S].sum())
+        if direction == "outbound":  # the audit's count: people whose nearest base reaches them within the limit
+            t = base_trees.unit_times(net, population.snaps, [unit])[0][0]
+            assert disks[-1].population == pytest.approx(population.weight[t <= 180].sum())
 
 
-def test_inbound_tree_matches_networkx_on_the_reversed_graph(county_net):
-    source = nearest_node(county_net, *metric(*BASE))
-    ours = node_tree(county_net, source, limit_s=1200, direction="inbound")
-    G = county_net.to_networkx().reverse(copy=False)
-    ref = nx.single_source_dijkstra_path_length(G, source, cutoff=1200, weight="travel_time")
+def test_inbound_tree_matches_networkx_on_the_reversed_graph(tiny):
+    net = tiny.network
+    source = nearest_node(net, *metric(*BASE))
+    ours = node_tree(net, source, limit_s=120, direction="inbound")
+    G = net.to_networkx().reverse(copy=False)
+    ref = nx.single_source_dijkstra_path_length(G, source, cutoff=120, weight="travel_time")
     reached = np.flatnonzero(np.isfinite(ours))
+    assert 50 < len(reached) < net.n_nodes
     assert set(reached.tolist()) == set(ref)
     assert np.max(np.abs(ours[reached] - np.array([ref[i] for i in reached]))) < 1e-6
 
 
-def test_inbound_differs_where_one_way_streets_matter(county_net):
+def test_inbound_differs_where_one_way_streets_matter(tiny):
+    net = tiny.network
     base_xy = metric(*BASE)
-    s = snap(county_net, *base_xy)
-    out_tree = drive_time_tree(county_net, s, direction="outbound")
-    in_tree = drive_time_tree(county_net, s, direction="inbound")
+    s = snap(net, *base_xy)
+    out_tree = drive_time_tree(net, s, direction="outbound")
+    in_tree = drive_time_tree(net, s, direction="inbound")
     both = np.isfinite(out_tree) & np.isfinite(in_tree)
     assert (np.abs(out_tree[both] - in_tree[both]) > 30).mean() > 0.1
     # Inbound time from a patient equals the outbound drive from the patient to the base.
-    patients = [(59.3148, 18.0843), (59.4030, 17.9440), (59.1955, 17.6253)]
+    patients = [(59.3148, 18.0843), (59.3310, 18.0590), (59.3300, 18.0780)]  # Södermalm, Centralen, Blasieholmen
     for lat, lon in patients:
-        p = snap(county_net, *metric(lat, lon))
-        inbound = times_to_snaps(county_net, in_tree, [p], sources=[s], direction="inbound")[0]
-        assert inbound == pytest.approx(drive_time(county_net, metric(lat, lon), base_xy)[0], abs=1e-6)
-    out_poly = isochrone(county_net, out_tree, 600, origin=s)
-    in_poly = isochrone(county_net, in_tree, 600, origin=s, direction="inbound")
-    assert shapely.symmetric_difference(out_poly, in_poly).area > 0.5e6
+        p = snap(net, *metric(lat, lon))
+        inbound = times_to_snaps(net, in_tree, [p], sources=[s], direction="inbound")[0]
+        assert inbound == pytest.approx(drive_time(net, metric(lat, lon), base_xy)[0], abs=1e-6)
+    out_poly = isochrone(net, out_tree, 120, origin=s)
+    in_poly = isochrone(net, in_tree, 120, origin=s, direction="inbound")
+    assert shapely.symmetric_difference(out_poly, in_poly).area > 0.05e6
 
 
 def test_inbound_equals_outbound_on_a_symmetric_toy_graph():
@@ -200,25 +233,30 @@ def test_inbound_equals_outbound_on_a_symmetric_toy_graph():
     assert shapely.symmetric_difference(out_poly, in_poly).area < 1.0
 
 
-def test_split_by_nearest_unit_per_area(county_net, base_trees, registry, area_model, population):
-    parts = split_by_unit(county_net, base_trees, registry, area_model, population, limit_s=LIMIT_S)
-    for area_id, geom in zip(area_model.areas["id"].astype(int), area_model.areas.geometry):
-        mine = [p for p in parts if p.area_id == area_id]
-        approved = {u.id for u in registry.approved_for(area_id)}
-        assert {p.unit_id for p in mine} - {None} <= approved
-        # The parts tile the area: no overlap, together the whole area, and its people once each.
-        geoms = [p.geometry for p in mine]
-        assert sum(g.area for g in geoms) == pytest.approx(geom.area, rel=1e-6)
-        assert shapely.union_all(geoms).area == pytest.approx(geom.area, rel=1e-6)
-        people = population.weight[population.area_id == area_id].sum()
-        assert sum(p.population for p in mine) == pytest.approx(people)
-        # Reached people are those the audit counts: some approved unit within the limit.
-        t = base_trees.unit_times(county_net, population.snaps, sorted(approved))[0]
-        reached = (t.min(axis=0) <= LIMIT_S) & (population.area_id == area_id)
-        assert sum(p.population for p in mine if p.unit_id) == pytest.approx(population.weight[reached].sum())
-    # Area 1 (Södertälje) has one approved unit; it gets nearly everyone.
-    area1 = {p.unit_id: p for p in parts if p.area_id == 1}
-    assert area1["sodertalje-sjukhus"].population > 0.99 * sum(p.population for p in area1.values())
+def test_split_by_nearest_unit_per_area(tiny, population):
+    net, base_trees, registry, area_model = tiny.network, tiny.trees, tiny.registry, tiny.areas
+    for limit_s in (120.0, LIMIT_S):  # some people beyond the limit; everyone within it
+        parts = split_by_unit(net, base_trees, registry, area_model, population, limit_s=limit_s)
+        for area_id, geom in zip(area_model.areas["id"].astype(int), area_model.areas.geometry):
+            mine = [p for p in parts if p.area_id == area_id]
+            approved = {u.id for u in registry.approved_for(area_id)}
+            assert {p.unit_id for p in mine} - {None} <= approved
+            # The parts tile the area: no overlap, together the whole area, and its people once each.
+            geoms = [p.geometry for p in mine]
+            assert sum(g.area for g in geoms) == pytest.approx(geom.area, rel=1e-6)
+            assert shapely.union_all(geoms).area == pytest.approx(geom.area, rel=1e-6)
+            people = population.weight[population.area_id == area_id].sum()
+            assert people > 0 and sum(p.population for p in mine) == pytest.approx(people)
+            # Reached people are those the audit counts: some approved unit within the limit.
+            t = base_trees.unit_times(net, population.snaps, sorted(approved))[0]
+            reached = (t.min(axis=0) <= limit_s) & (population.area_id == area_id)
+            assert sum(p.population for p in mine if p.unit_id) == pytest.approx(population.weight[reached].sum())
+            assert (reached.sum() < (population.area_id == area_id).sum()) == (limit_s < LIMIT_S)
+        # Area 4 (Södermalm) has one approved unit, Ersta; within 30 minutes it gets everyone.
+        area4 = {p.unit_id: p for p in parts if p.area_id == 4}
+        assert set(area4) <= {"ersta-diakoni", None}
+        if limit_s == LIMIT_S:
+            assert area4["ersta-diakoni"].population == pytest.approx(sum(p.population for p in area4.values()))
 
 
 def test_api_answers_one_feature_per_band(service, settings):

@@ -1,21 +1,24 @@
+"""The compiled network and its cache, on the tiny real model (``tiny``: the county's MATSim network cut to
+Riddarfjärden's shores, EPSG:3006); the county's own counts are checked in ``test_loaders.py``."""
+
 import shutil
 
 import numpy as np
 import pytest
 
-from core.settings import Settings
 from routing.network import RoadNetwork
 from routing.prepare import (
     StaleNetworkError,
     cache_status,
     load_network,
     network_cache_dir,
+    prepare_network,
 )
 
 
-def test_arrays(county_net):
-    net = county_net
-    assert net.n_nodes == 34_972 and net.n_edges == 80_866
+def test_arrays(tiny):
+    net = tiny.network
+    assert (net.n_nodes, net.n_edges) == tiny.cut  # every node and car link of its file, nothing else
     assert net.edge_u.dtype == np.int32 and net.node_x.dtype == np.float64
     assert net.csr.shape == (net.n_nodes, net.n_nodes)
     assert np.all(net.geom_offsets[1:] - net.geom_offsets[:-1] >= 2)
@@ -28,8 +31,8 @@ def test_arrays(county_net):
     assert np.all(rev[rev[two_way]] == two_way)
 
 
-def test_csr_keeps_fastest_parallel_edge(county_net):
-    net = county_net
+def test_csr_keeps_fastest_parallel_edge(tiny):
+    net = tiny.network
     key = net.edge_u.astype(np.int64) * net.n_nodes + net.edge_v
     uniq, counts = np.unique(key[net.edge_u != net.edge_v], return_counts=True)
     assert net.csr.nnz == len(uniq)
@@ -38,28 +41,31 @@ def test_csr_keeps_fastest_parallel_edge(county_net):
     assert net.csr[u, v] == net.edge_time_s[key == dup].min()
 
 
-def test_profiles_share_arrays(county_net):
-    rush = county_net.with_profile("rush_hour")
-    assert rush.edge_length_m is county_net.edge_length_m
-    assert np.all(rush.edge_time_s >= county_net.edge_time_s)
-    assert rush.edge_time_s.sum() > 1.1 * county_net.edge_time_s.sum()
+def test_profiles_share_arrays(tiny):
+    net = tiny.network
+    rush = net.with_profile("rush_hour")
+    assert rush.edge_length_m is net.edge_length_m
+    assert np.all(rush.edge_time_s >= net.edge_time_s)
+    assert rush.edge_time_s.sum() > 1.1 * net.edge_time_s.sum()
     with pytest.raises(ValueError, match="Unknown speed profile"):
-        county_net.with_profile("sunday")
+        net.with_profile("sunday")
 
 
-def test_cache_round_trip(settings, county_net):
+def test_cache_round_trip(tiny, tmp_path):
+    settings = tiny.settings.model_copy(update={"cache_dir": tmp_path / "cache"})
+    built = prepare_network(settings, progress=False)
     assert cache_status(settings) == "fresh"
     loaded = load_network(settings, rebuild=False)
     for name in ("node_x", "node_id", "edge_u", "edge_v", "edge_time_s", "edge_class", "edge_rev", "geom_xy"):
-        assert np.array_equal(getattr(loaded, name), getattr(county_net, name)), name
-    assert (loaded.csr != county_net.csr).nnz == 0
-    assert loaded.checksum == county_net.checksum and loaded.source == "matsim"
+        assert np.array_equal(getattr(loaded, name), getattr(built, name)), name
+    assert (loaded.csr != built.csr).nnz == 0
+    assert loaded.checksum == built.checksum and loaded.source == "matsim"
 
 
-def test_stale_cache_detected(settings, tmp_path):
+def test_stale_cache_detected(tiny, tmp_path):
     speeds = tmp_path / "speeds.yaml"
-    shutil.copy(settings.speeds_file, speeds)
-    small = Settings(cache_dir=tmp_path / "cache", speeds_file=speeds, network_source="osm-xml")
+    shutil.copy(tiny.settings.speeds_file, speeds)
+    small = tiny.settings.model_copy(update={"cache_dir": tmp_path / "cache", "speeds_file": speeds})
     with pytest.raises(StaleNetworkError, match="missing"):
         load_network(small, rebuild=False)
     net = load_network(small)

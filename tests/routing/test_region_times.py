@@ -1,13 +1,17 @@
 """Drive-time ranges over a region (routing.region_times) on a toy: fixed times per unit and point, so the
 minimum, the people-weighted median, the maximum, the share within the limit and the base nearest for most of the
-region are exact."""
+region are exact; and on the tiny real model (``tiny``), where the ranges must be the point-to-point drives."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from core.crs import to_metric
 from routing.region_times import MAX_POINTS, RegionPoints, _even, unit_ranges
-from routing.snapping import SnapArray
+from routing.snapping import SnapArray, snap_many
+from routing.trees import drive_time
 
 LIMIT_S = 1800.0
 
@@ -63,3 +67,25 @@ def test_large_regions_are_sampled_evenly_and_always_alike():
     assert len(idx) == MAX_POINTS and idx[0] == 0 and idx[-1] == 4999
     assert np.array_equal(idx, _even(5000)) and np.all(np.diff(idx) > 0)
     assert np.array_equal(_even(7), np.arange(7))
+
+
+def test_ranges_on_the_tiny_model_are_its_point_to_point_drives(tiny):
+    """Real base trees (the tiny model, EPSG:3006): each unit's range over four real points is made of the drive
+    times a fresh search from its base gives to each point; five people at the last point make it the median."""
+    net, trees = tiny.network, tiny.trees
+    # Fjällgatan, Centralen, Blasieholmen, Skeppsholmen
+    places = [(59.3148, 18.0843), (59.3310, 18.0590), (59.3300, 18.0780), (59.3255, 18.0860)]
+    xy = [tuple(float(v) for v in to_metric(lat, lon)) for lat, lon in places]
+    snaps = snap_many(net, np.array([x for x, _ in xy]), np.array([y for _, y in xy]))
+    weight = np.array([1.0, 1.0, 1.0, 5.0])
+    limit = 120.0
+    ranges = unit_ranges(trees, net, RegionPoints(snaps, weight, True, 4), ["ersta-diakoni", "rehabhotellet"], limit)
+    for unit in ("ersta-diakoni", "rehabhotellet"):
+        [row] = trees.rows_of(unit)
+        base = trees.bases[row]
+        t = np.array([drive_time(net, to_metric(base.lat, base.lon), p)[0] for p in xy])
+        r = ranges[unit]
+        assert (r.min_s, r.p50_s, r.max_s) == (round(t.min(), 1), round(t[3], 1), round(t.max(), 1))
+        assert r.share == math.floor(weight[t <= limit].sum() / weight.sum() * 10_000) / 10_000
+        assert r.within == bool((t <= limit).all()) and r.rows == (int(row),)
+    assert ranges["ersta-diakoni"].min_s < 60 < limit < ranges["rehabhotellet"].max_s  # near and far: a real spread
