@@ -1,30 +1,35 @@
-"""HTTP access to the registry: bearer tokens, roles, and rate-limited failures (FastAPI dependencies).
+"""HTTP access to the registry: bearer tokens, roles, and throttled failures (FastAPI dependencies).
 
 Reading (free places, approvals) is anonymous, like the lookup; writing needs ``Authorization: Bearer <token>``.
-Answers: 401 without a token or with a wrong or revoked one (``WWW-Authenticate: Bearer``), 403 when the role or
-the unit does not allow the request, 429 with ``Retry-After`` once a client IP, or a token prefix, has failed too
-often within the window (``ASIH_AUTH_FAILURES_PER_IP``, ``ASIH_AUTH_FAILURES_PER_TOKEN``,
-``ASIH_AUTH_FAILURE_WINDOW_S``). A rate-limited client is refused before its token is checked, so guessing does
-not continue at a slower pace.
+Answers: 401 without a token or with a wrong, revoked or expired one (``WWW-Authenticate: Bearer``), 403 when the
+role or the unit does not allow the request, 429 with ``Retry-After`` for a *failed* check from an address, or naming
+a token prefix, that failed too often within the window (``ASIH_AUTH_FAILURES_PER_IP`` — counting only failures that
+name no known prefix —, ``ASIH_AUTH_FAILURES_PER_TOKEN``, ``ASIH_AUTH_FAILURE_WINDOW_S``). The token is always checked
+first: a valid one is never refused for others' failures. The rules and where the counts live (the registry
+database, shared by every worker): :mod:`registry.throttle`. Sentences come from ``core/words.yaml``, in Swedish when
+the request's ``Accept-Language`` prefers it, else in English.
 
-The counts are kept in the process: each worker of a multi-worker server counts on its own (the limit then
-applies per worker). The client IP is the socket's peer; behind a reverse proxy, run uvicorn with
-``--proxy-headers --forwarded-allow-ips=<proxy>`` so that it is the client's.
+The client address is the socket's peer; behind a reverse proxy, run the server with the proxy-header options so
+that it is the client's.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from core.settings import get_settings
+from core.words import render
 from registry.service import Actor, RegistryService
-from registry.tokens import token_prefix
+from registry.throttle import FailureLimiter, Throttle
+from registry.values import iso
+
+__all__ = ["FailureLimiter", "Throttle", "bearer_scheme", "current_actor", "get_registry", "get_throttle",
+           "require_role"]
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -32,65 +37,6 @@ bearer_scheme = HTTPBearer(
     description="A registry token (`asih users add`), shown once when created: `Authorization: Bearer asih_…`.",
 )
 _registry_lock = threading.Lock()
-
-
-class FailureLimiter:
-    """Counts failures per key in a sliding window; thread-safe, bounded in memory.
-
-    Parameters
-    ----------
-    limits
-        ``{kind: max failures}``, e.g. ``{"ip": 20, "token": 5}``; keys are ``(kind, value)``.
-    window_s
-        Failures older than this are forgotten (seconds).
-    max_keys
-        The most keys remembered; the least recently failed are forgotten first (a flood of random prefixes
-        cannot grow memory without bound).
-    """
-
-    def __init__(self, limits: dict[str, int], window_s: float, *, max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic):
-        self.limits = dict(limits)
-        self.window_s = float(window_s)
-        self.max_keys = max_keys
-        self.clock = clock
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def retry_after(self, keys: list[tuple[str, str]]) -> float | None:
-        """Seconds until the first of ``keys`` that is over its limit may try again; None when none is."""
-        now = self.clock()
-        waits = []
-        with self._lock:
-            for key in keys:
-                times = self._prune(key, now)
-                if times is not None and len(times) >= self.limits[key[0]]:
-                    waits.append(times[len(times) - self.limits[key[0]]] + self.window_s - now)
-        return max(waits) if waits else None
-
-    def fail(self, keys: list[tuple[str, str]]) -> None:
-        """Count one failure against each key."""
-        now = self.clock()
-        with self._lock:
-            for key in keys:
-                times = self._failures.pop(key, None) or deque()
-                times.append(now)
-                while len(times) > self.limits[key[0]]:
-                    times.popleft()
-                self._failures[key] = times
-            while len(self._failures) > self.max_keys:
-                self._failures.popitem(last=False)
-
-    def _prune(self, key, now: float) -> deque[float] | None:
-        times = self._failures.get(key)
-        if times is None:
-            return None
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-            return None
-        return times
 
 
 def get_registry(request: Request) -> RegistryService:
@@ -106,52 +52,64 @@ def get_registry(request: Request) -> RegistryService:
     return registry
 
 
-def get_limiter(request: Request) -> FailureLimiter:
-    """The app's failure counts (one per app)."""
+def get_throttle(request: Request) -> Throttle:
+    """The app's failure counts (one per app, on its registry's database). A :class:`FailureLimiter` handed to the
+    app as ``state.registry_limiter`` sets the limits and window; else the settings do."""
     state = request.app.state
-    limiter = getattr(state, "registry_limiter", None)
-    if limiter is None:
+    throttle = getattr(state, "auth_throttle", None)
+    if throttle is None:
+        registry = get_registry(request)
         with _registry_lock:
-            limiter = getattr(state, "registry_limiter", None)
-            if limiter is None:
-                limiter = limiter_from_settings(getattr(state, "settings", None))
-                state.registry_limiter = limiter
-    return limiter
+            throttle = getattr(state, "auth_throttle", None)
+            if throttle is None:
+                throttle = throttle_for(registry, getattr(state, "registry_limiter", None),
+                                        getattr(state, "settings", None))
+                state.auth_throttle = throttle
+    return throttle
 
 
-def limiter_from_settings(settings=None) -> FailureLimiter:
-    from core.settings import get_settings
+def throttle_for(registry: RegistryService, limiter: FailureLimiter | None = None, settings=None) -> Throttle:
+    """A :class:`Throttle` on ``registry``'s database with ``limiter``'s limits, else the settings'."""
+    if limiter is None:
+        settings = settings or get_settings()
+        limits = {"ip": settings.auth_failures_per_ip, "token": settings.auth_failures_per_token}
+        window_s = settings.auth_failure_window_s
+    else:
+        limits, window_s = limiter.limits, limiter.window_s
+    return Throttle(registry.engine, limits, window_s, registry.clock)
 
-    settings = settings or get_settings()
-    return FailureLimiter({"ip": settings.auth_failures_per_ip, "token": settings.auth_failures_per_token},
-                          settings.auth_failure_window_s)
+
+def language(request: Request) -> str:
+    """``sv`` when the request's ``Accept-Language`` prefers Swedish (its first tag), else ``en``."""
+    first = request.headers.get("accept-language", "").split(",")[0].strip().lower()
+    return "sv" if first.startswith("sv") else "en"
 
 
 def current_actor(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
     registry: RegistryService = Depends(get_registry),
-    limiter: FailureLimiter = Depends(get_limiter),
+    throttle: Throttle = Depends(get_throttle),
 ) -> Actor:
-    """The token's holder; 401 without a valid token, 429 while the client or the token prefix is rate-limited."""
+    """The token's holder; 401 without a valid token, 429 for a failed check while its address or prefix is over
+    its limit (a valid token always passes)."""
+    lang = language(request)
     if credentials is None or not credentials.credentials:
-        raise HTTPException(401, "A registry token is required: send 'Authorization: Bearer <token>'.",
-                            headers={"WWW-Authenticate": "Bearer"})
-    token = credentials.credentials.strip()
-    keys = [("ip", request.client.host if request.client else "unknown")]
-    prefix = token_prefix(token)
-    if prefix is not None:
-        keys.append(("token", prefix))
-    wait = limiter.retry_after(keys)
-    if wait is not None:
-        raise HTTPException(429, "Too many failed token checks; try again later.",
-                            headers={"Retry-After": str(max(1, math.ceil(wait)))})
-    actor = registry.authenticate(token)
-    if actor is None:
-        limiter.fail(keys)
-        raise HTTPException(401, "The token is not valid (unknown, mistyped or revoked).",
+        raise HTTPException(401, render("auth_token_required", {}, lang), headers={"WWW-Authenticate": "Bearer"})
+    check = registry.check_token(credentials.credentials.strip())
+    if check.actor is not None:
+        return check.actor
+    if check.expired_at is not None:  # the right secret: nothing to count
+        raise HTTPException(401, render("auth_token_expired", {"date": iso(check.expired_at)}, lang),
                             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    return actor
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.failed(address, check.prefix_key, check.prefix_known)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise HTTPException(429, render("auth_too_many_failures", {"seconds": seconds}, lang),
+                            headers={"Retry-After": str(seconds)})
+    raise HTTPException(401, render("auth_token_invalid", {}, lang),
+                        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 def require_role(*roles: str) -> Callable[..., Actor]:

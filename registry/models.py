@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -131,6 +132,25 @@ class Token(Base):
     hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """After this instant the token is refused (None: it does not expire)."""
+
+
+class AuthFailure(Base):
+    """One failed token check, counted by every worker (:mod:`registry.throttle`); rows older than the window are
+    deleted. ``prefix_key`` is a keyed hash of the prefix the token named (None for a malformed token): never the
+    token, nor the prefix itself; ``prefix_known``: whether a token with that prefix exists."""
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (
+        Index("ix_auth_failures_address_at", "address", "at"),
+        Index("ix_auth_failures_prefix_key_at", "prefix_key", "at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    prefix_key: Mapped[str | None] = mapped_column(String(64))
+    prefix_known: Mapped[bool] = mapped_column(Boolean)
 
 
 class AvailabilityReport(Base):

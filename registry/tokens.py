@@ -9,6 +9,8 @@ against offline guessing; a 256-bit random token cannot be guessed, slow or fast
 backup) must not allow is using or confirming tokens: with HMAC, checking a guess needs the server secret, which
 lives in a file outside the database (``ASIH_REGISTRY_SECRET_FILE``). And a fast check keeps every authenticated
 request cheap: a deliberately slow hash per request would hand anyone who sends bad tokens a lever on the CPU.
+
+A token may expire (``asih users add --expires 90d``): :func:`lifetime` reads the duration.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ import hmac
 import os
 import re
 import secrets
+from datetime import timedelta
 from hashlib import sha256
 from pathlib import Path
 
+from core.words import render
+
 TOKEN_RE = re.compile(r"^asih_([0-9a-f]{8})_([A-Za-z0-9_-]{43})$")
 SECRET_BYTES = 32
+UNKNOWN_HASH = "0" * 64
+"""What a token whose prefix is unknown is compared with: the check costs the same whether the prefix exists."""
+LIFETIME_RE = re.compile(r"^\s*([1-9][0-9]{0,4})\s*([hdw])\s*$")
+LIFETIME_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+MAX_LIFETIME = timedelta(days=3660)
 
 
 def new_token() -> tuple[str, str]:
@@ -44,6 +54,23 @@ def hash_token(token: str, key: bytes) -> str:
 def token_matches(token: str, stored_hash: str, key: bytes) -> bool:
     """Whether ``token`` is the one stored as ``stored_hash`` (constant-time comparison)."""
     return hmac.compare_digest(hash_token(token, key), stored_hash)
+
+
+def prefix_key(prefix: str, key: bytes) -> str:
+    """How failures naming ``prefix`` are counted (:mod:`registry.throttle`): a keyed hash, so the count table holds
+    neither tokens nor prefixes (32 hex digits)."""
+    return hmac.new(key, b"prefix:" + prefix.encode("ascii"), sha256).hexdigest()[:32]
+
+
+def lifetime(text: str) -> timedelta:
+    """A token's lifetime from ``"90d"`` (days), ``"12w"`` (weeks) or ``"36h"`` (hours), at most ten years.
+
+    Raises ``ValueError`` with the catalogue's ``token_lifetime_invalid`` sentence (English).
+    """
+    match = LIFETIME_RE.match(str(text or ""))
+    if match is None or int(match.group(1)) * LIFETIME_UNITS[match.group(2)] > MAX_LIFETIME:
+        raise ValueError(render("token_lifetime_invalid", {"text": str(text)[:40]}, "en"))
+    return int(match.group(1)) * LIFETIME_UNITS[match.group(2)]
 
 
 def load_secret(path: Path) -> bytes:

@@ -1,12 +1,17 @@
 """Users and their tokens in the live registry: who may write, with which role (provider, contract manager, admin).
 
 :class:`UserAccounts` is mixed into :class:`registry.service.RegistryService` (its database, secret, clock and
-change log). A token is shown once, at creation; only its public prefix and its keyed hash are stored.
+change log). A token is shown once, at creation; only its public prefix and its keyed hash are stored; it may expire.
+
+:meth:`UserAccounts.check_token` costs the same whether the token's prefix exists or not (one query, one keyed hash
+compared with the stored one or with a stand-in), so the time to refuse a token does not tell which prefixes exist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,17 +19,33 @@ from registry.actors import Actor, verify_role
 from registry.db import read_session
 from registry.errors import Invalid, NotFound
 from registry.models import ROLES, Token, User, UserUnit
-from registry.tokens import hash_token, new_token, token_matches, token_prefix
-from registry.values import user_form
+from registry.tokens import UNKNOWN_HASH, hash_token, new_token, prefix_key, token_matches, token_prefix
+from registry.values import iso, user_form
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What checking a token found: the ``actor`` (None when refused), whether its prefix names a token that exists
+    (``prefix_known``; revoked and expired ones too), the keyed hash its failures count under (``prefix_key``; None for
+    a malformed token) and, for the right secret of an expired token, when it expired (``expired_at``)."""
+
+    actor: Actor | None
+    prefix_known: bool = False
+    prefix_key: str | None = None
+    expired_at: datetime | None = None
 
 
 class UserAccounts:
     """Users and tokens (needs the registry's ``engine``, ``_secret``, ``clock``, ``_write``, ``_unit``, ``_log``)."""
 
-    def add_user(self, user: Actor, role: str, unit_ids: Iterable[str] = (), name: str = "") -> tuple[dict, str]:
+    def add_user(self, user: Actor, role: str, unit_ids: Iterable[str] = (), name: str = "",
+                 expires_after: timedelta | None = None) -> tuple[dict, str]:
         """Create a user with one token; returns ``(user, token)``. The token is shown once: only its keyed hash
-        is stored."""
+        is stored. ``expires_after`` (:func:`registry.tokens.lifetime`): the token is refused from then on (None:
+        it does not expire)."""
         verify_role(user, "admin", what="manage users")
+        if expires_after is not None and (not isinstance(expires_after, timedelta) or expires_after <= timedelta(0)):
+            raise Invalid("expires_after must be a positive duration.")
         if role not in ROLES:
             raise Invalid(f"role must be one of {', '.join(ROLES)}, not '{role}'.")
         unit_ids = sorted(set(unit_ids))
@@ -42,8 +63,11 @@ class UserAccounts:
             token, prefix = new_token()
             while s.scalar(select(Token.id).where(Token.prefix == prefix)) is not None:
                 token, prefix = new_token()
-            s.add(Token(user_id=row.id, prefix=prefix, hash=hash_token(token, self._secret), created_at=self.clock()))
-            out = user_form(row, [prefix])
+            now = self.clock()
+            expires_at = None if expires_after is None else now + expires_after
+            s.add(Token(user_id=row.id, prefix=prefix, hash=hash_token(token, self._secret), created_at=now,
+                        expires_at=expires_at))
+            out = {**user_form(row, [prefix]), "token_expires_at": iso(expires_at)}
             self._log(s, user, "user.add", f"user:{row.id}", None, out)
         return out, token
 
@@ -69,24 +93,48 @@ class UserAccounts:
         return after
 
     def users(self) -> list[dict]:
-        """Every user (revoked ones too) with role, units and token prefixes; never a token or hash."""
+        """Every user (revoked ones too) with role, units, token prefixes and when their tokens expire
+        (``token_expires_at``: the latest expiry of their unrevoked tokens, None when one never expires); never a
+        token or hash."""
         with read_session(self.engine) as s:
             prefixes: dict[int, list[str]] = {}
-            for uid, prefix in s.execute(select(Token.user_id, Token.prefix).order_by(Token.id)):
+            expiry: dict[int, list[datetime | None]] = {}
+            for uid, prefix, expires_at, revoked_at in s.execute(
+                    select(Token.user_id, Token.prefix, Token.expires_at, Token.revoked_at).order_by(Token.id)):
                 prefixes.setdefault(uid, []).append(prefix)
-            return [user_form(u, prefixes.get(u.id, [])) for u in s.scalars(select(User).order_by(User.id))]
+                if revoked_at is None:
+                    expiry.setdefault(uid, []).append(expires_at)
+            return [{**user_form(u, prefixes.get(u.id, [])), "token_expires_at": _latest(expiry.get(u.id, []))}
+                    for u in s.scalars(select(User).order_by(User.id))]
 
     def authenticate(self, token: str) -> Actor | None:
-        """The actor holding ``token``, or None for a malformed, unknown or revoked token."""
+        """The actor holding ``token``, or None for a malformed, unknown, revoked or expired token."""
+        return self.check_token(token).actor
+
+    def check_token(self, token: str) -> TokenCheck:
+        """Check ``token``: its actor, or why not (see :class:`TokenCheck`). A malformed token is never looked up."""
         prefix = token_prefix(token)
         if prefix is None:
-            return None
+            return TokenCheck(None)
+        key = prefix_key(prefix, self._secret)
         with read_session(self.engine) as s:
+            # Columns only (no relationship loads): a known prefix costs the same one query as an unknown one.
             row = s.execute(
-                select(Token, User).join(User, User.id == Token.user_id)
-                .where(Token.prefix == prefix, Token.revoked_at.is_(None), User.revoked_at.is_(None))
+                select(Token.hash, Token.revoked_at, Token.expires_at, User.id, User.revoked_at.label("user_revoked"))
+                .join(User, User.id == Token.user_id).where(Token.prefix == prefix)
             ).first()
-            if row is None or not token_matches(token, row.Token.hash, self._secret):
-                return None
-            u = row.User
-            return Actor(id=u.id, name=u.name, role=u.role, unit_ids=frozenset(x.unit_id for x in u.units))
+            matches = token_matches(token, UNKNOWN_HASH if row is None else row.hash, self._secret)
+            if row is None or not matches or row.revoked_at is not None or row.user_revoked is not None:
+                return TokenCheck(None, prefix_known=row is not None, prefix_key=key)
+            if row.expires_at is not None and row.expires_at <= self.clock():
+                return TokenCheck(None, prefix_known=True, prefix_key=key, expired_at=row.expires_at)
+            u = s.get(User, row.id)
+            actor = Actor(id=u.id, name=u.name, role=u.role, unit_ids=frozenset(x.unit_id for x in u.units))
+            return TokenCheck(actor, prefix_known=True, prefix_key=key)
+
+
+def _latest(expiries: list[datetime | None]) -> str | None:
+    """The latest of some tokens' expiries as ISO text; None when there is none or one never expires."""
+    if not expiries or any(e is None for e in expiries):
+        return None
+    return iso(max(expiries))

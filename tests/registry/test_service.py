@@ -36,7 +36,7 @@ def test_first_start_imports_the_yaml_once(svc):
 
 
 def test_schema_is_at_head_and_matches_the_models(svc):
-    assert current_revision(svc.engine) == head_revision() == "0002"
+    assert current_revision(svc.engine) == head_revision() == "0003"
     upgrade(svc.engine)  # again: a no-op at every later start
     with svc.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
