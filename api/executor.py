@@ -22,6 +22,7 @@ Nothing a request sent is kept: batch rows live only in the call to the worker, 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import multiprocessing
 import os
@@ -51,6 +52,8 @@ RESULT_MEMO_MB = 64.0
 """The server's memo of heavy results (serialised JSON or geometries): entries and megabytes."""
 WORKER_MAX_PRIVATE_MB = 300.0
 """A worker whose private (not shared with the server) memory exceeds this is replaced after its task."""
+PARENT_CHECK_S = 1.0
+"""How often a heavy-work process checks that its server still runs (s); it ends within this of the server."""
 MEMORY_CHECK_S = 1.0
 """A worker measures its private memory after a task that ran this long, or when this long has passed since it last
 did. Measuring costs ~15–20 ms (the kernel walks the page tables of the forked service, then ``malloc_trim``): paid
@@ -86,6 +89,7 @@ def _init_worker(service: Any, nice: int) -> None:
         engine.dispose(close=False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _end_with_server()
     try:
         signal.set_wakeup_fd(-1)  # the server's event loop wake-up socket is not ours
     except (ValueError, OSError):
@@ -95,6 +99,25 @@ def _init_worker(service: Any, nice: int) -> None:
             os.nice(nice)
         except OSError:
             pass
+
+
+def _end_with_server() -> None:
+    """End this worker when the server process that forked it ends (checked each :data:`PARENT_CHECK_S`).
+
+    The pool's own shutdown ends its workers when the server stops cleanly; a server killed outright (SIGKILL, the
+    OOM killer) left them running for ever, each holding the pool's pipes open (issue 22). Not ``PR_SET_PDEATHSIG``:
+    the kernel sends that when the *thread* that forked the worker ends, and the pool forks from whichever thread
+    submits work (a short-lived one under a test client), which killed healthy workers.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_S)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="asih-server-watch", daemon=True).start()
 
 
 def _run_in_worker(fn: Callable[..., Any], args: tuple, service: Any = None) -> tuple[bool, Any, float]:
@@ -130,8 +153,6 @@ def _trimmed_mb() -> float:
 
 
 try:
-    import ctypes
-
     _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
 except (OSError, AttributeError):  # not glibc
     _malloc_trim = None

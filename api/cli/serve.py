@@ -1,138 +1,69 @@
 """CLI command: serve — the API and the referrer page, ready for production with one command.
 
-Why uvicorn with read deadlines of our own (:class:`ReadDeadlines`): uvicorn (uvloop + httptools) is what the
-service is measured on, but it has no header or body read timeout. An idle connection, headers trickled a byte at a
-time, or a chunked body that never ends (chunk size ``FFFFFFFFFFFFFFFF``) holds a connection for ever, and with
-``limit_concurrency`` every other client then gets 503: 260 idle connections were enough (issue 11). The protocol
-here adds what nginx calls ``client_header_timeout`` and ``client_body_timeout``, as a *total* time per request head
-and per request body (not per read, so trickling does not extend them), and closes idle connections that never
-send a request. With those, a connection costs an attacker a new TCP handshake every few seconds, and the
-connection limit can be generous (``--max-connections``; the open-file limit is raised to fit).
+``asih serve`` is uvicorn (uvloop + httptools, what the service is measured on) behind three guards of our own:
+
+- **What a connection may cost** (:mod:`api.connections`): total read deadlines for a request head and body, and at
+  most ``ASIH_SERVE_CONNECTIONS_PER_ADDRESS`` open connections per client address per worker, so neither slow
+  clients (issue 11) nor one address re-opening thousands of half-open connections (issue 22) take the connection
+  limit (``--max-connections``) from everyone else.
+- **Whom to believe about the client's address**: no forwarded header by default (uvicorn trusts
+  ``X-Forwarded-For`` from 127.0.0.1 unless told otherwise, so anything on the host could pose as any client and
+  escape the per-address limits); ``--proxy-headers --forwarded-allow-ips ADDR`` names the reverse proxy.
+- **Workers forked from one loaded process** (:class:`Supervisor`, as gunicorn's ``--preload``): the parent loads
+  and checks the prepared data once, then forks the workers, which share its read-only arrays copy-on-write instead
+  of each loading its own copy (uvicorn's ``--workers`` spawns fresh interpreters: 680–760 MB RSS each, issue 22).
+  A worker that dies is forked again at once (ready in about a second: nothing to load); SIGTERM or SIGINT ends
+  every worker gracefully, then any process left below the parent (it is a child subreaper, so the heavy-work pool's
+  processes and a multiprocessing resource tracker are its to end even when orphaned).
 
 Alternatives weighed: hypercorn (``read_timeout`` is per read, so a body trickled just under it is held), granian
-(a Rust server with a header timeout, but another logging and process model to learn for the same result), and
-nginx in front (a second daemon to install, configure and supervise; a hospital's existing reverse proxy is still
-welcome in front, and these deadlines are then a second line). This way ``asih serve`` is the whole production
-start: one process supervisor entry (systemd), the redacting access log, ``--workers`` for more cores.
+(a Rust server with a header timeout, but another logging and process model to learn for the same result), gunicorn
+with uvicorn workers (a second server to configure, and its arbiter still lacks the read deadlines) and nginx in front
+(a second daemon to install, configure and supervise; a hospital's existing reverse proxy is still welcome in front,
+and these guards are then a second line). This way ``asih serve`` is the whole production start: one process
+supervisor entry (systemd), the redacting access log, ``--workers`` for more cores.
 """
 
 from __future__ import annotations
 
-import asyncio
+import ctypes
+import gc
+import logging
 import os
 import resource
-from typing import Annotated, Any
+import signal
+import socket
+import time
+from typing import Annotated
 
 import typer
 
 from api.cli.output import console, fail
+from api.connections import BODY_TIMEOUT_S, HEADER_TIMEOUT_S, BadProxyAddress, TrustedProxies, protocol_class
 from core.settings import get_settings
+from core.words import render
 from registry.errors import Damaged
 
-HEADER_TIMEOUT_S = 10.0
-"""A request head (request line and headers) must arrive within this time of its first byte, and a new connection
-must start a request within it (nginx ``client_header_timeout``, default 60 s; ours is shorter)."""
-BODY_TIMEOUT_S = 30.0
-"""A request body must arrive within this time of its head (1 MB, the body limit, at ≥ 33 kB/s)."""
 KEEP_ALIVE_S = 5
 """An idle keep-alive connection is closed after this time (uvicorn's ``timeout_keep_alive``)."""
-WORKER_HEALTHCHECK_S = 60
-"""With ``--workers``, how long uvicorn's supervisor waits for a worker to answer before killing it as hung. Its
-default (5 s) killed workers still importing or rebuilding a stale cache at start (a "died" worker, restarted)."""
 MAX_CONNECTIONS = 2048
 """Open connections (and requests in progress) per worker before new ones get 503 (uvicorn's
-``limit_concurrency``). High, because slow connections now end by the deadlines above."""
-_ENV = {"header": "ASIH_SERVE_HEADER_TIMEOUT_S", "body": "ASIH_SERVE_BODY_TIMEOUT_S"}
-"""How the deadlines reach worker processes (``--workers`` spawns fresh interpreters)."""
+``limit_concurrency``). High, because slow connections end by the read deadlines and one address may hold only
+``connections_per_address`` of them."""
+GRACEFUL_S = 10
+"""On SIGTERM, requests in progress get this long to finish (uvicorn's ``timeout_graceful_shutdown``)."""
+KILL_AFTER_S = GRACEFUL_S + 5
+"""A worker (or a leftover process below the server) still running this long after SIGTERM is killed."""
+REAP_INTERVAL_S = 0.1
+"""How often the supervisor looks for dead workers (a dead worker is forked again within this time)."""
+RESPAWN_BACKOFF_S = 1.0
+"""A worker that dies within this time of its start is forked again only after this time (no fork loop when every
+new worker fails at once)."""
+STARTUP_FAILURE = 3
+"""Exit code of a worker that could not start (uvicorn's): the supervisor stops instead of forking it again."""
+_PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 
-
-class ReadDeadlines:
-    """Mixin for uvicorn's HTTP protocols: total deadlines for reading a request head and a request body.
-
-    The deadline is armed when a connection opens and when the first byte of a new request arrives; when it fires,
-    a connection still waiting for a head is closed (408), and one whose body is still arriving gets the body
-    deadline once, then is closed. Uvicorn's keep-alive timer covers idle connections between requests.
-    """
-
-    header_timeout_s: float = HEADER_TIMEOUT_S
-    body_timeout_s: float = BODY_TIMEOUT_S
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)  # type: ignore[misc]
-        self._deadline: asyncio.TimerHandle | None = None
-        self._read_started = 0.0
-        self._cycle_at_start: Any = None
-        self._in_body = False
-        self._arm(self.header_timeout_s)
-
-    def data_received(self, data: bytes) -> None:
-        cycle = self.cycle  # type: ignore[attr-defined]
-        between_requests = cycle is None or cycle.response_complete
-        if between_requests and (self._deadline is None or self._cycle_at_start is not cycle):
-            self._arm(self.header_timeout_s)  # the first bytes of a new request
-        super().data_received(data)  # type: ignore[misc]
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)  # type: ignore[misc]
-
-    def _arm(self, seconds: float) -> None:
-        self._disarm()
-        loop = asyncio.get_running_loop()
-        self._cycle_at_start = self.cycle  # type: ignore[attr-defined]
-        self._in_body = False
-        self._read_started = loop.time()
-        self._deadline = loop.call_later(seconds, self._expired)
-
-    def _disarm(self) -> None:
-        if getattr(self, "_deadline", None) is not None:
-            self._deadline.cancel()
-            self._deadline = None
-
-    def _expired(self) -> None:
-        self._deadline = None
-        transport: asyncio.Transport = self.transport  # type: ignore[attr-defined]
-        if transport.is_closing():
-            return
-        cycle = self.cycle  # type: ignore[attr-defined]
-        if cycle is self._cycle_at_start:
-            # No request head completed since the deadline was armed: idle from the start, or trickled headers.
-            transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            transport.close()
-        elif cycle.more_body:
-            if self._in_body:
-                transport.close()  # the body did not arrive in time: the app sees a disconnect
-                return
-            self._in_body = True
-            loop = asyncio.get_running_loop()
-            remaining = self._read_started + self.header_timeout_s + self.body_timeout_s - loop.time()
-            self._deadline = loop.call_later(max(remaining, 0.0), self._expired)
-        # else: the request was read in time; the next one arms its own deadline in data_received.
-
-
-def _env_deadlines() -> tuple[float, float]:
-    return (float(os.environ.get(_ENV["header"], HEADER_TIMEOUT_S)),
-            float(os.environ.get(_ENV["body"], BODY_TIMEOUT_S)))
-
-
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    class DeadlineHttpToolsProtocol(ReadDeadlines, HttpToolsProtocol):
-        """uvicorn's httptools protocol with read deadlines."""
-
-        header_timeout_s, body_timeout_s = _env_deadlines()
-
-    PROTOCOL: type = DeadlineHttpToolsProtocol
-except ImportError:  # httptools is part of uvicorn[standard]; h11 is the pure-Python fallback
-    from uvicorn.protocols.http.h11_impl import H11Protocol
-
-    class DeadlineH11Protocol(ReadDeadlines, H11Protocol):
-        """uvicorn's h11 protocol with read deadlines."""
-
-        header_timeout_s, body_timeout_s = _env_deadlines()
-
-    PROTOCOL = DeadlineH11Protocol
+log = logging.getLogger("uvicorn.error")
 
 
 def raise_open_file_limit(wanted: int) -> int:
@@ -145,42 +76,198 @@ def raise_open_file_limit(wanted: int) -> int:
     return soft
 
 
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: orphans are not reaped, workers not tied to the supervisor
+        pass
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux ``/proc``)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+class Supervisor:
+    """Fork ``workers`` uvicorn servers from this (loaded) process, keep that many alive, end them all on SIGTERM.
+
+    Parameters
+    ----------
+    config : uvicorn.Config
+        The server configuration, with the app object (loaded here, shared by the forked workers).
+    sock : socket.socket
+        The bound listening socket every worker accepts on.
+    workers : int
+        Worker processes to keep running.
+    """
+
+    def __init__(self, config, sock: socket.socket, workers: int):
+        self.config, self.sock, self.workers = config, sock, max(1, workers)
+        self.pids: dict[int, float] = {}
+        self.due: list[float] = []
+        self.stopping = False
+        self.exit_code = 0
+
+    def run(self) -> int:
+        """Serve until SIGTERM or SIGINT (or a worker that cannot start); the exit code."""
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+        gc.collect()
+        gc.freeze()  # the loaded objects stay out of the collector: it would write to (and so copy) their pages
+        log.info("Started parent process [%d]", os.getpid())
+        for _ in range(self.workers):
+            self._fork()
+        while not self.stopping:
+            time.sleep(REAP_INTERVAL_S)
+            self._reap()
+            now = time.monotonic()
+            for at in [at for at in self.due if at <= now and not self.stopping]:
+                self.due.remove(at)
+                self._fork()
+        self._end_all()
+        log.info("Stopping parent process [%d]", os.getpid())
+        return self.exit_code
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def _fork(self) -> None:
+        pid = os.fork()
+        if pid:
+            self.pids[pid] = time.monotonic()
+            return
+        code = 1
+        try:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_DFL)  # uvicorn's server installs its own graceful handlers
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)  # a supervisor killed outright takes its workers along
+            import uvicorn
+
+            server = uvicorn.Server(self.config)
+            server.run(sockets=[self.sock])
+            code = 0 if server.started else STARTUP_FAILURE
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:  # noqa: BLE001 - a worker must never return into the supervisor's loop
+            log.exception("Worker process [%d] failed", os.getpid())
+        finally:
+            os._exit(code)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid not in self.pids:
+                continue  # an orphan handed to us (subreaper), now ended
+            started = self.pids.pop(pid)
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == STARTUP_FAILURE:
+                log.error("Worker process [%d] could not start; stopping.", pid)
+                self.stopping, self.exit_code = True, STARTUP_FAILURE
+                return
+            if not self.stopping:
+                log.info("Worker process [%d] died; starting another.", pid)
+                quick = time.monotonic() - started < RESPAWN_BACKOFF_S
+                self.due.append(time.monotonic() + (RESPAWN_BACKOFF_S if quick else 0.0))
+
+    def _end_all(self) -> None:
+        """SIGTERM to the workers (graceful), then to whatever else is below this process; SIGKILL past the time."""
+        self._signal_all(set(self.pids), signal.SIGTERM)
+        deadline = time.monotonic() + KILL_AFTER_S
+        while self.pids and time.monotonic() < deadline:
+            time.sleep(REAP_INTERVAL_S)
+            self._reap()
+        for sig, wait_s in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+            left = set(_children(os.getpid())) | set(self.pids)
+            if not left:
+                break
+            self._signal_all(left, sig)  # a resource tracker ignores SIGTERM: it gets SIGKILL
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline and (set(_children(os.getpid())) | set(self.pids)):
+                time.sleep(REAP_INTERVAL_S)
+                self._reap()
+
+    @staticmethod
+    def _signal_all(pids: set[int], sig: int) -> None:
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Server processes (each loads the prepared data, ≈ 300 MB).")] = 1,
+    workers: Annotated[int, typer.Option(help="Server processes, forked from one loaded copy of the data.")] = 1,
     header_timeout: Annotated[float, typer.Option(help="Seconds to receive a request head.")] = HEADER_TIMEOUT_S,
     body_timeout: Annotated[float, typer.Option(help="Seconds to receive a request body.")] = BODY_TIMEOUT_S,
     max_connections: Annotated[int, typer.Option(help="Open connections per process before 503.")] = MAX_CONNECTIONS,
+    proxy_headers: Annotated[bool, typer.Option(
+        help="Take the client's address and scheme from X-Forwarded-For/-Proto, from --forwarded-allow-ips only.",
+    )] = False,
+    forwarded_allow_ips: Annotated[str, typer.Option(
+        help="Comma-separated addresses or networks of the reverse proxies to trust ('*' = any; none by default).",
+    )] = "",
 ) -> None:
-    """Start the HTTP API and the referrer page: uvicorn with header/body read deadlines, query strings redacted
-    from the access log, heavy work in a bounded pool. Refuses to start on invalid areas or providers files."""
+    """Start the HTTP API and the referrer page: uvicorn with read deadlines and per-address connection limits,
+    query strings redacted from the access log, heavy work in a bounded pool. Refuses to start on invalid areas or
+    providers files, a damaged cache or registry database."""
     import uvicorn
 
-    from api.cli.checks import DataCheckError, check_data
+    from api.app import create_app
+    from api.cli.checks import DataCheckError, check_data, check_plausibility
     from api.privacy import uvicorn_log_config
-
+    from core.cache import CacheError
     from core.settings import UnknownSetting, verify_environment
+    from lookup.service import Service
     from registry.db import check_database_file
 
+    if proxy_headers != bool(forwarded_allow_ips.strip()):
+        fail(render("serve_proxy_without_addresses" if proxy_headers else "serve_addresses_without_proxy_headers"))
+    try:
+        trusted = TrustedProxies(forwarded_allow_ips if proxy_headers else None)
+    except BadProxyAddress as exc:
+        fail(render("serve_forwarded_address_invalid", {"value": exc.value}))
     try:
         verify_environment()
-        check_data(get_settings())
-        check_database_file(get_settings().registry_url)
-    except (DataCheckError, UnknownSetting, Damaged) as exc:
+        settings = get_settings()
+        check_data(settings)
+        check_database_file(settings.registry_url)
+        service = Service.load(settings)  # once, here: the workers are forked with it
+        check_plausibility(settings, service)
+    except (DataCheckError, UnknownSetting, Damaged, CacheError) as exc:
         fail(str(exc))
-    os.environ[_ENV["header"]] = str(header_timeout)
-    os.environ[_ENV["body"]] = str(body_timeout)
-    PROTOCOL.header_timeout_s, PROTOCOL.body_timeout_s = header_timeout, body_timeout
+    protocol = protocol_class(header_timeout, body_timeout, settings.serve_connections_per_address, trusted)
     limit = raise_open_file_limit(max_connections * max(workers, 1) + 256)
     max_connections = min(max_connections, max(limit - 64, 64))
-    console.print(f"ASIH service on http://{host}:{port}/ (API docs: /docs)")
-    uvicorn.run(
-        "api.main:app", host=host, port=port, workers=workers, log_config=uvicorn_log_config(),
-        http=PROTOCOL, timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=max_connections,
-        backlog=min(max_connections, 4096), timeout_graceful_shutdown=10,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+    config = uvicorn.Config(
+        create_app(settings, service=service), host=host, port=port, log_config=uvicorn_log_config(),
+        http=protocol, timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=max_connections,
+        backlog=min(max_connections, 4096), timeout_graceful_shutdown=GRACEFUL_S,
+        proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips if proxy_headers else "",
     )
+    config.load()
+    sock = config.bind_socket()
+    console.print(f"ASIH service on http://{host}:{port}/ (API docs: /docs)")
+    code = Supervisor(config, sock, workers).run()
+    sock.close()
+    if code:
+        raise typer.Exit(code)
 
 
 COMMANDS = {"serve": serve}
