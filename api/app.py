@@ -29,7 +29,8 @@ from api.executor import (
     HeavyExecutor,
 )
 from api.privacy import install_log_redaction
-from api.routes import areas, coverage, docs, lookup, meta, planning, providers, registry, scenarios, web, whatif
+from api.routes import areas, basemap, coverage, docs, lookup, meta, planning, providers, registry, scenarios, web, whatif
+from api.schemas import errors
 from lookup.service import Service
 from core.settings import Settings, get_settings
 from registry.errors import Damaged, Unavailable
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
             "Looked-up addresses are never logged or stored."
         ),
         lifespan=lifespan,
+        responses=errors(500),  # any route (_Guard); each route declares its own other errors, all one ErrorOut
         docs_url=None,  # /docs and /redoc come from vendored files (api.routes.docs, api.docs_assets), not a CDN
         redoc_url=None,
     )
@@ -127,7 +129,7 @@ def create_app(settings: Settings | None = None, service: Service | None = None,
     async def http_error(request: Request, exc: StarletteHTTPException):
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail or "Error."}, headers=exc.headers)
 
-    for module in (meta, areas, providers, lookup, coverage, web, docs, registry, whatif, scenarios, planning, docs_assets):
+    for module in (meta, areas, providers, lookup, coverage, web, docs, registry, whatif, scenarios, planning, docs_assets, basemap):
         app.include_router(module.router)
     return app
 

@@ -3,9 +3,45 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _day(value: object) -> dt.date:
+    """A calendar day given as YYYY-MM-DD, nothing else: pydantic alone reads ``0`` as 1970-01-01."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and _DAY.fullmatch(value):
+        return dt.date.fromisoformat(value)  # ValueError (an impossible day, 2025-02-30): pydantic's 422
+    raise ValueError("a day is written YYYY-MM-DD, e.g. 2025-03-01")
+
+
+Day = Annotated[dt.date, BeforeValidator(_day),
+                WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"})]
+"""A date in a query or a body: strictly YYYY-MM-DD (``?date=0`` or ``20250301`` is refused with 422)."""
+Number = Annotated[float, Field(strict=True)]
+"""A number in a JSON body: an integer or a decimal, never a boolean (``true`` is not 1.0)."""
+Whole = Annotated[int, Field(strict=True)]
+"""An integer in a JSON body, never a boolean or a decimal."""
+Flag = Annotated[bool, Field(strict=True)]
+"""A boolean in a JSON body: ``true`` or ``false`` only (not 1 or "yes")."""
+
+
+def _unicode(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the text is not valid Unicode (a lone surrogate escape such as \\ud800)") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_unicode)]
+"""Text a JSON body may carry and the service stores or prints: JSON lets ``"\\ud800"`` through, which no file,
+PDF or database can hold."""
 
 
 class BorderWarningOut(BaseModel):
@@ -160,12 +196,12 @@ class LookupOut(BaseModel):
 
 class LookupIn(BaseModel):
     address: str | None = Field(None, description="Address, postcode, place or 'lat, lon'.")
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    lat: Number | None = Field(None, ge=-90, le=90)
+    lon: Number | None = Field(None, ge=-180, le=180)
     lang: Literal["en", "sv"] = Field("en", description="Language of warnings and error sentences.")
     choice: str | None = Field(None, max_length=100, description="A token from a previous answer's area.choices.")
-    date: dt.date | None = Field(None, description="The day whose approvals apply (default today).")
-    view: bool = Field(False, description="Also answer ``view``: the referrer page's view model (its texts in "
+    date: Day | None = Field(None, description="The day whose approvals apply (YYYY-MM-DD; default today).")
+    view: Flag = Field(False, description="Also answer ``view``: the referrer page's view model (its texts in "
                        "``lang``), which the page renders as it is.")
 
 
@@ -228,3 +264,54 @@ class Health(BaseModel):
     network_nodes: int
     profile: str
     limit_s: float
+
+
+# -- errors ----------------------------------------------------------------------------------------------------------
+class FieldErrorOut(BaseModel):
+    loc: list[str | int] = Field(description="Where: 'body', 'query', 'path' or 'header', then the field's name.")
+    msg: str = Field(description="What is wrong with it (the value itself is never echoed).")
+    type: str | None = Field(None, description="Machine-readable kind, e.g. float_type, missing.")
+
+
+class CandidateOut(BaseModel):
+    matched: str
+    precision: str
+    lat: float
+    lon: float
+
+
+class AmbiguousOut(BaseModel):
+    message: str = Field(description="Why the input was not enough, in the request's language.")
+    candidates: list[CandidateOut] = Field(description="What the input may mean; send one of them instead.")
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (4xx, 500, 503)."""
+
+    detail: str | list[FieldErrorOut] | AmbiguousOut = Field(
+        description="A sentence saying what went wrong and what to do; for a request that does not match this "
+                    "schema (422), the list of fields at fault; for an address that matches several places (422), "
+                    "the sentence and the candidates.")
+
+
+ERROR_MEANINGS = {
+    400: "The request cannot be read.",
+    401: "No token, or a wrong or revoked one.",
+    403: "The token's role may not do this.",
+    404: "No such resource (the sentence names what exists).",
+    409: "The request conflicts with the registry's state.",
+    413: "The request body is too large.",
+    415: "The body's content type is not accepted.",
+    422: "A parameter or the body is invalid (missing, of the wrong type, out of range, a date not YYYY-MM-DD).",
+    429: "Too many failed token checks from this client or for this token; see Retry-After.",
+    500: "An unexpected error; nothing was stored.",
+    503: "Busy or a database unavailable; nothing was changed. See Retry-After.",
+}
+"""What each error status means, for the OpenAPI schema (every error answer's body is :class:`ErrorOut`)."""
+
+
+def errors(*codes: int, said: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that may answer ``codes``: each with :class:`ErrorOut` and its meaning (``said``
+    words it for this route)."""
+    said = said or {}
+    return {code: {"model": ErrorOut, "description": said.get(code, ERROR_MEANINGS[code])} for code in codes}

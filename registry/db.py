@@ -12,7 +12,9 @@ change replaced:
 A database that cannot be used right now (the server stopped, the file unreadable or damaged) raises
 :class:`registry.errors.Unavailable` from every session, never a driver error: the transaction is rolled back, so a
 write is stored whole or not at all, and the next session tries again (``pool_pre_ping`` replaces connections the
-server dropped). At start, :func:`check_database_file` refuses a SQLite file that is not a usable database.
+server dropped). At start, :func:`check_database_file` refuses a SQLite file that is not a usable registry database
+(0 bytes, damaged, or without the registry's tables); a missing file is made whole before anyone sees it
+(:func:`create_if_missing`); ``asih registry init`` (:func:`init_database`) sets up an empty one on purpose.
 
 A SQLite file deleted or replaced under a running server would go on being read and written through the open
 connections (the deleted file's inode), and every write would be lost at the next start. So each session first
@@ -30,25 +32,32 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, NotSupportedError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from core.settings import PROJECT_ROOT
+from core.words import render
 from registry.errors import Damaged, Unavailable
+from registry.schema import (  # noqa: F401 - current_revision, head_revision re-exported
+    SCHEMA_TABLE,
+    alembic_config,
+    current_revision,
+    head_revision,
+    is_at_head,
+)
 
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "registry.sqlite3"
 """Where the registry lives when ``ASIH_REGISTRY_URL`` is not set (ignored by git)."""
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 PG_CONNECT_TIMEOUT_S = 5
 _PG_MIGRATION_LOCK = 0x41534948  # "ASIH": one process migrates (and imports) at a time
+
+
+class NotEmpty(RuntimeError):
+    """``asih registry init`` refused a database that already holds data (the message names it and the fix)."""
 
 
 def database_url(url: str | None = None, sqlite_path: Path = DEFAULT_SQLITE_PATH) -> str:
@@ -213,19 +222,27 @@ def check_database_file(url: str | None) -> None:
 
     Only a missing file is created new (and filled from the providers file). A 0-byte file is refused, not taken for
     a new registry: it is what a failed copy or a full disk leaves, and importing anew would silently drop every
-    user, token and report. A truncated, damaged or non-database file fails ``PRAGMA quick_check``. Raises
+    user, token and report. A truncated, damaged or non-database file fails ``PRAGMA quick_check``; a sound SQLite
+    database without the registry's tables (another program's file, a wrong path) is refused too, never migrated
+    into. ``asih registry init`` sets up a 0-byte or schema-less file on purpose. Raises
     :class:`registry.errors.Damaged`; other databases (PostgreSQL) are checked by their first query.
     """
     path = sqlite_path(url)
     if path is None or not path.exists():
         return
+    _check_sqlite_file(path)
+    if SCHEMA_TABLE not in _sqlite_tables(path):
+        raise Damaged(render("registry_file_without_schema", {"path": str(path)}))
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse (:class:`Damaged`) a directory, a 0-byte file, or a file ``PRAGMA quick_check`` does not pass."""
     fix = (f"Restore {path} from a backup, or move it away to start a new registry from the providers file "
            "(its users, tokens and reports would then be lost).")
     if path.is_dir():
         raise Damaged(f"The registry database {path} is a directory, not a file. {fix}")
     if path.stat().st_size == 0:
-        raise Damaged(f"The registry database {path} is empty (0 bytes): not a database, and not taken for a new "
-                      f"one. {fix}")
+        raise Damaged(render("registry_file_empty", {"path": str(path)}))
     try:
         with closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)) as connection:
             result = [row[0] for row in connection.execute("PRAGMA quick_check")]
@@ -236,18 +253,111 @@ def check_database_file(url: str | None) -> None:
         raise Damaged(f"The registry database {path} is damaged (PRAGMA quick_check: {result[0][:200]}). {fix}")
 
 
+def _sqlite_tables(path: Path) -> set[str]:
+    with closing(sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S)) as connection:
+        return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def create_if_missing(url: str | None) -> bool:
+    """Make a missing SQLite registry file, migrated to the newest schema, in one step; True when this call made it.
+
+    The schema is built in a file beside it and linked into place (an atomic step that fails if the file exists), so
+    another process starting at the same moment (``asih serve --workers 2``) never sees a half-made, schema-less
+    file, which :func:`check_database_file` would refuse. Other databases: nothing to do (False).
+    """
+    path = sqlite_path(url)
+    if path is None or path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = path.with_name(f".{path.name}.{os.getpid()}.new")
+    parts = [new, new.with_name(new.name + "-wal"), new.with_name(new.name + "-shm")]
+    try:
+        for part in parts:
+            part.unlink(missing_ok=True)
+        engine = make_engine(f"sqlite:///{new}")
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        with closing(sqlite3.connect(new)) as connection:
+            connection.execute("PRAGMA journal_mode = DELETE")  # everything in the one file that is linked
+        try:
+            os.link(new, path)
+        except FileExistsError:
+            return False  # another process made it first: its file is whole too
+        except OSError:  # a file system without hard links: a plain rename (whole, but not exclusive)
+            if path.exists():
+                return False
+            os.replace(new, path)
+        return True
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
+def init_database(url: str | None) -> str:
+    """Set up the registry's schema on purpose (``asih registry init``) in a new or empty database; its name.
+
+    A missing or 0-byte SQLite file is made new; a sound SQLite file or a PostgreSQL database without data gets the
+    schema. Refuses a database in which any table holds a row (:class:`NotEmpty`: it never overwrites one) and a
+    damaged file (:class:`registry.errors.Damaged`); :class:`registry.errors.Unavailable` when it cannot be reached.
+    The providers file is imported afterwards, as at a first start (``RegistryService.from_settings``).
+    """
+    url = database_url(url)
+    path = sqlite_path(url)
+    if path is not None:
+        if path.is_file() and path.stat().st_size == 0:
+            path.unlink()  # a 0-byte file holds nothing to keep
+        if create_if_missing(url):
+            return f"SQLite file {path}"
+        _check_sqlite_file(path)
+        # Read-only: opening it through the engine would already switch its journal to WAL, a change to a file
+        # that may be another program's.
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as connection:
+            full = _tables_with_rows(connection.execute, _sqlite_tables(path))
+        if full:
+            raise NotEmpty(render("registry_init_has_data", {"where": f"SQLite file {path}", "tables": full}))
+    engine = make_engine(url)
+    try:
+        with _unavailable_as_such(engine), engine.connect() as connection:
+            full = _tables_with_rows(lambda sql: connection.execute(text(sql)), inspect(connection).get_table_names())
+        if full:
+            raise NotEmpty(render("registry_init_has_data", {"where": _where(engine), "tables": full}))
+        with _unavailable_as_such(engine):
+            upgrade(engine)
+        return _where(engine)
+    finally:
+        engine.dispose()
+
+
+def _tables_with_rows(execute, tables) -> list[str]:
+    """The tables (but the schema's revision) in which a row exists, sorted; ``execute(sql)`` gives a cursor."""
+    return [t for t in sorted(tables) if t != SCHEMA_TABLE and not t.startswith("sqlite_")
+            and execute(f'SELECT 1 FROM "{_quoted(t)}" LIMIT 1').fetchone() is not None]
+
+
+def _quoted(name: str) -> str:
+    return name.replace('"', '""')
+
+
 def upgrade(url: str | Engine) -> None:
     """Bring the database at ``url`` (a URL or an engine) to the newest schema; safe to call at every start.
 
-    Two processes starting at once do not both migrate: SQLite's write lock or a PostgreSQL advisory lock lets
-    one run at a time, and the second finds the schema current.
+    A database already at the newest revision is recognised by one query (:func:`is_at_head`) and Alembic is not
+    even imported: importing and running it cost ≈ 0.2 s of every ``asih lookup`` (bench/bench_cli.py). Two
+    processes starting at once do not both migrate: SQLite's write lock or a PostgreSQL advisory lock lets one run
+    at a time, and the second finds the schema current.
     """
     engine = url if isinstance(url, Engine) else make_engine(url)
     try:
+        if is_at_head(engine):
+            return
+        from alembic import command
+
         with engine.execution_options(sqlite_begin="IMMEDIATE").begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-            config = _alembic_config()
+            config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     finally:
@@ -255,20 +365,11 @@ def upgrade(url: str | Engine) -> None:
             engine.dispose()
 
 
-def current_revision(engine: Engine) -> str | None:
-    """The schema revision the database is at (None before the first migration)."""
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def head_revision() -> str:
-    """The newest revision in ``registry/migrations``."""
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
-
-
 def revision(message: str, url: str | None = None) -> None:
     """Write a new migration from the difference between the models and a database at the newest schema."""
-    config = _alembic_config()
+    from alembic import command
+
+    config = alembic_config()
     engine = make_engine(url or "sqlite://")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -282,9 +383,3 @@ def migration_lock(session: Session) -> Iterator[None]:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
     yield
-
-
-def _alembic_config() -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return config

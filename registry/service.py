@@ -28,6 +28,7 @@ from registry.actors import SYSTEM, Actor, cli_actor, verify_role  # noqa: F401 
 from registry.db import (
     DEFAULT_SQLITE_PATH,
     check_database_file,
+    create_if_missing,
     database_url,
     make_engine,
     migration_lock,
@@ -115,6 +116,7 @@ class RegistryService(FreePlaces, UserAccounts):
 
         settings = settings or get_settings()
         check_database_file(settings.registry_url)
+        create_if_missing(settings.registry_url)  # whole before another process can see it
         engine = make_engine(database_url(settings.registry_url))
         upgrade(engine)
         secret_file = settings.registry_secret_file or DEFAULT_SECRET_PATH

@@ -6,7 +6,7 @@ import shapely
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from api.deps import service
-from api.schemas import AreaOut
+from api.schemas import AreaOut, errors
 from lookup.service import Service
 from core.crs import geometry_to_wgs84
 
@@ -19,7 +19,8 @@ def list_areas(svc: Service = Depends(service)) -> list[dict]:
     return svc.areas.summary().to_dict(orient="records")
 
 
-@router.get("/{area_id}", response_description="A GeoJSON Feature in EPSG:4326")
+@router.get("/{area_id}", response_description="A GeoJSON Feature in EPSG:4326",
+            responses=errors(404, 422, said={404: "Unknown area (the sentence lists the ids)."}))
 def get_area(area_id: int = Path(ge=-(2**31), le=2**31 - 1), svc: Service = Depends(service)) -> dict:
     """One area as a GeoJSON Feature (WGS84), its summary as properties."""
     summary = svc.areas.summary()

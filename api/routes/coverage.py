@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from api.deps import approvals as approvals_dep
 from api.deps import service
 from api.executor import heavy_for, json_bytes, run_heavy
+from api.schemas import errors
 from lookup.service import Service
 from geo.providers import UnknownUnit
 from routing.isochrones import MAX_BANDS, unit_isochrones
@@ -38,7 +39,7 @@ def _limit(minutes: int | None) -> float | None:
     return None if minutes is None else float(minutes) * 60
 
 
-@router.get("/audit")
+@router.get("/audit", responses=errors(422, 503))
 async def audit_all(request: Request, minutes: int | None = Minutes,
                     approvals: Approvals = Depends(approvals_dep)) -> list[dict]:
     """Every unit × approved area (and areas reached but not approved) for the approvals in force on ``date``:
@@ -48,7 +49,7 @@ async def audit_all(request: Request, minutes: int | None = Minutes,
     return _answer(await run_heavy(heavy_for(request), ("audit", limit, approvals), audit_all_json, limit, approvals))
 
 
-@router.get("/audit/{unit}")
+@router.get("/audit/{unit}", responses=errors(404, 422, 503, said={404: "Unknown unit."}))
 async def audit_unit(
     request: Request,
     unit: str,
@@ -64,7 +65,7 @@ async def audit_unit(
     return _answer(await run_heavy(heavy_for(request), key, audit_unit_json, u.id, limit, gaps, approvals))
 
 
-@router.get("/choice")
+@router.get("/choice", responses=errors(422, 503))
 async def choice(
     request: Request,
     minutes: int | None = Minutes,
@@ -78,7 +79,7 @@ async def choice(
                                    approvals))
 
 
-@router.get("/isochrones/{unit}")
+@router.get("/isochrones/{unit}", responses=errors(404, 422, 503, said={404: "Unknown unit."}))
 async def isochrone(
     request: Request,
     unit: str,
@@ -102,7 +103,7 @@ async def isochrone(
     return _answer(await run_heavy(heavy_for(request), key, isochrones_json, u.id, limits, shape, direction))
 
 
-@router.get("/split")
+@router.get("/split", responses=errors(422, 503))
 async def split(
     request: Request,
     minutes: int | None = Query(None, ge=1, le=120, description="Places beyond this from every unit go to none."),

@@ -13,7 +13,7 @@ from api.batch import BatchInputError, BatchRow, rows_from_csv, run_batch
 from api.deps import service
 from api.executor import heavy_for, run_heavy
 from lookup.localize import say
-from api.schemas import BatchOut, LookupIn, LookupOut
+from api.schemas import BatchOut, Day, LookupIn, LookupOut, errors
 from lookup.service import Service
 from api.view import view as view_model
 from geo.geocode import Ambiguous, GeocodeError
@@ -41,21 +41,21 @@ def _respond(body: dict) -> JSONResponse:
     return JSONResponse(body, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
-@router.get("", response_model=LookupOut)
+@router.get("", response_model=LookupOut, responses=errors(422))
 async def lookup(
     address: str | None = Query(None, max_length=300, description="Address, postcode, place or 'lat, lon'."),
     lat: float | None = Query(None, ge=-90, le=90),
     lon: float | None = Query(None, ge=-180, le=180),
     lang: Literal["en", "sv"] = Query("en", description="Language of warnings and error sentences."),
     choice: str | None = Query(None, max_length=100, description="A token from a previous answer's area.choices."),
-    date: dt.date | None = Query(None, description="The day whose approvals apply (default today)."),
+    date: Day | None = Query(None, description="The day whose approvals apply (YYYY-MM-DD; default today)."),
     svc: Service = Depends(service),
 ) -> JSONResponse:
     """Area and eligible units for an address or a point. Prefer POST: a query string may end up in proxies' logs."""
     return _respond(_lookup(svc, address, lat, lon, lang, choice, date))
 
 
-@router.post("", response_model=LookupOut)
+@router.post("", response_model=LookupOut, responses=errors(400, 413, 422))
 async def lookup_post(body: LookupIn, svc: Service = Depends(service)) -> JSONResponse:
     """As GET, with the address in the body (kept out of URLs and their logs). With ``"view": true`` the answer also
     carries ``view``, the referrer page's view model (the same the server renders without JavaScript)."""
@@ -68,6 +68,7 @@ async def lookup_post(body: LookupIn, svc: Service = Depends(service)) -> JSONRe
 @router.post(
     "/batch",
     response_model=BatchOut,
+    responses=errors(413, 415, 422, 503, said={413: "The body is too large, or has more rows than the limit."}),
     openapi_extra={
         "requestBody": {
             "content": {

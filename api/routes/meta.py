@@ -11,13 +11,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import service
-from api.schemas import Health
+from api.schemas import Health, errors
 from lookup.service import Service
 
 router = APIRouter()
 
 
-@router.get("/health", response_model=Health, tags=["meta"])
+@router.get("/health", response_model=Health, tags=["meta"],
+            responses=errors(503, said={503: "Audit data not available (the sentence names the problem)."}))
 async def health(request: Request, svc: Service = Depends(service)) -> Health:
     """Liveness and what is loaded; 503 with the reason when audit data is not available."""
     problem = request.app.state.audit_problem

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from api.deps import service
 from api.deps import approvals as approvals_dep
 from api.executor import heavy_for, run_heavy
+from api.schemas import errors
 from lookup.service import Service
 from core.memo import Memo
 from geo.providers import UnknownUnit
@@ -32,6 +33,9 @@ for one build), the least recently used dropped beyond 8 (an auditor set is ≈ 
 
 Minutes = Query(None, ge=5, le=120, description="Drive-time limit in minutes (default 30).")
 ProfileQuery = Query("all", description="`all` (free flow, typical and peak side by side) or one of them.")
+TABLE_200 = {200: {"content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}},
+                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}},
+                   "description": "The rows as JSON, or (``format``) a CSV or XLSX download."}}
 
 
 def _limit(svc: Service, minutes: int | None) -> float:
@@ -91,7 +95,8 @@ def _table(rows: list[dict], meta: dict, fmt: str, lang: str, kind: str):
     return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{kind}.{fmt}"'})
 
 
-@router.get("/planning/audit", response_model=None)
+@router.get("/planning/audit", response_model=None,
+            responses={**TABLE_200, **errors(404, 422, 503, said={404: "Unknown unit."})})
 async def audit(
     request: Request,
     unit: str | None = Query(None, max_length=200, description="One unit (id or name); default all."),
@@ -169,7 +174,8 @@ class WhatIfBody(BaseModel):
                              "(YYYY-MM-DD; default today).")
 
 
-@router.post("/planning/what-if", response_model=None)
+@router.post("/planning/what-if", response_model=None,
+             responses={**TABLE_200, **errors(400, 404, 413, 422, 503, said={404: "Unknown unit."})})
 async def what_if(
     request: Request,
     body: WhatIfBody,
@@ -215,7 +221,7 @@ def planning_what_if(svc: Service, move: tuple[str, ...], add: tuple[str, ...], 
     return {"rows": rows, "meta": metadata(auditors[main_profile(svc.settings, list(profiles))], list(profiles))}
 
 
-@router.get("/units/{unit}/suggest-bases")
+@router.get("/units/{unit}/suggest-bases", responses=errors(404, 422, 503, said={404: "Unknown unit."}))
 async def suggest_bases(
     request: Request,
     unit: str,
@@ -261,7 +267,7 @@ def suggested_bases(svc: Service, unit_id: str, count: int, profile: str, limit_
 @router.get("/reports/{target}", response_model=None,
             responses={200: {"content": {"application/pdf": {}, "image/png": {}},
                              "description": "The one-page report (A4)."},
-                       404: {"description": "Unknown unit."}})
+                       **errors(404, 422, 503, said={404: "Unknown unit."})})
 async def report(
     request: Request,
     target: str,

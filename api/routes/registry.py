@@ -19,16 +19,17 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import current_actor, get_registry, require_role
 from api.pages import SECURITY_HEADERS as PAGE_HEADERS
+from api.schemas import Day, Text, Whole, errors
 from registry.service import Actor, Conflict, Forbidden, Invalid, NotFound, RegistryService, today
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 _PAGE_FILES = {"provider.js": "text/javascript; charset=utf-8", "provider.css": "text/css; charset=utf-8"}
 _ERRORS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
-AUTH_ERRORS = {
-    401: {"description": "No token, or a wrong or revoked one."},
-    429: {"description": "Too many failed token checks from this client or for this token; see Retry-After."},
-    503: {"description": "The registry database cannot be used right now; nothing was changed. See Retry-After."},
-}
+AUTH_ERRORS = errors(401, 429, 503, said={
+    503: "The registry database cannot be used right now; nothing was changed. See Retry-After."})
+"""What every route needing a token may answer besides its own errors."""
+WRITE_ERRORS = {**AUTH_ERRORS, **errors(400, 413, 422)}
+READ_ERRORS = errors(422, 503, said={503: "The registry database cannot be read right now. See Retry-After."})
 
 
 @asynccontextmanager
@@ -47,8 +48,8 @@ Managers = Annotated[Actor, Depends(require_role("contract_manager", "admin"))]
 # -- schemas ---------------------------------------------------------------------------------------------------------
 class AvailabilityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    free_places: int = Field(ge=0, le=1000, description="Free places now (0 = full).")
-    note: str | None = Field(default=None, max_length=200,
+    free_places: Whole = Field(ge=0, le=1000, description="Free places now (0 = full).")
+    note: Text | None = Field(default=None, max_length=200,
                              description="A short note for referrers; never patient details.")
 
 
@@ -66,12 +67,12 @@ class AvailabilityOut(BaseModel):
 class ApprovalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     unit: str = Field(max_length=80, description="Unit id, e.g. 'ersta-diakoni'.")
-    area_id: int = Field(ge=1, le=99)
+    area_id: Whole = Field(ge=1, le=99)
     action: Literal["add", "end"] = Field(
         default="add", description="'add': approved from valid_from to valid_to (open-ended without it); "
         "'end': valid_to is the last day in force.")
-    valid_from: date | None = Field(default=None, description="First day in force (Stockholm date); needed to add.")
-    valid_to: date | None = Field(default=None, description="Last day in force (included); needed to end.")
+    valid_from: Day | None = Field(default=None, description="First day in force (Stockholm date); needed to add.")
+    valid_to: Day | None = Field(default=None, description="Last day in force (included); needed to end.")
 
 
 class ApprovalOut(BaseModel):
@@ -112,7 +113,8 @@ class MeOut(BaseModel):
 
 
 # -- routes ----------------------------------------------------------------------------------------------------------
-@router.get("/v1/units/{unit}/availability", response_model=AvailabilityOut, tags=["registry"])
+@router.get("/v1/units/{unit}/availability", response_model=AvailabilityOut, tags=["registry"],
+            responses={**READ_ERRORS, **errors(404, said={404: "Unknown unit."})})
 def get_availability(unit: str, registry: RegistryDep) -> dict:
     """A unit's latest free places, with its age and whether it is stale (anonymous)."""
     call(registry.unit, unit[:80])
@@ -120,30 +122,33 @@ def get_availability(unit: str, registry: RegistryDep) -> dict:
 
 
 @router.put("/v1/units/{unit}/availability", response_model=AvailabilityOut, tags=["registry"],
-            responses={**AUTH_ERRORS, 403: {"description": "A provider token for another unit."}})
+            responses={**WRITE_ERRORS, **errors(403, 404, 409, said={403: "A provider token for another unit.",
+                                                                   404: "Unknown unit."})})
 def put_availability(unit: str, body: AvailabilityIn, registry: RegistryDep,
                      actor: Actor = Depends(current_actor)) -> dict:
     """Report a unit's free places now (providers for their own units; contract managers and admins for any)."""
     return call(registry.set_availability, actor, unit[:80], body.free_places, body.note)
 
 
-@router.get("/v1/approvals", response_model=ApprovalsOn, tags=["registry"])
-def approvals_on(registry: RegistryDep, on: date | None = Query(default=None, alias="date",
+@router.get("/v1/approvals", response_model=ApprovalsOn, tags=["registry"], responses=READ_ERRORS)
+def approvals_on(registry: RegistryDep, on: Day | None = Query(default=None, alias="date",
                  description="Stockholm date (YYYY-MM-DD); default today.")) -> dict:
     """Every unit's approved areas on a date (anonymous)."""
     day = on or today()
     return {"date": day, "approvals": {u: list(a) for u, a in registry.approvals_on(day).items()}}
 
 
-@router.get("/v1/approvals/periods", response_model=list[ApprovalOut], tags=["registry"])
+@router.get("/v1/approvals/periods", response_model=list[ApprovalOut], tags=["registry"],
+            responses={**READ_ERRORS, **errors(404, said={404: "Unknown unit."})})
 def approval_periods(registry: RegistryDep, unit: str | None = Query(default=None, max_length=80)) -> list[dict]:
     """Every approval period, ended and withdrawn ones too (the history; anonymous)."""
     return call(registry.approval_history, unit)
 
 
 @router.post("/v1/approvals", response_model=ApprovalChangeOut, tags=["registry"],
-             responses={**AUTH_ERRORS, 201: {"description": "Added."}, 403: {"description": "Not a manager."},
-                        409: {"description": "Overlaps an approval, or nothing to end."}})
+             responses={**WRITE_ERRORS, 201: {"description": "Added."},
+                        **errors(403, 404, 409, said={403: "Not a manager.", 404: "Unknown unit or area.",
+                                                      409: "Overlaps an approval, or nothing to end."})})
 def post_approval(body: ApprovalIn, registry: RegistryDep, actor: Managers, response: Response) -> dict:
     """Add a unit's approval for an area from a date, or end it after a date (contract managers, admins)."""
     if body.action == "add":
@@ -158,7 +163,8 @@ def post_approval(body: ApprovalIn, registry: RegistryDep, actor: Managers, resp
 
 
 @router.get("/v1/changes", response_model=list[ChangeOut], tags=["registry"],
-            responses={**AUTH_ERRORS, 403: {"description": "Not a contract manager or admin."}})
+            responses={**AUTH_ERRORS, **errors(403, 404, 422, said={403: "Not a contract manager or admin.",
+                                                                   404: "Unknown unit."})})
 def changes(registry: RegistryDep, actor: Managers, limit: int = Query(default=100, ge=1, le=1000),
             before_id: int | None = Query(default=None, ge=1, le=2**31 - 1,
                                        description="Page: entries older than this id."),

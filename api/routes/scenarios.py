@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import service
 from api.executor import heavy_for, run_heavy
-from api.routes.registry import AUTH_ERRORS, Managers, RegistryDep, call
+from api.routes.registry import WRITE_ERRORS, Managers, RegistryDep, call
+from api.schemas import Text, errors
 from api.routes.whatif import MoveIn, PointIn, WhatIfIn, what_if_answer
 from lookup.service import Service
 from geo.providers import UnknownUnit
@@ -38,7 +39,7 @@ class ScenarioIn(WhatIfIn):
         {"name": "Syd Aleris: basen mot Södertälje", "unit": "syd-aleris",
          "move": [{"base": 0, "lat": 59.19, "lon": 17.70}], "add": [], "remove": []},
     ]})
-    name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="What the scenario is called.")
+    name: Text = Field(min_length=1, max_length=MAX_NAME_CHARS, description="What the scenario is called.")
 
 
 class WhatIfBody(BaseModel):
@@ -72,24 +73,25 @@ class ScenarioOut(ScenarioSummary):
 
 
 # -- routes ----------------------------------------------------------------------------------------------------------
-@router.get("/v1/scenarios", response_model=list[ScenarioSummary])
+@router.get("/v1/scenarios", response_model=list[ScenarioSummary], responses=errors(404, 422, 503))
 def list_scenarios(registry: RegistryDep, unit: str | None = Query(default=None, max_length=80),
                    limit: int = Query(default=100, ge=1, le=1000)) -> list[dict]:
     """Saved scenarios, newest first (anonymous, like the what-if itself)."""
     return [_links(s) for s in Scenarios.of(registry).list(unit, limit)]
 
 
-@router.get("/v1/scenarios/{scenario_id}", response_model=ScenarioOut, responses={404: {"description": "No such id."}})
+@router.get("/v1/scenarios/{scenario_id}", response_model=ScenarioOut,
+            responses=errors(404, 422, 503, said={404: "No such id."}))
 def get_scenario(scenario_id: int, registry: RegistryDep) -> dict:
     """One saved scenario: its what-if body (unit, changes, date, profile) and who saved it when."""
     return _links(call(Scenarios.of(registry).get, scenario_id))
 
 
 @router.post("/v1/scenarios", response_model=ScenarioOut, status_code=201,
-             responses={**AUTH_ERRORS, 403: {"description": "Not a contract manager or admin."},
-                        404: {"description": "Unknown unit."},
-                        422: {"description": "As POST /v1/whatif: a base the unit does not have, a position outside "
-                                             "the county, too many changes, no base left; or a bad name."}})
+             responses={**WRITE_ERRORS, **errors(403, 404, 409, 422, said={
+                 403: "Not a contract manager or admin.", 404: "Unknown unit.",
+                 422: "As POST /v1/whatif: a base the unit does not have, a position outside the county, too many "
+                      "changes, no base left; or a bad name."})})
 def save_scenario(body: ScenarioIn, registry: RegistryDep, actor: Managers, response: Response,
                   svc: Service = Depends(service)) -> dict:
     """Save the what-if under a name (contract managers, admins): 201 with its id and ``link``
@@ -106,8 +108,8 @@ def save_scenario(body: ScenarioIn, registry: RegistryDep, actor: Managers, resp
 @router.get("/v1/scenarios/{scenario_id}/report", response_model=None,
             responses={200: {"content": {"application/pdf": {}, "image/png": {}},
                              "description": "The one-page before/after report (A4)."},
-                       404: {"description": "No such id."},
-                       409: {"description": "The prepared data no longer has the scenario's unit or base."}})
+                       **errors(404, 409, 422, 503, said={
+                           404: "No such id.", 409: "The prepared data no longer has the scenario's unit or base."})})
 async def scenario_report(request: Request, scenario_id: int, registry: RegistryDep,
                           format: Literal["pdf", "png"] = Query("pdf", description="`pdf` (A4) or `png` (200 dpi)."),
                           svc: Service = Depends(service)) -> Response:

@@ -48,16 +48,21 @@ def index(lang: str = DEFAULT_LANG) -> HTMLResponse:
 @router.post("/")
 @router.post("/svar")
 async def answer_page(request: Request) -> HTMLResponse:
-    """The answer for a posted form (``address``, ``lang``, optional ``choice``), without JavaScript."""
+    """The answer for a posted form (``address``, ``lang``, optional ``choice``), without JavaScript.
+
+    ``town`` (the "no, another town" field of a one-town question) is asked as the same address in that town or
+    postcode: ``"{address}, {town}"``, with no choice."""
     try:
         form = await request.form()
     except Exception:  # noqa: BLE001 - a body that is not a form is answered like an empty query
         form = {}
-    address, lang, choice = (_field(form, k) for k in ("address", "lang", "choice"))
+    address, lang, choice, town = (_field(form, k) for k in ("address", "lang", "choice", "town"))
     lang = _lang(lang)
     t = TEXTS[lang]
     svc = await service(request)
     address = address.strip()
+    if town.strip():
+        address, choice = _in_town(address, town), ""
     if not address:
         return _page(lang, address=address, error={"message": t["empty_query"]}, status=422)
     if len(address) > svc.settings.query_max_chars:
@@ -99,6 +104,11 @@ def static_file(name: str) -> FileResponse:
 # -- plumbing ----------------------------------------------------------------------------------------------------------
 def _lookup(svc, address: str, choice: str | None, lang: str) -> dict:
     return svc.lookup(address=address, choice=choice, lang=lang)
+
+
+def _in_town(address: str, town: str) -> str:
+    """The address asked again in another town or postcode (the same join app.js makes)."""
+    return ", ".join(p for p in (address.strip(), town.strip()) if p)
 
 
 def _field(form, key: str) -> str:

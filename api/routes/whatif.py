@@ -1,9 +1,9 @@
 """What-if for contract managers: ``POST /v1/whatif`` and the planning page ``GET /planering``.
 
-The route parses, calls :func:`routing.live_whatif.live_what_if` and sends its answer as JSON text (the polygons are
-serialised once, by shapely, not walked by the response encoder). The page (``static/whatif.html``, ``whatif.js``,
-``whatif.css``) is served with the same security headers as the referrer's page; Leaflet comes from
-``/static/vendor/leaflet.js`` (``api.routes.web``).
+The route parses, calls :func:`routing.live_whatif.live_what_if` and sends its answer as JSON bytes
+(:func:`api.executor.json_bytes`: the polygons are serialised once, by GEOS, not walked by the response encoder).
+The page (``static/whatif.html``, ``whatif.js``, ``whatif.css``) is served with the same security headers as the
+referrer's page; Leaflet comes from ``/static/vendor/leaflet.js`` (``api.routes.web``).
 """
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import service
+from api.executor import json_bytes
 from api.pages import SECURITY_HEADERS
+from api.schemas import Number, Whole, errors
 from lookup.service import Service
 from geo.providers import UnknownUnit
 from registry.asof import parse_day
-from routing.live_whatif import MAX_CHANGES, changes_from, dumps, live_what_if
+from routing.live_whatif import MAX_CHANGES, changes_from, live_what_if
 from routing.whatif import WhatIfError
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -38,17 +40,17 @@ class MoveIn(BaseModel):
     """One base moved: ``base`` is its index (from 0) in the unit's ``bases`` (``GET /v1/providers/{unit}``)."""
 
     model_config = ConfigDict(extra="forbid")
-    base: int
-    lat: float = Field(description="WGS84 latitude (degrees).")
-    lon: float = Field(description="WGS84 longitude (degrees).")
+    base: Whole
+    lat: Number = Field(description="WGS84 latitude (degrees).")
+    lon: Number = Field(description="WGS84 longitude (degrees).")
 
 
 class PointIn(BaseModel):
     """A new base."""
 
     model_config = ConfigDict(extra="forbid")
-    lat: float = Field(description="WGS84 latitude (degrees).")
-    lon: float = Field(description="WGS84 longitude (degrees).")
+    lat: Number = Field(description="WGS84 latitude (degrees).")
+    lon: Number = Field(description="WGS84 longitude (degrees).")
 
 
 class WhatIfIn(BaseModel):
@@ -60,7 +62,7 @@ class WhatIfIn(BaseModel):
     unit: str = Field(min_length=1, max_length=200, description="Unit id or name.")
     move: list[MoveIn] = Field(default_factory=list)
     add: list[PointIn] = Field(default_factory=list)
-    remove: list[int] = Field(default_factory=list, description="Indices (from 0) of bases to remove.")
+    remove: list[Whole] = Field(default_factory=list, description="Indices (from 0) of bases to remove.")
     date: str | None = Field(default=None, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$",
                              description="Approvals in force on this day (YYYY-MM-DD; default today in Stockholm).")
     profile: Literal["free_flow", "typical", "peak"] | None = Field(
@@ -126,20 +128,38 @@ class WhatIfOut(BaseModel):
     before_polygon: FeatureOut = Field(description="The same today.")
 
 
+class WhatIfPolygonOut(BaseModel):
+    """With ``parts=polygon``: the bases and the polygon after the changes (its population null), nothing else."""
+
+    unit: str
+    unit_name: str
+    limit_s: float
+    profile: str
+    date: str
+    changes: int
+    bases: list[BaseOut]
+    polygon: FeatureOut
+
+
 # -- routes ----------------------------------------------------------------------------------------------------------
 @router.post(
-    "/v1/whatif", tags=["coverage"], response_model=WhatIfOut,
-    responses={404: {"description": "Unknown unit."},
-               422: {"description": "A base index the unit does not have, a position outside the county, more than "
-                                    f"{MAX_CHANGES} changes, or no base left."}},
+    "/v1/whatif", tags=["coverage"], response_model=WhatIfOut | WhatIfPolygonOut,
+    responses=errors(400, 404, 413, 422, 503, said={
+        404: "Unknown unit.",
+        422: f"A base index the unit does not have, a position outside the county, more than {MAX_CHANGES} changes, "
+             "or no base left."}),
 )
-def what_if(body: WhatIfIn, svc: Service = Depends(service)) -> Response:
+def what_if(body: WhatIfIn, svc: Service = Depends(service),
+            parts: Literal["all", "polygon"] = Query("all", description="`polygon`: only the bases (with their "
+                                                     "snap distances) and the polygon after, its population null: "
+                                                     "what the planning page asks while a base is dragged.")
+            ) -> Response:
     """A unit with bases moved, added or removed: the audit rows of its approved areas (population, land and road
     shares, verdict) before and after, and its 30-minute polygon before and after (EPSG:4326)."""
     started = time.perf_counter()
-    text = dumps(what_if_answer(svc, body))
+    data = json_bytes(what_if_answer(svc, body, parts))
     elapsed_ms = (time.perf_counter() - started) * 1000
-    return Response(text, media_type="application/json", headers={
+    return Response(data, media_type="application/json", headers={
         "Cache-Control": "no-store", "Server-Timing": f"whatif;dur={elapsed_ms:.1f}",
     })
 
@@ -147,11 +167,27 @@ def what_if(body: WhatIfIn, svc: Service = Depends(service)) -> Response:
 @router.get("/v1/planning/page", tags=["coverage"])
 def planning_page_facts() -> dict:
     """What the planning page shows that the server decides: its labels (verdicts, how a base is known, traffic
-    profiles; Swedish, from the catalogue core/words.yaml) and the most changes one what-if takes."""
-    from core.words import labels
+    profiles; Swedish, from the catalogue core/words.yaml), its sentences (what each figure means, the question
+    asked before a base is placed far from a road: ``{m}`` stands for the distance), the most changes one what-if
+    takes and the distance (m) from a road beyond which a base is placed only when confirmed."""
+    from core.settings import get_settings
+    from core.words import labels, render
 
+    s = get_settings()
+    params = {"limit": round(s.limit_s / 60), "cell": s.audit_land_cell_m, "reach": s.audit_land_reach_m,
+              "supported": s.audit_supported_share, "at_risk": s.audit_at_risk_share, "far": s.snap_warning_m,
+              "m": "{m}"}
     return {"labels": {kind: labels(kind, "sv") for kind in ("verdict", "base_known", "profile_long")},
-            "max_changes": MAX_CHANGES}
+            "texts": {key.removeprefix("planning_"): render(key, params, "sv") for key in PAGE_TEXTS},
+            "max_changes": MAX_CHANGES, "far_from_road_m": s.snap_warning_m}
+
+
+PAGE_TEXTS = tuple(f"planning_{k}" for k in (
+    "explain_heading", "term_population", "explain_population", "term_land", "explain_land", "term_roads",
+    "explain_roads", "term_verdict", "explain_verdict", "term_times", "explain_times", "term_gap", "explain_gap",
+    "term_pair", "explain_pair", "term_area_km2", "explain_area_km2", "far_heading", "far_question", "far_place",
+    "far_undo", "far_kept"))
+"""The catalogue texts of the planning page (core/words.yaml), sent rendered in Swedish."""
 
 
 @router.get("/planering", include_in_schema=False)
@@ -172,7 +208,7 @@ def planning_file(name: str) -> FileResponse:
                         headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
 
 
-def what_if_answer(svc: Service, body: WhatIfIn) -> dict[str, Any]:
+def what_if_answer(svc: Service, body: WhatIfIn, parts: str = "all") -> dict[str, Any]:
     """The answer of ``POST /v1/whatif`` to ``body`` (also what a saved scenario is checked with and stores the day
     and profile of: ``api.routes.scenarios``); unknown unit: 404; a change the engine refuses or a bad date: 422."""
     try:
@@ -182,7 +218,7 @@ def what_if_answer(svc: Service, body: WhatIfIn) -> dict[str, Any]:
     engine = _engine(svc, approvals, body.profile)
     try:
         changes = changes_from([m.model_dump() for m in body.move], [p.model_dump() for p in body.add], body.remove)
-        return {**engine.answer(body.unit, changes), "date": approvals.day.isoformat()}
+        return {**engine.answer(body.unit, changes, parts), "date": approvals.day.isoformat()}
     except UnknownUnit as exc:
         raise HTTPException(404, str(exc)) from None
     except WhatIfError as exc:
