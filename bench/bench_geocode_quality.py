@@ -23,7 +23,9 @@ outcome                       when
 ``crashed``                   any other exception (a bug)
 ============================  ==================================================================================
 
-Prints a table per group and per variant, lists every confidently wrong and asked-truth-missing query, reports the
+Prints a table per group and per variant, one row for the real county addresses typed with a postcode or a town
+(``addresses_with_place``: groups ``register_holdout`` and ``osm_in_register`` whose query names a street and a
+postcode or town, as :func:`geo.geocode.parse_query` reads it — the "right first time" figure of issue 23), lists every confidently wrong and asked-truth-missing query, reports the
 distance between the answer's point and the true point (median/p90, m) for answers of precision "address" and
 "street", writes the figures to ``bench/results/geocode_quality.json`` and exits with 1 when any answer is
 confidently wrong (usable as a CI gate).
@@ -50,7 +52,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lookup.service import Service  # noqa: E402
-from geo.geocode import Ambiguous, GeocodeError  # noqa: E402
+from geo.geocode import Ambiguous, GeocodeError, clean_query, parse_query  # noqa: E402
 from core.settings import PROJECT_ROOT, get_settings  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/bench_geocode_quality.py"
@@ -61,6 +63,17 @@ OUTCOMES = (
     "right", "certain_of_several", "asked", "asked_truth_missing", "confidently_wrong", "not_answered", "crashed",
 )  # fmt: skip
 DISTANCE_PRECISIONS = ("address", "street")
+ADDRESS_GROUPS = ("register_holdout", "osm_in_register")
+"""Real county addresses (the issue-23 "right first time" figure counts those typed with a postcode or town)."""
+
+
+def names_place(query: str) -> bool:
+    """True when the query names a street and a postcode or a town (as the geocoder's parser reads it)."""
+    try:
+        parsed = parse_query(clean_query(query, 1000))
+    except GeocodeError:
+        return False
+    return parsed.kind == "text" and bool(parsed.street) and bool(parsed.postcode or parsed.places)
 
 
 # ==============================================================================================================
@@ -130,7 +143,8 @@ def classify(truth: set[int] | str, status: str | None, area_id: int | None, pos
 def run_one(svc: Service, row: dict, contract: str) -> dict:
     """Look one row up and classify it; never raises."""
     truth = truth_set(row["truth_areas"])
-    rec = {"query": row["query"], "group": row["group"], "variant": row["variant"], "truth": row["truth_areas"]}
+    rec = {"query": row["query"], "group": row["group"], "variant": row["variant"], "truth": row["truth_areas"],
+           "names_place": names_place(row["query"])}
     status, area_id, possible, point, precision = None, None, set(), None, None
     try:
         answer = lookup(svc, row["query"], contract)
@@ -281,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     print("columns: answ = answered, right, asked = uncertain listing the truth, miss = asked but the truth is not "
           "among the choices, guess = certain while the truth spans several areas, WRONG = confidently wrong, "
           "none = not answered; distances from the answer point to the true point by answer precision")
-    print_table("by group", {**by_group, "ALL": overall})
+    with_place = summarise([r for r in records if r["group"] in ADDRESS_GROUPS and r["names_place"]])
+    print_table("by group", {**by_group, "ALL": overall, "addr+postcode/town": with_place})
     print_table("by variant", by_variant)
 
     failing = {k: [_brief(r) for r in records if r["outcome"] == k]
@@ -322,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "timing_s": {"service_load": round(load_s, 2), "lookups": round(run_s, 2)},
             "overall": overall,
+            "addresses_with_place": with_place,
             "groups": by_group,
             "variants": by_variant,
             "confidently_wrong": failing["confidently_wrong"],

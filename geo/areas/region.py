@@ -88,8 +88,8 @@ class RegionResolver:
             decision = self._from_units(region, x, y)
         else:
             points = np.array(region.points or ((x, y),), dtype=float)
-            margin = POSTCODE_MARGIN_M if region.kind == "postcode" else self.border_m
-            decision = self._from_points(region, points, x, y, margin)
+            flat = POSTCODE_MARGIN_M if region.kind == "postcode" else None
+            decision = self._from_points(region, points, x, y, flat)
         if forced_area is not None:
             if forced_area not in decision.area_ids:
                 raise ChoiceError("error_choice_not_possible")
@@ -153,12 +153,17 @@ class RegionResolver:
         return AreaDecision("uncertain", areas, choices, ("street_address", "district", "map_point"), x, y)
 
     # -- points --------------------------------------------------------------------------------------------------
-    def _from_points(self, region: Region, points: np.ndarray, x: float, y: float, margin: float) -> AreaDecision:
+    def _from_points(self, region: Region, points: np.ndarray, x: float, y: float,
+                     flat_m: float | None) -> AreaDecision:
+        """Areas of the points and of the borders within each border's margin (``flat_m`` for every border when
+        given; see :meth:`AreaLocator.near_areas`)."""
         mun, borough, area = self.units.at(points[:, 0], points[:, 1])
         inside = area >= 0
         if not inside.any():
             return AreaDecision("outside", (), x=x, y=y)
-        near = self._near_areas(points, margin)
+        reach = np.asarray(region.reach_m, dtype=float) if len(region.reach_m) == len(points) else 0.0
+        near = self.locator.near_areas(points, area, reach, flat_m)
+        near = self._within(region, area, near)
         possible = set(int(a) for a in area[inside]) | {a for s in near for a in s}
         if not inside.all():
             possible.add(-1)  # part of the region lies outside the county
@@ -190,20 +195,17 @@ class RegionResolver:
         choices.sort(key=lambda c: (c.area_id, c.label))
         return AreaDecision("uncertain", areas, tuple(choices), decide_by, x, y)
 
-    def _near_areas(self, points: np.ndarray, margin: float) -> list[set[int]]:
-        """Per point, the other areas whose border lies within ``margin`` metres."""
-        if margin <= 0:
-            return [set() for _ in range(len(points))]
-        loc = self.locator
-        geoms = shapely.points(points)
-        src, dst = loc._segment_tree.query(geoms, predicate="dwithin", distance=margin)
-        out: list[set[int]] = [set() for _ in range(len(points))]
-        _, _, own = self.units.at(points[:, 0], points[:, 1])
-        for s, d in zip(src, dst):
-            other = int(loc._segment_area[d])
-            if other != own[s]:
-                out[s].add(other)
-        return out
+    def _within(self, region: Region, area: np.ndarray, near: list[set[int]]) -> list[set[int]]:
+        """Drop the areas near a border that ``region.within`` rules out (a postcode's municipality from the
+        postcode table), but only when every point lies in the areas it allows: a point elsewhere contradicts that
+        source, and then nothing is ruled out."""
+        units = [u for u in (self.units.get(t) for t in region.within) if u is not None]
+        if not units:
+            return near
+        allowed = {a for u in units for a in u.area_ids}
+        if not all(int(a) in allowed for a in area):
+            return near
+        return [s & allowed for s in near]
 
     def _choice(self, token: str, label: str, area_id: int, x: float, y: float) -> Choice:
         lat, lon = to_wgs84(x, y)

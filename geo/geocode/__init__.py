@@ -11,11 +11,10 @@ GeocodeResult(lat=59.317..., lon=18.085..., precision='street', matched='Fjällg
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import importlib
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.cache import CacheError
-from geo.geocode.prepare import build_index, load_index
-from geo.geocode.offline import OfflineGeocoder
 from geo.geocode.parse import ParsedQuery, clean_query, parse_query
 from geo.geocode.result import (
     MAX_CANDIDATES,
@@ -33,7 +32,26 @@ from geo.geocode.result import (
     NotFound,
     QueryTooLong,
 )
-from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+    from geo.geocode.offline import OfflineGeocoder
+    from geo.geocode.index_io import load_index
+    from geo.geocode.prepare import build_index
+
+_LAZY = {"build_index": "geo.geocode.prepare", "load_index": "geo.geocode.index_io",
+         "OfflineGeocoder": "geo.geocode.offline"}
+"""Names imported on first access: building the index pulls in geopandas and scipy (≈ 0.5 s), loading it and the
+offline geocoder pandas and rapidfuzz, which a caller that needs only the result types and errors (the lookup's
+answer, the CLI) should not wait for. Loading never imports the builder (:mod:`geo.geocode.index_io`)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @runtime_checkable
@@ -50,15 +68,24 @@ def load_geocoder(settings: Settings, build_if_missing: bool = False, units=None
 
     Raises :class:`~core.cache.CacheError` when the index is missing or stale, unless ``build_if_missing``.
     """
+    from geo.geocode.offline import OfflineGeocoder
     from geo.geocode.postal_towns import load_postal_towns
+    from geo.geocode.index_io import load_index
 
     if units is None:
         from geo.areas.model import load_area_model
         from geo.areas.units import AdminUnits
 
         units = AdminUnits(load_area_model(settings, rebuild=build_if_missing))
-    index = load_index(settings, build_if_missing=build_if_missing)
+    index = load_index(settings, build=(lambda: _built_index(settings)) if build_if_missing else None)
     return OfflineGeocoder(index, settings.query_max_chars, load_postal_towns(settings.postal_towns_file), units)
+
+
+def _built_index(settings: Settings):
+    """The index built from the raw sources (the builder is imported only when an index must be built)."""
+    from geo.geocode.prepare import build_index_data
+
+    return build_index_data(settings, progress=False)
 
 
 def get_geocoder(settings: Settings, build_if_missing: bool = False, units=None) -> Geocoder:

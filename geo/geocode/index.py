@@ -18,7 +18,7 @@ from core.cache import require
 from core.encoding import json_bytes, json_value, npz_arrays, npz_bytes
 from geo.geocode.normalize import fold
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 """Bump when the index layout changes, so old indexes are rebuilt."""
 COARSE_POSTCODE_SHARED = 3
 """A GeoNames point shared by at least this many postcodes is a town centre, not a postcode area."""
@@ -48,6 +48,9 @@ class Street:
     houses: dict[str, tuple[float, float]]
     xy: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     """Every known point of the street (piece midpoints and address points), (n, 2) EPSG:3006 metres."""
+    reach: np.ndarray = field(default_factory=lambda: np.empty(0))
+    """Per point of ``xy``: half its piece's length (m), how far the street reaches from that midpoint (0 for an
+    address point)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,9 @@ class GeocoderIndex:
     street_ids: list[list[int]] = field(default_factory=list)
     place_names: list[str] = field(default_factory=list)
     place_ids: list[list[int]] = field(default_factory=list)
+    postcode_table: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Postcode key → (municipality code, postal town) from the postcode table (``settings.postcode_municipality_file``;
+    :func:`geo.geocode.sources.read_postcode_municipalities`); empty without one."""
 
     def __post_init__(self) -> None:
         if not self.street_names:
@@ -151,7 +157,11 @@ def index_files(index: GeocoderIndex) -> dict[str, bytes]:
         xys = [np.asarray(e.xy, dtype=np.float64).reshape(-1, 2) for e in entries]
         arrays[f"{kind}_xy"] = np.concatenate(xys) if xys else np.empty((0, 2))
         arrays[f"{kind}_offsets"] = np.concatenate([[0], np.cumsum([len(xy) for xy in xys], dtype=np.int64)])
-    doc = {"version": INDEX_VERSION, "streets": streets, "places": places, "postcodes": postcodes}
+    reach = [np.broadcast_to(np.asarray(s.reach, dtype=np.float64), (len(s.xy),)) if len(s.reach) else
+             np.zeros(len(s.xy)) for s in index.streets]
+    arrays["street_reach"] = np.concatenate(reach) if reach else np.empty(0)
+    doc = {"version": INDEX_VERSION, "streets": streets, "places": places, "postcodes": postcodes,
+           "postcode_table": {k: list(v) for k, v in index.postcode_table.items()}}
     return {INDEX_JSON: json_bytes(doc), INDEX_NPZ: npz_bytes(arrays)}
 
 
@@ -168,18 +178,23 @@ def index_from_files(files: dict[str, bytes], entry: Path) -> GeocoderIndex:
         require(offsets.shape == (n + 1,) and int(offsets[0]) == 0 and int(offsets[-1]) == len(points)
                 and bool((np.diff(offsets) >= 0).all()), entry / INDEX_NPZ, f"{kind} offsets do not index the points")
         xy[kind] = [points[offsets[i]:offsets[i + 1]] for i in range(n)]
+    reach, offsets = arrays["street_reach"], arrays["street_offsets"]
+    require(reach.shape == (int(offsets[-1]),) and bool(np.isfinite(reach).all()), entry / INDEX_NPZ,
+            "street reach does not match the street points")
     streets = [
         Street(name=s["name"], label=s["label"], lat=s["lat"], lon=s["lon"], x=s["x"], y=s["y"],
                municipality_code=s["municipality_code"], municipality=s["municipality"], district=s["district"],
                postcodes=tuple(s["postcodes"]), context=frozenset(s["context"]),
-               houses={k: (v[0], v[1]) for k, v in s["houses"].items()}, xy=points)
-        for s, points in zip(doc["streets"], xy["street"], strict=True)
+               houses={k: (v[0], v[1]) for k, v in s["houses"].items()}, xy=points,
+               reach=reach[offsets[i]:offsets[i + 1]])
+        for i, (s, points) in enumerate(zip(doc["streets"], xy["street"], strict=True))
     ]
     places = [Place(*p) for p in doc["places"]]
     postcodes = {p[0]: Postcode(*p, xy=points) for p, points in zip(doc["postcodes"], xy["postcode"], strict=True)}
     coords = np.array([(e.lat, e.lon, e.x, e.y) for e in (*streets, *places, *postcodes.values())], dtype=float)
     require(bool(np.isfinite(coords).all()), entry / INDEX_JSON, "coordinates that are not finite numbers")
-    return GeocoderIndex(streets=streets, places=places, postcodes=postcodes)
+    table = {str(k): (str(v[0]), str(v[1])) for k, v in doc["postcode_table"].items()}
+    return GeocoderIndex(streets=streets, places=places, postcodes=postcodes, postcode_table=table)
 
 
 __all__ = ["GeocoderIndex", "Place", "Postcode", "Street", "index_files", "index_from_files"]

@@ -12,8 +12,11 @@ import unicodedata
 
 _PUNCT = re.compile(r"[^\w\s]+")
 _SPACES = re.compile(r"\s+")
-# "S:t Eriksgatan", "St. Eriksgatan" and "Sankt Eriksgatan" are the same street; OSM spells out "Sankt".
-_SANKT = re.compile(r"^(?:s:t|st\.)\s*", re.IGNORECASE)
+# "S:t Eriksgatan", "St. Eriksgatan", "St Eriksgatan" and "Sankt Eriksgatan" are the same street; OSM spells out
+# "Sankt". "St" counts only as a word of its own ("Storgatan" is not "Sanktorgatan").
+_SANKT = re.compile(r"(?<![\w:])(?:s:t\.?|st\.|st(?=\s))\s*", re.IGNORECASE)
+# "Botvids v. 28": a lone "v" or "v." after a name is "väg" (the parser drops the dot before a house number).
+_VAG = re.compile(r"(?<=\w)\s+v(?:\.|$)(?=\s|$)", re.IGNORECASE)
 _HOUSE = re.compile(r"^(\d{1,5})\s*([a-z])?$", re.IGNORECASE)
 _RANGE = re.compile(r"^(\d{1,5})\s*-\s*(\d{1,5})$")
 
@@ -22,9 +25,10 @@ MAX_RANGE_EXPANSION = 20
 
 
 def lower(text: str) -> str:
-    """NFC, case-folded, 'S:t' → 'sankt', punctuation replaced by spaces, whitespace collapsed."""
+    """NFC, case-folded, 'S:t'/'St'/'St.' → 'sankt', a lone 'v.' → 'väg', punctuation replaced by spaces,
+    whitespace collapsed."""
     text = unicodedata.normalize("NFC", text).strip()
-    text = _SANKT.sub("sankt ", text)
+    text = _VAG.sub(" väg", _SANKT.sub("sankt ", text))
     text = _PUNCT.sub(" ", text.casefold()).replace("_", " ")
     return _SPACES.sub(" ", text).strip()
 

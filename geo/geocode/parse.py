@@ -10,6 +10,11 @@ Accepted forms (documented for users in the API):
   apartment details ("lgh 1102", "2 tr", "vån 3", a "c/o" part) are ignored;
 - a place: municipality, locality (postal town) or Stockholm district ("Täby", "Kista", "Södermalm").
 
+A street typed without a house number may also be read otherwise (:func:`alternatives`, computed here once and tried
+by the geocoder in order when the query gives no known town or postcode): as a place ("Täby"), a place's centre or a
+named place in a town ("Täby centrum", "Nacka forum"), or a street followed by its town without a comma
+("fjällgatan stockholm").
+
 Every failure raises a :class:`~geo.geocode.result.GeocodeError` subclass whose message never echoes the query.
 """
 
@@ -40,6 +45,38 @@ _STREET_NUMBER = re.compile(
     r"^(?P<street>.*?[^\W\d_].*?)\s+(?P<num>\d{1,5})(?:\s?(?P<letter>[a-zA-Z])(?![^\W\d_]))?"
     r"(?:\s*-\s*\d{1,5}[a-zA-Z]?)?(?P<rest>(?:\s.*)?)$"
 )
+CENTRE = re.compile(r"(.+?)\s+(?:centrum|c)\.?", re.IGNORECASE)
+"""A place's centre as typed ("Täby centrum", "Kista C"): the data has places, not their centres."""
+NAMED_PLACE = re.compile(r"(.+?)\s+(?:galleria|gallerian|forum|köpcentrum|köpcenter|handelsplats)\.?", re.IGNORECASE)
+"""A named place in a town as typed ("Kista galleria", "Nacka forum"): not in the data; its town is."""
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another reading of a street part typed without a house number: ``town`` names a place, ``street`` the street
+    in it (None: the place itself is the answer). ``note`` is the code of the caution such an answer carries, with
+    ``place`` its parameter."""
+
+    town: str
+    street: str | None = None
+    note: str | None = None
+    place: str | None = None
+
+
+def alternatives(street: str) -> tuple[Alternative, ...]:
+    """The readings of ``street`` (a street part without a number) besides a street, in the order they are tried:
+    the whole text as a place ("Täby"); a place's centre or a named place as its town ("Täby centrum", "Nacka
+    forum"); the last word, then the last two, as the town of the street before them ("fjällgatan stockholm")."""
+    out = [Alternative(street)]
+    for pattern, code in ((CENTRE, "centre_not_in_data"), (NAMED_PLACE, "named_place_not_in_data")):
+        found = pattern.fullmatch(street)
+        if found:
+            out.append(Alternative(found.group(1), note=code, place=found.group(1).strip()))
+    words = street.split(" ")
+    for cut in (1, 2):
+        if len(words) > cut:
+            out.append(Alternative(" ".join(words[-cut:]), street=" ".join(words[:-cut])))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -48,7 +85,8 @@ class ParsedQuery:
 
     ``lat``/``lon`` are WGS84 degrees. ``postcode`` is the five-digit key ("11628"). ``street`` is the text before
     the house number, ``number`` the normalised number ("44B"), ``places`` the other comma-separated parts (towns,
-    districts), and ``text`` the whole query without postcode and apartment details, for place-only lookups.
+    districts), ``text`` the whole query without postcode and apartment details, for place-only lookups, and
+    ``alternatives`` the other readings of a street typed without a number (:func:`alternatives`).
     """
 
     kind: str
@@ -59,6 +97,7 @@ class ParsedQuery:
     number: str | None = None
     places: tuple[str, ...] = ()
     text: str = ""
+    alternatives: tuple[Alternative, ...] = ()
 
 
 def clean_query(query: object, max_chars: int) -> str:
@@ -141,5 +180,6 @@ def _parse_text(text: str) -> ParsedQuery:
         if rest:
             places.insert(0, rest)
     return ParsedQuery(
-        kind="text", postcode=postcode, street=street, number=number, places=tuple(places), text=" ".join(parts)
+        kind="text", postcode=postcode, street=street, number=number, places=tuple(places), text=" ".join(parts),
+        alternatives=alternatives(street) if number is None else (),
     )

@@ -1,10 +1,10 @@
-"""The geocoder's index (:mod:`geo.geocode.index`) built once at prepare time from the raw sources, and read back.
+"""The geocoder's index (:mod:`geo.geocode.index`) built once at prepare time from the raw sources.
 
 :func:`build_index` reads the raw sources (see :mod:`geo.geocode.sources`) and writes one cache entry under
-``settings.cache_dir / "geocoder"``; :func:`load_index` reads it back (:mod:`core.cache`: the entry is rebuilt, or
-refused, when its inputs — the raw files and this builder's own code — have changed). Streets are grouped by name
-and clustered in space, postcodes placed at their addresses, places taken from GeoNames, the municipalities and
-Stockholm's districts and boroughs; all distances in EPSG:3006 metres.
+``settings.cache_dir / "geocoder"``; :func:`geo.geocode.index_io.load_index` reads it back (:mod:`core.cache`: the
+entry is rebuilt, or refused, when its inputs — the raw files and this builder's own code — have changed). Streets
+are grouped by name and clustered in space, postcodes placed at their addresses, places taken from GeoNames, the
+municipalities and Stockholm's districts and boroughs; all distances in EPSG:3006 metres.
 """
 
 from __future__ import annotations
@@ -20,19 +20,9 @@ from scipy.cluster.hierarchy import DisjointSet
 from scipy.spatial import cKDTree
 
 from geo import boundaries
-from core.cache import inputs_checksum, load_or_build
 from core.crs import to_metric, to_wgs84
-from geo.geocode.index import (
-    INDEX_JSON,
-    INDEX_NPZ,
-    INDEX_VERSION,
-    GeocoderIndex,
-    Place,
-    Postcode,
-    Street,
-    index_files,
-    index_from_files,
-)
+from geo.geocode.index import GeocoderIndex, Place, Postcode, Street
+from geo.geocode.index_io import ENTRY_NAME, load_or_build_index
 from geo.geocode.normalize import (
     expand_housenumbers,
     fold,
@@ -44,12 +34,12 @@ from geo.geocode.sources import (
     address_files,
     load_exclude_ids,
     read_addresses,
+    read_postcode_municipalities,
     read_postcodes,
     read_street_network,
 )
 from core.settings import COUNTY_CODE, STOCKHOLM_CODE, Settings
 
-ENTRY_NAME = "geocoder"
 STREET_CLUSTER_M = 1000.0
 """Pieces of same-named streets closer than this (m, between piece midpoints) are one street."""
 STREET_POSTCODE_RADIUS_M = 1500.0
@@ -68,13 +58,14 @@ def build_index(settings: Settings, progress: bool = True) -> Path:
     """
     entry = settings.cache_dir / ENTRY_NAME
     built = []
-    _load_or_build(settings, entry, rebuild=True, build=lambda: built.append(1) or _build(settings, progress))
+    load_or_build_index(settings, rebuild=True, build=lambda: built.append(1) or build_index_data(settings, progress))
     if not built:
         _say(progress, f"geocoder index is up to date: {entry}")
     return entry
 
 
-def _build(settings: Settings, progress: bool) -> GeocoderIndex:
+def build_index_data(settings: Settings, progress: bool = True) -> GeocoderIndex:
+    """The index built from the raw sources, not saved (:func:`build_index` saves it)."""
     start = time.perf_counter()
     municipalities = boundaries.load_all_municipalities(settings).dissolve(by="code", aggfunc="first", as_index=False)
     postcode_df = read_postcodes(settings.raw(settings.postcodes_file))
@@ -92,36 +83,13 @@ def _build(settings: Settings, progress: bool) -> GeocoderIndex:
     _say(progress, f"streets: {len(streets)}")
     places = _places(postcode_df, municipalities, districts, boundaries.load_boroughs(settings))
     _say(progress, f"places: {len(places)}")
-    index = GeocoderIndex(streets=streets, places=places, postcodes=postcodes)
+    table = (read_postcode_municipalities(settings.raw(settings.postcode_municipality_file))
+             if settings.postcode_municipality_file else {})
+    _say(progress, f"postcode table: {len(table)} postcodes ({sum(c[:2] == COUNTY_CODE for c, _ in table.values())} "
+                   "in the county)")
+    index = GeocoderIndex(streets=streets, places=places, postcodes=postcodes, postcode_table=table)
     _say(progress, f"geocoder index built in {time.perf_counter() - start:.1f} s")
     return index
-
-
-def load_index(settings: Settings, build_if_missing: bool = False) -> GeocoderIndex:
-    """Load the index saved by :func:`build_index`; raise :class:`~core.cache.CacheError` when missing, stale or
-    damaged (unless ``build_if_missing``)."""
-    entry = settings.cache_dir / ENTRY_NAME
-    return _load_or_build(settings, entry, rebuild=build_if_missing, build=lambda: _build(settings, progress=False))
-
-
-def _checksum(settings: Settings) -> str:
-    paths = [
-        settings.raw(settings.postcodes_file),
-        settings.raw(settings.street_network_file),
-        settings.raw(settings.municipalities_file),
-        settings.raw(settings.districts_file),
-        settings.raw(settings.boroughs_file),
-        settings.postal_towns_file,
-        *address_files(settings),
-    ]
-    if settings.address_exclude_file is not None:
-        paths.append(settings.address_exclude_file)
-    # The builder's own source is an input too (this module, the index layout and the readers it uses): a code
-    # change must not leave an index built the old way.
-    here = Path(__file__).parent
-    code = [Path(__file__), here / "index.py", here / "sources.py", here / "normalize.py", here / "postal_towns.py",
-            *sorted((here / "registers").glob("*.py"))]
-    return inputs_checksum(paths + code, {"index_version": INDEX_VERSION, "files": [p.name for p in paths]})
 
 
 def _fill_municipality_codes(df, municipalities):
@@ -214,13 +182,15 @@ def _county_prefix(key: str) -> bool:
 
 def _streets(lines, addresses, postcodes, municipalities, districts) -> list[Street]:
     """Group pieces by folded name, cluster them in space, and give each cluster a point and context."""
-    pieces: dict[str, list[tuple[str, float, float, object]]] = defaultdict(list)
+    # (name, x, y, address or None, half the piece's length in m: how far the piece reaches from its midpoint)
+    pieces: dict[str, list[tuple[str, float, float, object, float]]] = defaultdict(list)
     for line in lines:
-        mid = shapely.LineString(line.coords).interpolate(0.5, normalized=True) if len(line.coords) > 1 else None
+        geom = shapely.LineString(line.coords) if len(line.coords) > 1 else None
+        mid = geom.interpolate(0.5, normalized=True) if geom is not None else None
         x, y = (mid.x, mid.y) if mid is not None else tuple(line.coords[0])
-        pieces[fold(line.name)].append((line.name, x, y, None))
+        pieces[fold(line.name)].append((line.name, x, y, None, geom.length / 2 if geom is not None else 0.0))
     for address in addresses:
-        pieces[fold(address.street)].append((address.street, address.x, address.y, address))
+        pieces[fold(address.street)].append((address.street, address.x, address.y, address, 0.0))
     pieces.pop("", None)
 
     pc_keys = [k for k, p in postcodes.items() if not p.coarse]
@@ -265,7 +235,8 @@ def _streets(lines, addresses, postcodes, municipalities, districts) -> list[Str
             lat, lon = to_wgs84(x, y)
             raw.append(dict(name=name, lat=float(lat), lon=float(lon), x=float(x), y=float(y), municipality_code=code,
                             municipality=mun_name, district=district, postcodes=tuple(codes),
-                            context=frozenset(c for c in context if c), houses=houses, xy=sub.copy()))
+                            context=frozenset(c for c in context if c), houses=houses, xy=sub.copy(),
+                            reach=np.array([round(float(group[i][4]), 1) for i in members])))
     return _label_streets(raw)
 
 
@@ -343,14 +314,4 @@ def _say(progress: bool, message: str) -> None:
         print(message, flush=True)
 
 
-def _load_or_build(settings: Settings, entry: Path, rebuild: bool, build) -> GeocoderIndex:
-    return load_or_build(
-        entry, _checksum(settings), what="The geocoder index", names=[INDEX_JSON, INDEX_NPZ],
-        decode=lambda files: index_from_files(files, entry), build=build, encode=index_files,
-        info=lambda i: {"streets": len(i.streets), "places": len(i.places), "postcodes": len(i.postcodes),
-                        "version": INDEX_VERSION},
-        rebuild=rebuild,
-    )
-
-
-__all__ = ["build_index", "load_index"]
+__all__ = ["build_index", "build_index_data"]

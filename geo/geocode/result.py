@@ -46,6 +46,26 @@ class Region:
     basis : tuple of Note
         What the region rests on, as notes (code ``region``) worded at the edge (:func:`render_basis`): one, and a
         second when a choice narrowed it.
+    reach_m : tuple of float
+        Per point of ``points``: how far (m) the patient may be from it — half its piece's length for a street's
+        piece midpoint, 0 for an address point; empty means 0 everywhere. Added to the border margin where the
+        border is precise (:meth:`geo.areas.locate.AreaLocator.near_areas`).
+    within : tuple of str
+        Units the whole region is known to lie in by another source (a postcode's municipality from the postcode
+        table): an area outside them is not possible, even near a border, unless one of ``points`` lies there.
+
+    The region of a town or postcode the query gave, as :class:`geo.geocode.context.ContextReader` reads it (before
+    it is answered), also carries:
+
+    point : (float, float) or None
+        A checked point of the place (EPSG:3006 m): a GeoNames point inside its own units, or the out-of-county
+        place's point.
+    outside : Note or None
+        Why the place lies outside Stockholm County.
+    notes : tuple of Note
+        Caveats that come with the place ("postcode not in data", "place conflict").
+    postcode : str or None
+        The five-digit key of the postcode the region was read from.
     """
 
     kind: str
@@ -54,6 +74,17 @@ class Region:
     points: tuple[tuple[float, float], ...] = ()
     width_m: float = 0.0
     basis: tuple[Note, ...] = ()
+    reach_m: tuple[float, ...] = ()
+    within: tuple[str, ...] = ()
+    point: tuple[float, float] | None = None
+    outside: Note | None = None
+    notes: tuple[Note, ...] = ()
+    postcode: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """True when the region says nothing about where: no units, no points, not outside the county."""
+        return not self.units and not self.points and not self.outside
 
     def render_basis(self, lang: str = "en") -> str:
         """What the region rests on, in ``lang``."""

@@ -6,7 +6,8 @@
   and ``SourceError`` are re-exported from there;
 - street lines: OSMnx edge files (a ``.tar.gz``/``.tar``/``.zip`` or a directory with ``edges.shp``, or a
   GeoPackage with an ``edges`` layer; any CRS, reprojected to EPSG:3006) and named ``highway`` ways of OSM files;
-- postcodes: a GeoNames postal-code dump (tab-separated, no header; WGS84 degrees).
+- postcodes: a GeoNames postal-code dump (tab-separated, no header; WGS84 degrees), and a postcode → municipality
+  table without points (:func:`read_postcode_municipalities`; CSV ``postal_code, locality, municipality_code``).
 
 Adding a county ``.osm.pbf``, a Lantmäteriet delivery or an address CSV is configuration only: list it in
 ``settings.address_files`` (several files separated by ";").
@@ -35,7 +36,8 @@ from core.settings import METRIC_CRS, Settings
 
 __all__ = [
     "AddressPoint", "StreetLine", "SourceError", "address_files", "load_exclude_ids", "read_addresses",
-    "read_address_csv", "read_osm", "read_postcodes", "read_register", "read_street_network",
+    "read_address_csv", "read_osm", "read_postcode_municipalities", "read_postcodes", "read_register",
+    "read_street_network",
 ]  # fmt: skip
 
 POSTCODE_COLUMNS = [
@@ -126,6 +128,51 @@ def read_postcodes(path: Path) -> pd.DataFrame:
     if df.empty:
         raise SourceError(f"No usable postcode in {path.name}.")
     return df.drop_duplicates("key").reset_index(drop=True)
+
+
+POSTCODE_TABLE_COLUMNS = ("postal_code", "locality", "municipality_code")
+"""Columns :func:`read_postcode_municipalities` needs (others, such as ``municipality_name``, are ignored)."""
+
+
+def read_postcode_municipalities(path: Path) -> dict[str, tuple[str, str]]:
+    """A postcode → municipality table: {"17177": ("0184", "Stockholm")} (SCB code, postal town).
+
+    Parameters
+    ----------
+    path : Path
+        CSV with a header naming at least :data:`POSTCODE_TABLE_COLUMNS`: ``postal_code`` (5 digits; a space as in
+        "171 77" is allowed), ``locality`` (the postal town) and ``municipality_code`` (4 digits, read as text so
+        "0184" keeps its zero; a code that lost it, "184", is padded).
+
+    Returns
+    -------
+    dict
+        Postcode key → (municipality code, postal town). Rows without a 5-digit postcode or a 4-digit code are
+        skipped; a postcode listed twice with different municipalities is left out (the table cannot decide it).
+
+    Raises
+    ------
+    SourceError
+        When the file is missing, lacks a column, or has no usable row.
+    """
+    if not path.exists():
+        raise SourceError(f"Postcode table not found: {path}.")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceError(f"Cannot read the postcode table {path.name}: {exc}") from exc
+    missing = [c for c in POSTCODE_TABLE_COLUMNS if c not in df.columns]
+    if missing:
+        raise SourceError(f"The postcode table {path.name} has no column {', '.join(missing)}.")
+    keys = df["postal_code"].str.replace(" ", "", regex=False).str.strip()
+    codes = df["municipality_code"].str.strip().str.zfill(4)
+    ok = keys.str.fullmatch(r"\d{5}") & codes.str.fullmatch(r"\d{4}")
+    table = pd.DataFrame({"key": keys[ok], "code": codes[ok], "town": df["locality"][ok].str.strip()})
+    conflicting = set(table.groupby("key")["code"].nunique().loc[lambda n: n > 1].index)
+    table = table[~table["key"].isin(conflicting)].drop_duplicates("key")
+    if table.empty:
+        raise SourceError(f"No usable row in the postcode table {path.name}.")
+    return {k: (c, t) for k, c, t in zip(table["key"], table["code"], table["town"])}
 
 
 def _names(value: object) -> list[str]:

@@ -22,7 +22,7 @@ QUERIES = [
     "Kungsgatan 5, 753 21 Uppsala", "Zqxwvgatan 12, 186 00 Vallentuna", "Drottningholmsvägen 200, 168 73 Bromma",
     "Fjällgatan 44, Uppsala", "19999",
 ]
-CHOICES = [("Stockholm", "borough:Bromma"), ("Storgatan", "municipality:0184"), ("59.3335, 17.9960", "area:6"),
+CHOICES = [("Stockholm", "borough:Bromma"), ("Storgatan", "municipality:0184"), ("59.3335, 17.9950", "area:6"),
            ("Fjällgatan 44", "confirm")]
 BAD = ["", "   ", "x" * 400, "abc\x00def", "qqqxxzz", "Zqxwvgatan 3", "91.5, 18.0", "59,3157,18,0867"]
 
