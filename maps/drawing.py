@@ -24,8 +24,10 @@ from matplotlib.text import Text  # noqa: E402
 from core.settings import METRIC_CRS, WGS84, Settings, get_settings  # noqa: E402
 from maps import style  # noqa: E402
 from maps.background import load_land  # noqa: E402
-from maps.geography import PLACE_NAME_GID, draw_place_names, draw_roads  # noqa: E402
+from maps.geography import PLACE_NAME_GID, draw_basemap  # noqa: E402
 
+CAVEATS_GID = "caveats"
+"""Marks a map's caveat box (a report page states the caveats in its own text)."""
 HALO = [pe.withStroke(linewidth=3, foreground="white")]
 """A white outline that keeps text readable over any fill."""
 
@@ -51,8 +53,7 @@ def canvas(bounds, land: gpd.GeoDataFrame | None, settings: Settings | None):
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    draw_roads(ax, settings)  # geography to find one's way: the roads the times are computed on, and place names
-    draw_place_names(ax, land)
+    draw_basemap(ax, settings)  # geography to find one's way: the sea, the roads the times are computed on, names
     return fig, ax
 
 
@@ -67,12 +68,12 @@ def finish(fig, ax, title: str, handles: list, legend_title: str | None = None, 
     if base_list:
         fig.canvas.draw()  # where the legend ends, so the list of bases starts below it
         top = legend.get_window_extent().transformed(fig.transFigure.inverted()).y0 - 0.01
-        fig.text(0.715, top, style.LABELS["bases"] + "\n" + "\n".join(base_list), fontsize=6.5, va="top",
+        fig.text(0.715, top, style.LABELS["bases"] + "\n" + "\n".join(base_list), fontsize=7, va="top",
                  ha="left", linespacing=1.3)
     if caveats:
         text = "\n".join(textwrap.fill(c, 54) for c in caveats)
         fig.text(0.715, 0.06, f"{style.LABELS['caveats']}\n{text}", fontsize=7.5, va="bottom", ha="left",
-                 linespacing=1.35, color="#222222",
+                 linespacing=1.35, color="#222222", gid=CAVEATS_GID,
                  bbox={"boxstyle": "round,pad=0.5", "facecolor": "#fff8e1", "edgecolor": "#b08800", "linewidth": 0.8})
     _scale_bar(ax)
     _north_arrow(ax)

@@ -14,9 +14,11 @@ import geopandas as gpd
 from branca.element import MacroElement
 from jinja2 import Template
 
-from core.settings import WGS84
+from core.cache import CacheError
+from core.settings import WGS84, get_settings
 from maps import style
 from maps.background import add_background, bounds_latlon
+from maps.basemap import add_basemap, load_basemap
 from maps.elements import Label, Markup, Popup, Tooltip, esc, js_string, swatch, table_html
 from maps.offline import offline_map
 
@@ -62,11 +64,22 @@ def flatten_bases(units: Sequence[Mapping]) -> list[dict]:
 
 
 def base_map(areas: gpd.GeoDataFrame, land, settings, fit: bool = True) -> folium.Map:
-    """An offline map with the background, the bases pane, fitted to ``areas`` (EPSG:3006)."""
+    """An offline map with the background (the prepared base map: water, main roads, place names; else a configured
+    tile server, or the land polygons when neither is there), the bases pane, fitted to ``areas`` (EPSG:3006)."""
+    settings = settings or get_settings()
     bounds = bounds_latlon(areas) if len(areas) else [[58.7, 17.2], [60.3, 19.2]]
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = offline_map(location=centre, zoom_start=9)
-    add_background(m, land=land, settings=settings)
+    layer = None
+    if not settings.tile_url:
+        try:
+            layer = load_basemap(settings)
+        except (CacheError, OSError, ValueError):
+            layer = None  # no network or data to build it from: the land polygons still show where land is
+    if layer is not None:
+        add_basemap(m, layer)
+    else:
+        add_background(m, land=land, settings=settings)
     folium.map.CustomPane(LINES_PANE, z_index=440, pointer_events=True).add_to(m)
     folium.map.CustomPane(BASES_PANE, z_index=450, pointer_events=True).add_to(m)
     if fit:

@@ -4,7 +4,8 @@ A report is an A4 page: a title with the date and the limit; the map (the unit's
 the people out of reach, or the county's choice map: how many approved units reach each DeSO); a table with the
 figures under free flow, typical and peak traffic side by side; and what the figures rest on (network, data
 versions, thresholds, how sure the bases are, the caveats). The map is drawn by :mod:`maps.static` and placed on
-the page as an image (200 dpi); the text and tables are vector text.
+the page as an image of :data:`MAP_PPI` pixels per inch of paper, its text enlarged so that none is under
+:data:`MIN_TEXT_PT` as printed (:func:`print_ready`); the text and tables are vector text, none under 7 pt either.
 
 Inputs are auditors per profile (:func:`routing.audit.profile_auditors`) of one state and limit; the map shows
 ``map_profile`` (default ``typical``: all-day traffic, what the 30-minute rule is about), the tables every profile.
@@ -27,6 +28,7 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import shapely  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 from core.words import labels  # noqa: E402
 from routing.audit import floor_share  # noqa: E402
@@ -34,13 +36,17 @@ from routing.audit import floor_share  # noqa: E402
 PROFILES_SV, VERDICTS_SV, PRECISION_SV = labels("profile", "sv"), labels("verdict", "sv"), labels("precision", "sv")
 from routing.basis import metadata  # noqa: E402
 from maps import style  # noqa: E402
+from maps.drawing import CAVEATS_GID  # noqa: E402
+from maps.geography import declutter_names  # noqa: E402
 from maps.layers import flatten_bases  # noqa: E402
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PAGE_IN = (8.27, 11.69)
 """A4 portrait (inches)."""
-MAP_DPI = 200
-"""Resolution of the map image on the page (dots per inch)."""
+MAP_PPI = 300
+"""Resolution of the map image as printed on the page (pixels per inch of paper)."""
+MIN_TEXT_PT = 7.0
+"""The smallest text on a report page, the map's included (points as printed): legible on paper (issue 23)."""
 TABLE_FONT_PT = 7.0
 ROW_HEIGHT = 0.013
 """Height of a table row (fraction of the page); a header row is 1.7 times it (two lines)."""
@@ -199,7 +205,9 @@ def one_page(out, title: str, lead: str, map_figure, tables, auditors, chosen, m
         raise ReportError(f"Write a report as .pdf (or .png to look at it), not '{out.suffix or 'no extension'}'.")
     image = io.BytesIO()
     try:
-        map_figure.savefig(image, format="png", dpi=MAP_DPI, bbox_inches="tight", pad_inches=0.05)
+        scale = print_ready(map_figure, max_map_height)
+        # Pixels for MAP_PPI on paper: the figure is printed at `scale` of its size.
+        map_figure.savefig(image, format="png", dpi=math.ceil(MAP_PPI * scale), bbox_inches="tight", pad_inches=0.05)
     finally:
         plt.close(map_figure)
     image.seek(0)
@@ -223,22 +231,52 @@ def one_page(out, title: str, lead: str, map_figure, tables, auditors, chosen, m
         width = 0.9 * min(1.0, max_map_height / height)
         height = min(height, max_map_height)
         ax = fig.add_axes((0.5 - width / 2, map_top - height, width, height))
-        ax.imshow(picture, interpolation="lanczos")
+        ax.imshow(picture, interpolation="none")  # embedded as is: a PDF viewer or printer scales it, never resampled
         ax.set_axis_off()
         top = map_top - height - 0.015
         for caption, header, rows, fills, widths in tables:
             top = _table(fig, top, caption, header, rows, fills, widths) - 0.012
-        fig.text(0.05, top, _basis(meta, chosen), fontsize=6.5, va="top", color="#333333",
+        fig.text(0.05, top, _basis(meta, chosen), fontsize=MIN_TEXT_PT, va="top", color="#333333",
                  linespacing=1.35)
         fig.text(0.05, 0.02, "ASIH täckning och restider · " + style.ATTRIBUTION_PREFIX + style.ATTRIBUTION,
-                 fontsize=6, color="#555555")
+                 fontsize=MIN_TEXT_PT, color="#555555")
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=MAP_DPI if out.suffix.lower() == ".png" else None,
+        fig.savefig(out, dpi=MAP_PPI if out.suffix.lower() == ".png" else None,
                     metadata={"Title": title, "Subject": "ASIH coverage report"} if out.suffix.lower() == ".pdf"
                     else {"Title": title})
     finally:
         plt.close(fig)
     return out
+
+
+def map_size_on_page(width_in: float, height_in: float, max_map_height: float) -> tuple[float, float]:
+    """Width and height (inches on paper) of a map image ``width_in`` × ``height_in`` placed by :func:`one_page`:
+    the text width (0.9 of the page), or less to keep within ``max_map_height`` (fraction of the page)."""
+    height = 0.9 * PAGE_IN[0] * height_in / width_in / PAGE_IN[1]
+    width = 0.9 * min(1.0, max_map_height / height)
+    return width * PAGE_IN[0], min(height, max_map_height) * PAGE_IN[1]
+
+
+def print_ready(map_figure, max_map_height: float, rounds: int = 4) -> float:
+    """Make the map figure's text legible as printed on the page: its caveat box goes (the page states the caveats
+    in its own text), every other text is enlarged to at least :data:`MIN_TEXT_PT` as printed, and place names that
+    then overlap give way. Returns the scale at which the figure will be printed (paper inches per figure inch)."""
+    for text in [t for t in map_figure.texts if t.get_gid() == CAVEATS_GID]:
+        text.remove()
+    scale = 1.0
+    for _ in range(rounds):  # enlarged text widens the figure's tight box, which shrinks it on the page: again
+        renderer = map_figure.canvas.get_renderer()
+        box = map_figure.get_tightbbox(renderer)
+        scale = map_size_on_page(box.width, box.height, max_map_height)[0] / box.width
+        small = [t for t in map_figure.findobj(Text)
+                 if t.get_visible() and t.get_text().strip() and t.get_fontsize() * scale < MIN_TEXT_PT - 0.01]
+        if not small:
+            break
+        for text in small:
+            text.set_fontsize(MIN_TEXT_PT / scale * 1.03)
+        for ax in map_figure.axes:
+            declutter_names(ax)
+    return scale
 
 
 def _table(fig, top: float, caption: str, header: list[str], rows: list[list[str]], fills,
@@ -248,7 +286,7 @@ def _table(fig, top: float, caption: str, header: list[str], rows: list[list[str
     row_h = ROW_HEIGHT
     fig.text(0.05, top, caption, fontsize=9, fontweight="bold", va="top")
     top -= 0.018
-    chars = [max(8, int(w * 0.9 * PAGE_IN[0] * 72 / (6.5 * 0.62))) for w in widths]  # header characters per line
+    chars = [max(8, int(w * 0.9 * PAGE_IN[0] * 72 / (MIN_TEXT_PT * 0.62))) for w in widths]  # header chars per line
     labels = [textwrap.fill(h, c) for h, c in zip(header, chars)]
     header_rows = max(HEADER_ROWS, 0.85 * max(label.count("\n") + 1 for label in labels))
     height = row_h * (len(rows) + header_rows)
@@ -265,7 +303,7 @@ def _table(fig, top: float, caption: str, header: list[str], rows: list[list[str
         if r == 0:
             cell.set_facecolor("#e6e6e6")
             cell.get_text().set_fontweight("bold")
-            cell.get_text().set_fontsize(6.5)
+            cell.get_text().set_fontsize(MIN_TEXT_PT)
     return top - height
 
 
@@ -284,7 +322,7 @@ def _basis(meta: dict, chosen) -> str:
         f"Vägnät {meta['network']['source']} (kontrollsumma {str(meta['network']['checksum'])[:12]}); områden "
         f"v{v['areas']}, vårdgivare v{v['providers']}, hastigheter v{v['speeds']}, programvara {v['asih']}.",
     ]
-    return "\n".join(textwrap.fill(line, 150) for line in lines)
+    return "\n".join(textwrap.fill(line, 140) for line in lines)  # 7 pt across the text width
 
 
 def _map_auditor(auditors: Mapping[str, object], map_profile: str):

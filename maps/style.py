@@ -29,16 +29,18 @@ PLACE_HALO = "#ffffff"
 MUNICIPALITY_EDGE = "#6f6f6f"
 BOROUGH_EDGE = "#9a9a9a"
 
-# The eight areas (colour-blind-friendly, light enough to read labels on top).
+# The eight areas: light enough to read labels on top, and none that reads as water (issue 23: the old light blue
+# and teal fills looked like sea). No blue or teal: every fill stays ΔE ≥ 20 from WATER in normal vision and ≥ 10
+# under protan, deutan and tritan simulation, and apart from the base markers (tests/maps/test_style.py).
 AREA_COLOURS: dict[int, str] = {
-    1: "#8dd3c7",
+    1: "#c994c7",
     2: "#ffffb3",
-    3: "#bebada",
+    3: "#c6a07a",
     4: "#fb8072",
-    5: "#80b1d3",
+    5: "#ffd92f",
     6: "#fdb462",
     7: "#b3de69",
-    8: "#fccde5",
+    8: "#fddbc7",
 }
 AREA_FALLBACK = "#d9d9d9"
 
@@ -55,7 +57,8 @@ PRECISION_LEGEND_TITLE = "Basens precision"
 # Static maps (matplotlib).
 STATIC_SIZE_IN = (11.69, 8.27)
 """A4 landscape, inches."""
-STATIC_DPI = 200
+STATIC_DPI = 300
+"""PNG maps: 300 pixels per inch of paper at A4, as print needs; PDF maps are vector."""
 ATTRIBUTION_PREFIX = "Data: "
 
 # Unit coverage.

@@ -108,3 +108,74 @@ def test_http_report(settings, service):
             pdf.headers["content-disposition"]
         assert client.get("/v1/reports/nobody").status_code == 404
         assert client.get("/v1/reports/county", params={"map_profile": "rush"}).status_code == 422
+
+
+def _text_sizes(path):
+    """Every printed character's font size (points) on the first page, spaces and generated line ends left out."""
+    import pypdfium2.raw as raw
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        textpage = pdf[0].get_textpage()
+        return [(textpage.get_text_range(i, 1), raw.FPDFText_GetFontSize(textpage, i))
+                for i in range(textpage.count_chars()) if textpage.get_text_range(i, 1).strip()]
+    finally:
+        pdf.close()
+
+
+def _map_ppi(path):
+    """Pixels per inch of paper of the page's map image(s)."""
+    import pypdfium2.raw as raw
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        out = []
+        for obj in pdf[0].get_objects():
+            if obj.type == raw.FPDF_PAGEOBJ_IMAGE:
+                left, bottom, right, top = obj.get_bounds()
+                width_px, height_px = obj.get_px_size()
+                out.append(min(width_px / ((right - left) / 72), height_px / ((top - bottom) / 72)))
+        return out
+    finally:
+        pdf.close()
+
+
+@pytest.mark.parametrize("which", ["unit_pdf", "county_pdf"])
+def test_every_text_is_legible_and_the_map_sharp(which, request):
+    """Issue 23: the report maps were 100 ppi images with ~5 pt caveats. Every vector character is at least 7 pt,
+    the map image at least 300 pixels per inch of paper (the map's own text enlarged for it: tested below)."""
+    path = request.getfixturevalue(which)
+    sizes = _text_sizes(path)
+    assert len(sizes) > 1000
+    small = sorted({c for c, s in sizes if s < 7.0 - 0.01})
+    assert small == [], small
+    ppi = _map_ppi(path)
+    assert len(ppi) == 1 and ppi[0] >= 300, ppi
+
+
+def test_map_text_as_printed_is_at_least_7_pt(auditors):
+    """The map's own text (legend, names, area numbers, scale) as printed on the page: enlarged to ≥ 7 pt, and
+    the place names that then collide give way."""
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from maps.geography import PLACE_NAME_GID
+    from maps.report import MIN_TEXT_PT, print_ready, unit_reach
+    from maps.static import unit_figure
+
+    chosen = auditors["typical"]
+    unit = chosen.registry.get("syd-aleris")
+    fig = unit_figure(unit.to_dict(), unit_reach(chosen, unit.id), chosen.model.areas,
+                      unreached=chosen.unreached_by_deso(unit.id), minutes=30, profile="typical",
+                      settings=chosen.settings)
+    try:
+        before = min(t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip())
+        scale = print_ready(fig, max_map_height=0.5)
+        assert 0.3 < scale < 1.0 and before * scale < MIN_TEXT_PT  # it was too small as printed
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert min(t.get_fontsize() for t in texts) * scale >= MIN_TEXT_PT
+        renderer = fig.canvas.get_renderer()
+        names = [t.get_window_extent(renderer) for t in fig.axes[0].texts if t.get_gid() == PLACE_NAME_GID]
+        assert names and not [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if a.overlaps(b)]
+    finally:
+        plt.close(fig)

@@ -200,7 +200,7 @@ def test_unit_map_hatches_people_not_land(syd_aleris, areas, land):
         assert "Handen, Haninge" in texts  # the base is labelled
         caveats = next(t for t in texts if t.startswith(style.LABELS["caveats"]))
         assert "rusningstrafik" in caveats and "hypotes" in caveats and "1 på ort" in caveats
-        hatched = [c for c in fig.axes[0].collections if c.get_hatch()]
+        hatched = [c for c in fig.axes[0].collections if c.get_hatch() and c.get_gid() != "water"]  # water: lined
         assert sum(len(c.get_paths()) for c in hatched) == len(syd_aleris["unreached"])
     finally:
         plt.close(fig)
@@ -212,19 +212,30 @@ def test_a_map_has_roads_and_place_names_that_give_way_to_area_numbers(syd_aleri
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection
 
-    from maps.geography import PLACE_NAME_GID, ROAD_CLASSES, main_roads
+    from maps.basemap import load_basemap
+    from maps.geography import MIN_NAME_PT, PLACE_NAME_GID, ROAD_CLASSES, main_roads, metric_layer
     from maps.static import unit_figure
 
     roads = main_roads(settings)
     assert set(roads) == set(ROAD_CLASSES) and all(len(v) > 50 for v in roads.values())
+    layer = metric_layer(load_basemap(settings))
     fig = unit_figure(syd_aleris["unit"], syd_aleris["isochrone"], areas, syd_aleris["gaps"], 30,
                       unreached=syd_aleris["unreached"], land=land)
     try:
         ax = fig.axes[0]
-        drawn = [c for c in ax.collections if isinstance(c, LineCollection) and len(c.get_segments()) > 50]
-        assert sum(len(c.get_segments()) for c in drawn) >= sum(len(v) for v in roads.values())
+        # The sea lined as on the pages; every road class of the base map, each the same lines the pages draw.
+        (water,) = [c for c in ax.collections if c.get_gid() == "water"]
+        assert water.get_hatch() and len(water.get_paths()) == len(layer["water"])
+        drawn = {c.get_gid(): c for c in ax.collections if isinstance(c, LineCollection)}
+        for cls in ROAD_CLASSES:
+            assert len(drawn[f"road-{cls}"].get_segments()) == len(layer["roads"][cls])
         names = {t.get_text(): t.get_position() for t in ax.texts if t.get_gid() == PLACE_NAME_GID}
         assert {"Huddinge", "Botkyrka", "Nynäshamn"} <= set(names)
+        assert min(t.get_fontsize() for t in ax.texts if t.get_gid() == PLACE_NAME_GID) >= MIN_NAME_PT
+        # No two names overlap on paper.
+        renderer = fig.canvas.get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() == PLACE_NAME_GID]
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
         numbers = [t.get_position() for t in ax.texts if t.get_text().isdigit() and t.get_fontsize() == 13]
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
         clear = 0.04 * max(x1 - x0, y1 - y0)
@@ -272,3 +283,25 @@ def test_choice_map_states_profile(inputs, land):
         assert any("normal trafik" in t and t.startswith(style.LABELS["caveats"]) for t in _texts(fig))
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("kind", ["overview", "unit", "choice"])
+def test_pdf_text_is_at_least_7_pt(kind, inputs, tmp_path):
+    """Issue 23: every text on a printed map legible. PDF maps are vector; each character read back with PDFium is
+    at least 7 pt (text with a white halo is written as outlines: its size is checked on the figure, above)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    out = render_static(kind, tmp_path / f"{kind}.pdf", land=inputs["land"], **inputs[kind])
+    pdf = pdfium.PdfDocument(str(out))
+    try:
+        page = pdf[0]
+        textpage = page.get_textpage()
+        sizes = [(textpage.get_text_range(i, 1), raw.FPDFText_GetFontSize(textpage, i))
+                 for i in range(textpage.count_chars()) if textpage.get_text_range(i, 1).strip()]
+        images = [o for o in page.get_objects() if o.type == raw.FPDF_PAGEOBJ_IMAGE]
+    finally:
+        pdf.close()
+    assert len(sizes) > 100
+    assert sorted({c for c, s in sizes if s < 7.0 - 0.01}) == []
+    assert images == []  # all vector: nothing rasterised

@@ -79,3 +79,27 @@ def test_caveat_lines_name_profile_hypothesis_and_bases(bases):
 def test_unreached_classes(people, label):
     got = style.unreached_class(people)
     assert (got[0] if got else None) == label
+
+
+@pytest.mark.parametrize("kind", list(CVD))
+def test_no_area_fill_reads_as_water(kind):
+    """Issue 23: the light-blue area fill read as sea. Every fill is far from the base map's water, also for
+    colour-blind readers, and none is blue."""
+    floor = 20 if kind == "normal" else 10
+    for area, fill in style.AREA_COLOURS.items():
+        assert _delta_e(fill, style.WATER, kind) >= floor, (area, fill, kind)
+    for area, fill in style.AREA_COLOURS.items():
+        _, a, b = _lab(fill, "normal")
+        assert not (b < -5 and b < -abs(a)), f"area {area}'s fill {fill} is blue"
+
+
+def test_area_fills_stay_apart():
+    fills = list(style.AREA_COLOURS.values())
+    assert min(_delta_e(a, b, "normal") for a, b in itertools.combinations(fills, 2)) >= 15
+
+
+def test_roads_and_names_have_no_hue():
+    """Geography is grey: it looks the same under any colour-blindness and never like a finding."""
+    for colour in (style.ROAD, style.PLACE_NAME):
+        _, a, b = _lab(colour, "normal")
+        assert abs(a) < 3 and abs(b) < 5, colour
