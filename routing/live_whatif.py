@@ -15,7 +15,8 @@ their prepared rows. From the unit's trees, in one pass:
 thread-safe caches with single-flight (:class:`Memo`): dragging a base back to where it was costs nothing, and two
 requests for the same placement compute it once. At most :data:`MAX_PARALLEL` computations run at once.
 
-Polygons are sent as :mod:`routing.whatif_geojson` writes them. ``asih audit --move-base`` and
+Polygons are written by :mod:`routing.whatif_geojson` (simplified for drawing) as :class:`core.geojson.GeoJSONText`,
+so :func:`api.executor.json_bytes` embeds them as written. ``asih audit --move-base`` and
 ``POST /v1/planning/what-if`` parse their text changes in :mod:`routing.whatif` and audit "after" here
 (:meth:`LiveWhatIf.audit_with`).
 """
@@ -32,6 +33,7 @@ import numpy as np
 
 from geo.areas.locate import AreaLocator
 from core.crs import verify_lat_lon
+from core.geojson import GeoJSONText
 from core.memo import Memo
 from geo.providers import Base, Registry, Unit
 from routing.audit import ApprovalAudit, CoverageAuditor, UnitAudit
@@ -141,14 +143,20 @@ class LiveWhatIf:
         self.area_names = {int(i): str(n) for i, n in zip(auditor.model.areas["id"], auditor.model.areas["name"])}
         contour_grid(self.net)  # built once per network (~0.3 s), here rather than in the first request
         self._base_trees: Memo = Memo(64)  # one row (~0.3 MB) per new position
-        self._answers: Memo = Memo(32)
+        self._reaches: Memo = Memo(32)  # bases and polygon per placement (what a drag asks for)
+        self._answers: Memo = Memo(32)  # audit per placement
         self._before: Memo = Memo(32)
         self._slots = threading.BoundedSemaphore(MAX_PARALLEL)
 
     # -- the one call -------------------------------------------------------------------------------------------------
-    def answer(self, unit_key: str, changes: Changes = Changes()) -> dict[str, Any]:
+    def answer(self, unit_key: str, changes: Changes = Changes(), parts: str = "all") -> dict[str, Any]:
         """The what-if of one unit (id or name): its bases, the audit rows of its approved areas before and after,
         and the limit's polygon before and after (GeoJSON Features, EPSG:4326).
+
+        With ``parts="polygon"`` (a base being dragged, or sent alongside the full answer so the map is redrawn
+        before the table): the bases and the polygon after only, its ``population`` null; no audit (about half the
+        work), no polygon before. The polygon is memoised apart from the audit: a full answer and a polygon answer
+        for the same placement computed at once share the polygon and run the audit beside it.
 
         Raises
         ------
@@ -161,19 +169,21 @@ class LiveWhatIf:
         unit = self.auditor.registry.get(unit_key)
         placed = self.place(unit, changes)
         key = (unit.id, tuple((p.base.lat, p.base.lon, p.index, p.change) for p in placed))
-        after = self._answers.get_or_compute(key, lambda: self._bounded(lambda: self._after(unit, placed)))
+        if parts != "polygon":  # the audit first: a polygon request sent alongside computes the polygon meanwhile
+            after = self._answers.get_or_compute(key, lambda: self._bounded(lambda: self._after(unit, placed)))
+        reach = self._reaches.get_or_compute(key, lambda: self._bounded(lambda: self._reach(unit, placed)))
+        head = {"unit": unit.id, "unit_name": unit.unit, "limit_s": self.limit_s, "profile": self.net.profile,
+                "changes": len(changes), "bases": reach["bases"]}
+        if parts == "polygon":
+            return {**head, "polygon": reach["polygon"]}
         before = self._before.get_or_compute(unit.id, lambda: self._bounded(lambda: self._before_of(unit)))
+        polygon = reach["polygon"]
         return {
-            "unit": unit.id,
-            "unit_name": unit.unit,
-            "limit_s": self.limit_s,
-            "profile": self.net.profile,
-            "changes": len(changes),
-            "bases": after["bases"],
+            **head,
             "rows": _pair_rows(before["audit"].approvals, after["audit"].approvals, self.area_names),
             "reaches_not_approved": _pair_rows(before["audit"].reaches_not_approved,
                                                after["audit"].reaches_not_approved, self.area_names),
-            "polygon": after["polygon"],
+            "polygon": {**polygon, "properties": {**polygon["properties"], "population": after["population"]}},
             "before_polygon": before["polygon"],
         }
 
@@ -262,16 +272,25 @@ class LiveWhatIf:
         with np.errstate(invalid="ignore"):  # 0 · inf on one-way roads, as in _point_tree
             return _UnitAuditor(self.auditor, after, trees).audit_unit(after.id)
 
+    def _reach(self, unit: Unit, placed: Sequence[PlacedBase]) -> dict[str, Any]:
+        """The bases after the changes (with their snap distances) and the limit's polygon, population unknown."""
+        trees = self.unit_trees(unit, placed)
+        bases = [{"index": p.index, "name": p.base.name, "lat": p.base.lat, "lon": p.base.lon,
+                  "precision": p.base.precision, "change": p.change,
+                  "snap_m": round(float(trees.snaps.distance_m[k]), 1), "far_from_road": bool(trees.snaps.far[k])}
+                 for k, p in enumerate(placed)]
+        return {"bases": bases, "polygon": self._polygon(unit, trees, None)}
+
     def _after(self, unit: Unit, placed: Sequence[PlacedBase]) -> dict[str, Any]:
+        """The audit after the changes and the people reached within the limit."""
         trees = self.unit_trees(unit, placed)
         changed = Unit(unit.id, unit.unit, unit.organisation, unit.areas, tuple(p.base for p in placed),
                        unit.capacity_note, unit.contact)
-        return self._evaluate(changed, trees, [
-            {"index": p.index, "name": p.base.name, "lat": p.base.lat, "lon": p.base.lon,
-             "precision": p.base.precision, "change": p.change,
-             "snap_m": round(float(trees.snaps.distance_m[k]), 1), "far_from_road": bool(trees.snaps.far[k])}
-            for k, p in enumerate(placed)
-        ])
+        with np.errstate(invalid="ignore"):  # 0 · inf on one-way roads, as in _point_tree
+            auditor = _UnitAuditor(self.auditor, changed, trees)
+        audit = auditor.audit_unit(changed.id)
+        people = float(auditor.samples.population.weight[auditor.pop_reached[0]].sum())
+        return {"audit": audit, "population": int(round(people))}
 
     def _before_of(self, unit: Unit) -> dict[str, Any]:
         rows = self.trees.rows_of(unit.id)
@@ -280,24 +299,18 @@ class LiveWhatIf:
         audit = self.auditor.audit_unit(unit.id)
         return {"audit": audit, "polygon": self._polygon(unit, trees, self._reached_population(audit.unit.id))}
 
-    def _evaluate(self, unit: Unit, trees: BaseTrees, bases: list[dict]) -> dict[str, Any]:
-        with np.errstate(invalid="ignore"):  # 0 · inf on one-way roads, as in _point_tree
-            auditor = _UnitAuditor(self.auditor, unit, trees)
-        audit = auditor.audit_unit(unit.id)
-        people = float(auditor.samples.population.weight[auditor.pop_reached[0]].sum())
-        return {"audit": audit, "bases": bases, "polygon": self._polygon(unit, trees, people)}
-
     def _reached_population(self, unit_id: str) -> float:
         i = self.auditor.unit_order.index(unit_id)
         return float(self.auditor.samples.population.weight[self.auditor.pop_reached[i]].sum())
 
-    def _polygon(self, unit: Unit, trees: BaseTrees, population: float) -> dict[str, Any]:
+    def _polygon(self, unit: Unit, trees: BaseTrees, population: float | None) -> dict[str, Any]:
         band = unit_bands(self.net, trees, unit.id, [self.limit_s / 60.0])[0]
         return {
             "type": "Feature",
-            "properties": {"unit_id": unit.id, "minutes": band.minutes, "population": int(round(population)),
+            "properties": {"unit_id": unit.id, "minutes": band.minutes,
+                           "population": None if population is None else int(round(population)),
                            "area_km2": round(band.area_km2, 1), "profile": self.net.profile},
-            "geometry": geojson_geometry(band.geometry),
+            "geometry": GeoJSONText(geojson_geometry(band.geometry)),
         }
 
 

@@ -3,13 +3,17 @@
  * /v1/whatif) and stores nothing unless a contract manager saves the changes as a scenario (POST /v1/scenarios, with
  * a token kept in this closure only); /planering?scenario=ID opens a saved one (GET /v1/scenarios/{id}). Every map
  * action has a keyboard way: the base list and the "move" form.
- * performance.measure("whatif") spans each change (drop, arrow key, form) to the redrawn polygon (bench_whatif.py). */
+ * While a base is dragged the polygon follows it: one request at a time (POST /v1/whatif?parts=polygon, no audit),
+ * the latest position sent when the one before is answered; the drop cancels a preview still in flight
+ * (AbortController) and asks for the full answer. A base placed more than the server's distance from a road is kept
+ * only when the user confirms it.
+ * performance.measure("whatif") spans each change (drop, arrow key, form) to the redrawn polygon (bench_whatif.py,
+ * bench_drag.py); performance.mark("whatif-preview") marks each polygon drawn while dragging (bench_drag.py). */
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
   // Labels and limits come from the server (GET /v1/planning/page: the catalogue core/words.yaml, the what-if limit).
   let MAX_CHANGES = 5;
-  const NUDGE_WAIT_MS = 350;
   const KM_PER_DEG_LAT = 110.574;
   let VERDICT = {};
   const VERDICT_MARK = { supported: "✓", "at risk": "⚠", unsupported: "✗" };
@@ -24,10 +28,16 @@
   let moves = new Map(); // base index → {lat, lon}
   let adds = []; // [{lat, lon}]
   let removes = new Set(); // base indices
-  let seq = 0;
-  let controller = null;
-  let timer = null;
-  let burstStart = null; // the state before the first of a burst of arrow presses
+  let inflight = null; // the request being answered: {controller, preview, version}
+  let pending = null; // what to ask once it is answered: "full" or "preview"
+  let version = 0; // bumped by every change; an answer for an older version is drawn, not shown as final
+  let drawnCount = 0;
+  let dragging = null; // {key, lat, lon} while a base is dragged
+  let lastBefore = null; // today's polygon, from the last full answer
+  let burstStart = null; // the state before the first change no final answer has confirmed yet
+  let TEXT = {}; // the page's sentences (GET /v1/planning/page: the catalogue core/words.yaml)
+  const confirmed = new Set(); // positions ("lat,lon") the user chose to keep though far from a road
+  let held = null; // a final answer waiting for the far-from-road question
   let changedAt = null; // performance.now() of the change the next answer answers
   let snaps = new Map(); // key → {snap_m, far_from_road} from the last answer
   let L = null;
@@ -84,10 +94,17 @@
   }
 
   function body() {
+    const mv = new Map(moves);
+    const ad = adds.map((p) => ({ lat: p.lat, lon: p.lon }));
+    if (dragging) {
+      const i = indexOf(dragging.key);
+      if (dragging.key[0] === "a") ad[i] = { lat: dragging.lat, lon: dragging.lon };
+      else mv.set(i, { lat: dragging.lat, lon: dragging.lon });
+    }
     const out = {
       unit: unit.id,
-      move: [...moves].map(([base, p]) => ({ base, lat: p.lat, lon: p.lon })),
-      add: adds.map((p) => ({ lat: p.lat, lon: p.lon })),
+      move: [...mv].map(([base, p]) => ({ base, lat: p.lat, lon: p.lon })),
+      add: ad,
       remove: [...removes],
     };
     if ($("profile").value) out.profile = $("profile").value;
@@ -111,9 +128,9 @@
   }
   let defaultProfile = null;
 
-  /* Apply a change (``mutate`` edits the state), redraw the bases, and ask the server after ``wait`` ms; a change
-   * the server refuses is undone. */
-  function change(mutate, wait = 0) {
+  /* Apply a change (``mutate`` edits the state), redraw the bases, and ask the server at once; a change the server
+   * refuses is undone. */
+  function change(mutate) {
     const before = snapshot();
     mutate();
     if (changeCount() > MAX_CHANGES) {
@@ -123,25 +140,16 @@
       return;
     }
     clearError();
+    hideFar();
     leaveScenario();
     changedAt = performance.now();
+    version++;
     refreshBases();
     if (!burstStart) burstStart = before;
-    clearTimeout(timer);
-    if (wait > 0) {
-      timer = setTimeout(() => compute(takeBurst()), wait);
-    } else {
-      compute(takeBurst());
-    }
+    compute();
   }
 
-  function takeBurst() {
-    const s = burstStart;
-    burstStart = null;
-    return s;
-  }
-
-  function setPosition(key, lat, lon, wait = 0) {
+  function setPosition(key, lat, lon) {
     lat = round6(lat);
     lon = round6(lon);
     change(() => {
@@ -153,7 +161,7 @@
       const o = unit.bases[i];
       if (Math.abs(o.lat - lat) < 1e-7 && Math.abs(o.lon - lon) < 1e-7) moves.delete(i);
       else moves.set(i, { lat, lon });
-    }, wait);
+    });
   }
 
   const round6 = (x) => Math.round(x * 1e6) / 1e6;
@@ -178,47 +186,153 @@
     return `Ändringen kunde inte räknas ut (kod ${status}). Den är ångrad.`;
   }
 
-  async function compute(rollback) {
-    const my = ++seq;
-    const started = changedAt;
-    if (controller) controller.abort();
-    controller = new AbortController();
-    busy(true);
-    let resp;
-    try {
-      resp = await fetch("/v1/whatif", {
-        method: "POST", body: JSON.stringify(body()), signal: controller.signal, referrerPolicy: "no-referrer",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-      });
-      if (my !== seq) return;
-      if (!resp.ok) {
-        let detail = "";
-        try { detail = String((await resp.json()).detail || ""); } catch (e) { /* not JSON */ }
-        if (my !== seq) return;
-        if (rollback) {
-          restore(rollback);
-          refreshBases();
-          syncForm(true);
-        }
-        showError(swedishError(resp.status, detail));
-        busy(false);
-        if (rollback) compute(null); // redraw the state the page is back to
+  /* Ask for the answer to the page's state: the full one, or (``preview``, while a base is dragged) the polygon only.
+   * One request at a time: while one is answered, the latest wish waits in ``pending``; a full request cancels a
+   * preview in flight (it is stale once the base is dropped). */
+  function compute(preview = false) {
+    if (dragging) preview = true; // mid-drag, only the polygon: the table waits for the drop
+    if (inflight) {
+      if (inflight.preview && !preview) {
+        inflight.controller.abort();
+        inflight = null;
+        pending = null; // the previews still wanted are stale too
+      } else {
+        pending = pending === "full" || !preview ? "full" : "preview";
         return;
       }
-      const data = await resp.json();
-      if (my !== seq) return;
-      render(data, my, started);
-    } catch (e) {
-      if (e && e.name === "AbortError") return;
-      if (my !== seq) return;
-      if (rollback) {
-        restore(rollback);
-        refreshBases();
-      }
-      showError(swedishError(0, ""));
     }
-    if (my === seq) busy(false);
+    send(preview);
   }
+
+  const post = (text, preview, signal) => fetch("/v1/whatif" + (preview ? "?parts=polygon" : ""), {
+    method: "POST", body: text, signal, referrerPolicy: "no-referrer",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+  });
+
+  /* Beside a full request, the polygon alone (the server computes it while it audits): the map is redrawn as soon
+   * as it is known, the table when the full answer comes. */
+  async function sendCompanion(req, text) {
+    req.companion = new AbortController();
+    try {
+      const resp = await post(text, true, req.companion.signal);
+      if (!resp.ok) return;
+      const data = await resp.json();
+      if (req.done || req.version !== version || inflight !== req) return;
+      drawReach(data);
+      req.drawn = true;
+      markDrawn(req.started);
+    } catch (e) { /* cancelled, or the full answer says what went wrong */ }
+  }
+
+  async function send(preview) {
+    const req = { controller: new AbortController(), preview, version, started: changedAt };
+    const started = changedAt;
+    const text = JSON.stringify(body());
+    inflight = req;
+    busy(true);
+    if (!preview && unit && (moves.size || adds.length)) sendCompanion(req, text);
+    let resp = null;
+    let data = null;
+    let detail = "";
+    try {
+      resp = await post(text, preview, req.controller.signal);
+      if (resp.ok) data = await resp.json();
+      else {
+        try { detail = String((await resp.json()).detail || ""); } catch (e) { /* not JSON */ }
+      }
+    } catch (e) {
+      if (e && e.name === "AbortError") return; // cancelled: a newer request took its place
+      resp = null;
+    }
+    req.done = true;
+    if (req.companion) req.companion.abort();
+    if (inflight !== req) return;
+    inflight = null;
+    const next = pending;
+    pending = null;
+    const final = !preview && req.version === version && !next;
+    if (final) answered(data, resp ? resp.status : 0, detail, req.drawn ? null : started, started);
+    else if (data && (!preview || dragging)) drawPreview(data); // on the way: the polygon follows, the table waits
+    if (next) compute(next === "preview");
+    busy(inflight !== null);
+  }
+
+  /* The final answer to the page's state: shown, held for the far-from-road question, or (refused) undone. */
+  function answered(data, status, detail, started, changed) {
+    if (!data) {
+      const back = burstStart;
+      burstStart = null;
+      if (back) {
+        restore(back);
+        version++;
+        refreshBases();
+        syncForm(true);
+      }
+      showError(swedishError(status, detail));
+      if (back && status !== 0) compute(); // redraw the state the page is back to
+      return;
+    }
+    const far = data.bases.filter((b) => b.change && b.far_from_road && !confirmed.has(b.lat + "," + b.lon));
+    if (far.length && burstStart) {
+      askFar(data, far, started);
+      return;
+    }
+    burstStart = null;
+    render(data, started);
+    try {
+      performance.measure("whatif-answer", { start: changed, end: performance.now() });
+    } catch (e) { /* old browser */ }
+  }
+
+  function drawPreview(data) {
+    drawReach(data);
+    markDrawn(null);
+    try { performance.mark("whatif-preview"); } catch (e) { /* old browser */ }
+  }
+
+  /* Ask before placing a base far from a road: the distance from the server's answer, keep it or undo. */
+  function askFar(data, far, started) {
+    held = { data, far };
+    const box = $("far");
+    const m = Math.max(...far.map((b) => b.snap_m));
+    $("far-text").textContent = (TEXT.far_question || "").replace("{m}", people(Math.round(m)));
+    box.hidden = false;
+    drawReach(data);
+    markDrawn(started); // the answer is on the map, as a question
+    // Focus goes to the question, except from the arrow pad: the next press must still move the base.
+    if (!$("nudge").contains(document.activeElement)) $("far-heading").focus();
+  }
+
+  function hideFar() {
+    held = null;
+    $("far").hidden = true;
+  }
+
+  $("far-place").addEventListener("click", () => {
+    if (!held) return;
+    const { data, far } = held;
+    for (const b of far) confirmed.add(b.lat + "," + b.lon);
+    hideFar();
+    burstStart = null;
+    render(data, null);
+    $("bases-heading").focus();
+  });
+
+  $("far-undo").addEventListener("click", () => {
+    if (!held) return;
+    hideFar();
+    const back = burstStart;
+    burstStart = null;
+    if (back) {
+      restore(back);
+      version++;
+      changedAt = performance.now();
+      refreshBases();
+      syncForm(true);
+      compute();
+    }
+    $("bases-heading").focus();
+  });
 
   function busy(on) {
     $("busy").hidden = !on;
@@ -254,7 +368,21 @@
     return node;
   }
 
-  function render(data, my, started) {
+  function markDrawn(started) {
+    const n = ++drawnCount;
+    const drawn = () => {
+      $("map-box").dataset.drawn = String(n);
+      if (typeof started === "number") {
+        try {
+          performance.measure("whatif", { start: started, end: performance.now() });
+        } catch (e) { /* an old browser without measure options */ }
+      }
+    };
+    if (map) requestAnimationFrame(drawn);
+    else drawn();
+  }
+
+  function render(data, started) {
     const minutes = Math.round(data.limit_s / 60);
     for (const n of document.querySelectorAll(".limit")) n.textContent = String(minutes);
     snaps = new Map();
@@ -279,17 +407,23 @@
       ? "Når minst 95 % av befolkningen utan att vara godkänd i: " +
         others.map((r) => `område ${r.area_id} (${r.area_name}, ${pct(r.after.population_share)})`).join(", ") + "."
       : "";
+    lastBefore = data.before_polygon;
     drawReach(data);
-    const drawn = () => {
-      $("map-box").dataset.drawn = String(my);
-      if (typeof started === "number") {
-        try {
-          performance.measure("whatif", { start: started, end: performance.now() });
-        } catch (e) { /* an old browser without measure options */ }
-      }
-    };
-    if (map) requestAnimationFrame(drawn);
-    else drawn();
+    markDrawn(started);
+  }
+
+  /* What each figure means, under the table (the catalogue's sentences, sent by the server). */
+  function showExplain() {
+    const list = $("explain");
+    if (!list || !TEXT.explain_heading) return;
+    $("explain-heading").textContent = TEXT.explain_heading;
+    list.textContent = "";
+    for (const k of ["population", "land", "roads", "verdict", "times", "gap", "pair", "area_km2"]) {
+      list.append(el("dt", { text: TEXT["term_" + k] }), el("dd", { id: "explain-" + k, text: TEXT["explain_" + k] }));
+    }
+    $("explain-box").hidden = false;
+    for (const th of document.querySelectorAll("#coverage th[data-explain]")) th.title = TEXT["explain_" + th.dataset.explain];
+    for (const node of document.querySelectorAll("[data-text]")) node.textContent = TEXT[node.dataset.text] || "";
   }
 
   function announce(data) {
@@ -420,9 +554,7 @@
   function refreshWarnings() {
     for (const node of document.querySelectorAll("[data-warn]")) {
       const s = snaps.get(node.dataset.warn);
-      node.textContent = s && s.far_from_road
-        ? `⚠ ${people(Math.round(s.snap_m))} m till närmaste bilväg; körtiderna räknas därifrån.`
-        : "";
+      node.textContent = s && s.far_from_road ? (TEXT.far_kept || "").replace("{m}", people(Math.round(s.snap_m))) : "";
     }
   }
 
@@ -524,7 +656,7 @@
     const dLon = km / (111.32 * Math.cos((p.lat * Math.PI) / 180));
     const lat = p.lat + (dir === "n" ? dLat : dir === "s" ? -dLat : 0);
     const lon = p.lon + (dir === "e" ? dLon : dir === "w" ? -dLon : 0);
-    setPosition(key, lat, lon, NUDGE_WAIT_MS);
+    setPosition(key, lat, lon);
     syncForm(true);
   }
 
@@ -569,6 +701,7 @@
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution("Lantmäteriet, SCB, Stockholms stad, © OpenStreetMap contributors");
     areaGroup = L.layerGroup().addTo(map);
+    if (window.asihBasemap) window.asihBasemap(map); // water, main roads and place names (/static/basemap.js)
     reachGroup = L.layerGroup().addTo(map);
     baseGroup = L.layerGroup().addTo(map);
     // The view's bounds (south, west, north, east), for tests and the benchmark that drag a base to a place.
@@ -622,7 +755,13 @@
         node.dataset.key = key;
         node.classList.toggle("selected", $("target").value === key);
       });
+      m.on("drag", () => {
+        const ll = m.getLatLng();
+        dragging = { key, lat: round6(ll.lat), lon: round6(ll.lng) };
+        compute(true);
+      });
       m.on("dragend", () => {
+        dragging = null;
         const ll = m.getLatLng();
         if ($("target").value !== key) $("target").value = key;
         setPosition(key, ll.lat, ll.lng);
@@ -636,7 +775,7 @@
 
   function areaStyle(approved) {
     return approved
-      ? { color: "#005f96", weight: 2, dashArray: "6 4", fillColor: "#56B4E9", fillOpacity: 0.15 }
+      ? { color: "#005f96", weight: 3, dashArray: "6 4", fillOpacity: 0 }  // outlined, not filled: a light fill reads as water
       : { color: "#6e7781", weight: 1, fillOpacity: 0, dashArray: null };
   }
 
@@ -670,8 +809,9 @@
     L.geoJSON(data.polygon, {
       style: { color: "#b84a00", weight: 2, fillColor: "#E69F00", fillOpacity: 0.3 }, interactive: false,
     }).addTo(reachGroup);
-    if (data.changes) {
-      L.geoJSON(data.before_polygon, {
+    const before = data.before_polygon || lastBefore;
+    if (data.changes && before) {
+      L.geoJSON(before, {
         style: { color: "#1b1f23", weight: 2, dashArray: "4 4", fill: false }, interactive: false,
       }).addTo(reachGroup);
     }
@@ -714,6 +854,7 @@
     $("unit").value = w.unit;
     $("profile").value = w.profile;
     $("day").value = w.date;
+    for (const p of [...w.move, ...w.add]) confirmed.add(p.lat + "," + p.lon); // chosen when it was saved
     selectUnit(w.unit, {
       moves: new Map(w.move.map((m) => [m.base, { lat: m.lat, lon: m.lon }])),
       adds: w.add.map((p) => ({ lat: p.lat, lon: p.lon })),
@@ -815,19 +956,23 @@
     adds = initial ? initial.adds : [];
     removes = initial ? initial.removes : new Set();
     snaps = new Map();
+    burstStart = null;
+    lastBefore = null;
+    version++;
     clearError();
+    hideFar();
     setAdding(false);
     $("target").value = "";
     styleAreas();
     changedAt = performance.now();
     refreshBases();
     frame();
-    compute(null);
+    compute();
   }
 
   $("unit").addEventListener("change", () => { leaveScenario(); selectUnit($("unit").value); });
-  $("profile").addEventListener("change", () => { leaveScenario(); compute(null); });
-  $("day").addEventListener("change", () => { leaveScenario(); compute(null); });
+  $("profile").addEventListener("change", () => { leaveScenario(); version++; compute(); });
+  $("day").addEventListener("change", () => { leaveScenario(); version++; compute(); });
   $("pick").addEventListener("submit", (ev) => ev.preventDefault());
 
   async function start() {
@@ -837,6 +982,8 @@
         getJSON("/v1/planning/page")]);
       ({ verdict: VERDICT, base_known: PRECISION, profile_long: PROFILE_SV } = page.labels);
       MAX_CHANGES = page.max_changes;
+      TEXT = page.texts || {};
+      showExplain();
       units = providers;
       for (const a of areas) areaNames.set(a.id, a.name);
       const select = $("unit");
