@@ -39,7 +39,9 @@ def view(body: dict, lang: str, registry=None, now: datetime | None = None) -> d
     limit_min = round(float(body.get("limit_s") or 1800) / 60)
     status = area.get("status") or ("outside" if area.get("id") is None else "certain")
     warnings = [_warning(w) for w in body.get("warnings") or []]
-    groups = {s: [w["message"] for w in warnings if w["severity"] == s] for s in ("decisive", "caution", "info")}
+    # An uncertain area's question is asked once, by the choice section: its note is not repeated above it.
+    shown = [w for w in warnings if not (status == "uncertain" and w["code"] == "area_uncertain")]
+    groups = {s: [w["message"] for w in shown if w["severity"] == s] for s in ("decisive", "caution", "info")}
     # The summary already says that the area is uncertain or outside the county, or that no unit reaches.
     spoken = [w["message"] for w in warnings if w["severity"] == "decisive" and w["code"] not in _STATED_BY_SUMMARY]
     region = q.get("region") or None
@@ -64,7 +66,9 @@ def view(body: dict, lang: str, registry=None, now: datetime | None = None) -> d
     confirm = ""
     if status == "uncertain" and [c.get("token") for c in choices] == ["confirm"]:
         confirm = "confirm_" if q.get("corrected_from") else "confirm_place_"
-    deciders = [t.get("decide_" + d, d) for d in area.get("decide_by") or []]
+    # "A point on the map" is offered by the map itself (app.js); a page without a map offers coordinates.
+    deciders = [t["coordinates_lat_lon"] if d == "map_point" else t.get("decide_" + d, d)
+                for d in area.get("decide_by") or []]
     basis = body.get("basis") or {}
     view_ = {
         "status": status,
@@ -91,6 +95,9 @@ def view(body: dict, lang: str, registry=None, now: datetime | None = None) -> d
         "caution": groups["caution"],
         "info": groups["info"],
         "spoken": spoken,
+        # A point far from any road is checked, not trusted: the page says how to give a better one.
+        "far_next": q.get("precision") in ("coordinates", "address")
+        and any(w["code"] == "far_from_road" and w["severity"] == "decisive" for w in warnings),
         "outside_notice": status == "outside" and not any(w["code"] == "outside_county" for w in warnings),
         "eligible": eligible,
         "others": others,

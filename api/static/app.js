@@ -26,6 +26,7 @@
   // In memory only, for this page view: the last query (to re-ask in another language or with a choice) and answer.
   let lastQuery = null;
   let lastData = null;
+  let lastAsked = null; // the query last sent, answered or not: an error is asked again in another language
   let searchSeq = 0;
 
   // In-memory only: the areas' outlines and the provider list are public and reused between searches.
@@ -71,10 +72,28 @@
 
   function render(v) {
     const parts = [];
+    // An uncertain area: the question and its buttons first, right after the summary (one screen on a phone).
+    if (v.status === "uncertain") {
+      const list = el("ul", { className: "choices" }, v.choices.map((c) => {
+        const b = el("button", { type: "button", "data-token": c.token }, [
+          el("span", { className: "mk mk-choice", "aria-hidden": "true", text: c.letter }), " " + c.text]);
+        b.addEventListener("click", () => choose(c.token));
+        return el("li", {}, [b]);
+      }));
+      parts.push(el("section", { id: "choice", className: "choice", "aria-labelledby": "choice-heading" }, [
+        el("h3", { id: "choice-heading", text: v.choice_heading }),
+        el("p", { text: v.choice_intro }),
+        list,
+        v.confirm ? otherTown() : null,
+        v.decide_by ? el("p", { className: "muted", text: v.decide_by }) : null,
+        window.L ? el("p", { className: "map-pick" }, [toMapLink(t("map_pick"))]) : null,
+      ]));
+    }
     if (v.decisive.length) {
       parts.push(el("section", { className: "decisive", "aria-labelledby": "decisive-heading" }, [
         el("h3", { id: "decisive-heading" }, [el("span", { className: "icon", "aria-hidden": "true", text: "⚠" }), " " + t("decisive_heading")]),
         el("ul", {}, v.decisive.map((m) => el("li", {}, [el("strong", { text: t("decisive_label") }), " " + m]))),
+        v.far_next ? el("p", { id: "far-next", className: "next", text: t("far_next") }) : null,
       ]));
     }
     const matchedDd = el("dd", {}, [
@@ -92,24 +111,8 @@
     if (v.status === "certain") facts.push(el("dt", { text: t("municipality") }), el("dd", { id: "place", text: v.place }));
     parts.push(el("dl", { className: "facts" }, facts));
     if (v.outside_notice) parts.push(el("p", { id: "outside", className: "notice outside", text: t("outside_notice") }));
+    if (v.status === "outside") parts.push(el("p", { id: "outside-next", className: "next", text: t("outside_next") }));
     if (v.border) parts.push(el("p", { id: "border", className: "notice", text: v.border }));
-
-    if (v.status === "uncertain") {
-      const list = el("ul", { className: "choices" }, v.choices.map((c) => {
-        const b = el("button", { type: "button", "data-token": c.token }, [
-          el("span", { className: "mk mk-choice", "aria-hidden": "true", text: c.letter }), " " + c.text]);
-        b.addEventListener("click", () => choose(c.token));
-        return el("li", {}, [b]);
-      }));
-      parts.push(el("section", { id: "choice", className: "choice", "aria-labelledby": "choice-heading" }, [
-        el("h3", { id: "choice-heading", text: v.choice_heading }),
-        el("p", { text: v.choice_intro }),
-        list,
-        v.confirm ? el("p", {}, [otherTown()]) : null,
-        v.decide_by ? el("p", { className: "muted", text: v.decide_by }) : null,
-        window.L ? el("p", { className: "muted map-pick", text: t("map_pick") }) : null,
-      ]));
-    }
 
     if (v.caution.length) {
       parts.push(el("section", { className: "cautions", "aria-labelledby": "caution-heading" }, [
@@ -146,14 +149,41 @@
     answerEl.replaceChildren(...parts);
   }
 
-  // Free places (as text: the note is the provider's words, never markup) and the provider file's capacity note.
-  // A one-town question is not a dead end: "no, another town" takes the user back to the search field.
+  // A one-town question is not a dead end: "no, another town" asks the same address with the town typed here.
   function otherTown() {
-    const b = el("button", { type: "button", id: "confirm-other", className: "link", text: t("confirm_other") });
-    b.addEventListener("click", () => { input.focus(); input.select(); });
-    return b;
+    const town = el("input", { id: "other-town", name: "town", type: "text", autocomplete: "off", spellcheck: "false",
+      maxlength: "100", required: true });
+    const f = el("form", { className: "other-town", id: "other-town-form", novalidate: true }, [
+      el("label", { for: "other-town", text: t("confirm_other") }),
+      el("div", { className: "search-row" }, [town,
+        el("button", { type: "submit", id: "other-town-search", text: t("other_town_search") })]),
+    ]);
+    f.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const where = town.value.trim();
+      if (!where) { town.focus(); return; }
+      // The same join as the server's (api/routes/web.py: _in_town).
+      const address = [lastQuery && lastQuery.address ? lastQuery.address.trim() : "", where].filter(Boolean).join(", ");
+      input.value = address;
+      search({ address });
+    });
+    return f;
   }
 
+  // The map is one link away in every state that has one: the link scrolls to it and gives it focus.
+  function toMapLink(text) {
+    const a = el("a", { href: "#map-box", className: "to-map", text });
+    a.addEventListener("click", goToMap);
+    return a;
+  }
+
+  function goToMap(ev) {
+    if (ev) ev.preventDefault(); // no #fragment in the URL or the history
+    mapBox.scrollIntoView({ block: "start" });
+    $("map").focus({ preventScroll: true });
+  }
+
+  // Free places (as text: the note is the provider's words, never markup) and the provider file's capacity note.
   function capacityCell(u) {
     const f = u.free;
     const parts = [];
@@ -239,6 +269,7 @@
 
   async function search(query) {
     const seq = ++searchSeq;
+    lastAsked = query;
     clearError();
     button.disabled = true;
     summaryEl.textContent = t("searching");
@@ -267,7 +298,12 @@
     actions.hidden = false;
     $("copy-status").textContent = "";
     summaryEl.textContent = v.summary;
-    summaryEl.focus({ preventScroll: false });
+    $("to-map-line").hidden = !(window.L && v.status === "certain" && typeof v.lat === "number");
+    // On a phone (app.css's one-column layout) the answer's first screen starts at the summary: what follows it,
+    // an uncertain area's question and buttons included, is in view without scrolling.
+    const phone = window.matchMedia("(max-width: 40rem)").matches;
+    summaryEl.focus({ preventScroll: phone });
+    if (phone) summaryEl.scrollIntoView({ block: "start" });
     drawMap(data, v).catch(mapFailed);
   }
 
@@ -279,6 +315,7 @@
   function clearError() {
     errorEl.hidden = true;
     errorEl.replaceChildren();
+    $("next-steps").hidden = true;
     input.removeAttribute("aria-invalid");
     input.setAttribute("aria-describedby", "q-hint");
   }
@@ -316,6 +353,10 @@
     lastData = null;
     errorEl.replaceChildren(...parts);
     errorEl.hidden = false;
+    // The next steps (page.html, the same without JavaScript), and the map to click the patient's place on.
+    $("next-steps").hidden = false;
+    $("next-map").hidden = true;
+    drawPickMap().catch(() => { mapBox.hidden = true; });
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", "q-error q-hint");
     input.focus();
@@ -325,6 +366,7 @@
     ev.preventDefault();
     const address = input.value.trim();
     if (!address) {
+      lastAsked = null;
       clearError();
       fail(t("empty_query"), []);
       return;
@@ -347,7 +389,8 @@
       else a.removeAttribute("aria-current");
     }
     if (zoomControl) addZoomControl();
-    if (lastQuery && (!resultEl.hidden || !errorEl.hidden)) search(lastQuery);
+    const again = !errorEl.hidden ? lastAsked : !resultEl.hidden ? lastQuery : null;
+    if (again) search(again);
     else if (!errorEl.hidden) clearError();
   }
 
@@ -416,6 +459,8 @@
     for (const d of openedForPrint) d.open = false;
     openedForPrint = [];
   });
+
+  for (const a of document.querySelectorAll("a.to-map")) a.addEventListener("click", goToMap);
 
   // The skip link moves focus past the map without touching the URL (no #fragment in the history).
   $("skip-map").addEventListener("click", (ev) => {
@@ -488,12 +533,72 @@
     mapBox.scrollIntoView({ block: "nearest" });
   }
 
+  // A click on the map (or, by keyboard, the map's centre) is asked as coordinates when the page asks for a place: in
+  // the error state and for an uncertain area. The server locates and checks it like any point, its distance to a
+  // road included (a far one is answered with a decisive warning).
+  let picking = false;
+  const COUNTY = [[58.74, 17.23], [60.23, 19.15]]; // Stockholm County's extent (WGS84): the frame to pick a point in
+
+  function setPicking(on) {
+    picking = on;
+    mapBox.classList.toggle("pick", on);
+    $("pick-line").hidden = !on;
+    const note = $("map-note");
+    note.dataset.t = on ? "pick_note" : "map_note";
+    note.textContent = t(note.dataset.t);
+    const m = $("map");
+    m.dataset.tAriaLabel = on && !lastData ? "map_label_pick" : "map_label";
+    m.setAttribute("aria-label", t(m.dataset.tAriaLabel));
+  }
+
+  function pickPoint(latlng) {
+    if (!picking) return;
+    const lat = +latlng.lat.toFixed(6);
+    const lon = +latlng.lng.toFixed(6);
+    input.value = lat + ", " + lon; // the field says what the answer is for
+    search({ lat, lon });
+  }
+
+  $("pick-centre").addEventListener("click", () => { if (map) pickPoint(map.getCenter()); });
+
+  function ensureMap(L) {
+    if (!map) {
+      map = L.map("map", { zoomControl: false, attributionControl: true, scrollWheelZoom: false, keyboard: true });
+      addZoomControl();
+      map.attributionControl.setPrefix(false);
+      map.attributionControl.addAttribution("Lantmäteriet, SCB, Stockholms stad, © OpenStreetMap contributors");
+      mapLayers = L.layerGroup().addTo(map);
+      if (window.asihBasemap) window.asihBasemap(map); // water, main roads and place names (api/static/basemap.js)
+      map.on("click", (ev) => pickPoint(ev.latlng));
+    }
+  }
+
+  // The error state's map: the county, nothing on it, waiting for a click where the patient is.
+  async function drawPickMap() {
+    const L = window.L;
+    if (!L || typeof L.map !== "function") {
+      mapBox.hidden = true; // no map to offer: the next steps say what else to do
+      return;
+    }
+    mapBox.hidden = false;
+    ensureMap(L);
+    markersByUnit.clear();
+    mapLayers.clearLayers();
+    mapBox.classList.remove("failed", "uncertain");
+    setPicking(true);
+    $("legend").hidden = true;
+    $("next-map").hidden = false;
+    map.invalidateSize();
+    map.fitBounds(COUNTY);
+  }
+
   async function drawMap(data, v) {
     const L = window.L;
     markersByUnit.clear();
     const hasPoint = typeof v.lat === "number" && typeof v.lon === "number";
     if (v.status === "outside" || !hasPoint) {
       mapBox.hidden = true; // a lone dot with a legend promising more helps no one
+      setPicking(false);
       return;
     }
     if (!L || typeof L.map !== "function") {
@@ -501,21 +606,10 @@
       throw new Error("Leaflet saknas");
     }
     mapBox.hidden = false;
-    if (!map) {
-      map = L.map("map", { zoomControl: false, attributionControl: true, scrollWheelZoom: false, keyboard: true });
-      addZoomControl();
-      map.attributionControl.setPrefix(false);
-      map.attributionControl.addAttribution("Lantmäteriet, SCB, Stockholms stad, © OpenStreetMap contributors");
-      mapLayers = L.layerGroup().addTo(map);
-      map.on("click", (ev) => {
-        // An uncertain area can be decided by a point on the map: the answer is asked for that point.
-        if (lastData && lastData.area && lastData.area.status === "uncertain") {
-          search({ lat: +ev.latlng.lat.toFixed(6), lon: +ev.latlng.lng.toFixed(6) });
-        }
-      });
-    }
+    ensureMap(L);
     mapBox.classList.remove("failed");
-    $("map-note").textContent = t("map_note");
+    $("legend").hidden = false;
+    setPicking(v.status === "uncertain"); // an uncertain area can be decided by a point on the map
     mapBox.classList.toggle("uncertain", v.status === "uncertain");
     mapLayers.clearLayers();
     const seq = searchSeq;
@@ -537,7 +631,7 @@
     for (const f of features) {
       if (!f) continue;
       const layer = L.geoJSON(f, {
-        style: { color: "#005f96", weight: 2, dashArray: "6 4", fillColor: "#56B4E9", fillOpacity: 0.12 },
+        style: { color: "#005f96", weight: 2, dashArray: "6 4", fillOpacity: 0 },  // outlined, not filled: a light fill reads as water
         interactive: false,
       }).addTo(mapLayers);
       areaBounds.extend(layer.getBounds());

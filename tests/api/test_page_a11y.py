@@ -675,11 +675,11 @@ def test_corrected_spelling_from_the_service(live_server, pages):
     corrected = s.page.locator("#corrected")
     assert corrected.locator("strong").inner_text().startswith("Menade du Mariebergsgatan")
     assert "Du skrev: Mariebergsgtan" in corrected.inner_text()
-    # The service asks to confirm a corrected street (no town given): "no" leads back to the search field, "yes" is
-    # one click.
+    # The service asks to confirm a corrected street (no town given): "no" is a field for another town or postcode
+    # (tests/api/test_page_states_browser.py asks with it), "yes" is one click.
     assert s.page.locator("#choice-heading").inner_text().startswith("Menade du Mariebergsgatan")
-    s.page.locator("#confirm-other").click()
-    assert s.page.evaluate("document.activeElement.id") == "q"
+    s.page.get_by_label("Nej, en annan ort – skriv orten eller postnumret:").click()
+    assert s.page.evaluate("document.activeElement.id") == "other-town"
     s.page.locator("#choice ul.choices button").click()
     s.answered()
     assert s.lookups[-1]["choice"] == "confirm"
