@@ -20,8 +20,13 @@ Method
   the same merged clients; spopt's LSCP would demand every point. An area
   that no set of sites can bring to the share (people beyond every candidate's reach) is reported and asked to
   reach what it can; more than :data:`SITING_MAX_BASES` sites count as not met.
-- Each suggestion gives its point, where it is (DeSO, district or municipality, the nearest named place), the
-  people it adds per area (in the order the sites add most), and the verdicts after, for every profile.
+- Each suggestion gives its point, where it is (DeSO, district or municipality, and the named place nearest **by
+  car**, so never a place across water), the people it adds per area (in the order the sites add most), and the
+  verdicts after, for every profile.
+- **Worth a base**: a site that adds fewer people than ``settings.siting_min_gain_share`` of the unit's approved
+  areas' people is not offered (the answer says how many were left out and the minimum). An answer without sites
+  says why, by ``status``: ``none_needed`` (what is asked is met with today's bases) or ``none_helps`` (people are
+  out of reach, but no site adds the minimum).
 """
 
 from __future__ import annotations
@@ -34,13 +39,16 @@ import numpy as np
 
 from routing.audit import CoverageAuditor, floor4
 from routing.candidate_sites import SITING_SPACING_M, candidate_sites, reach_matrix
+from routing.snapping import SnapArray, snap_many
+from routing.trees import drive_time_trees, times_to_snaps
 
 SITING_MAX_BASES = 8
 """Most new bases the 'fewest bases' search tries before it reports the target out of reach."""
 SITING_TIME_LIMIT_S = 60.0
 """Longest the solver may search for the fewest bases (s); past it the best found is not proven fewest."""
-SITING_NEAR_PLACE_M = 5000.0
-"""A named place farther from a site than this (m) is not given as its 'near' name."""
+SITING_NEAR_DRIVE_S = 900.0
+"""A named place farther from a site than this by car (s) is not given as its 'near' name."""
+SNAP_FIELDS = ("edge", "fraction", "distance_m", "x", "y", "far")
 
 
 class SitingError(ValueError):
@@ -56,14 +64,16 @@ class Site:
     deso: str
     where: str
     near: str | None
-    near_km: float | None
+    near_drive_min: float | None
+    """Drive time (min) from the site to :attr:`near`, the named place nearest by car."""
     gained: dict[int, int]
 
     def to_dict(self, area_names: dict[int, str]) -> dict:
         """JSON shape."""
         return {
             "lat": round(self.lat, 6), "lon": round(self.lon, 6), "deso": self.deso, "where": self.where,
-            "near": self.near, "near_km": None if self.near_km is None else round(self.near_km, 1),
+            "near": self.near,
+            "near_drive_min": None if self.near_drive_min is None else round(self.near_drive_min, 1),
             "population_gained": sum(self.gained.values()),
             "gained_by_area": [{"area_id": a, "area_name": area_names.get(a, ""), "population": p}
                                for a, p in self.gained.items()],
@@ -86,6 +96,15 @@ class SitingResult:
     unreachable: list[dict] = field(default_factory=list)
     met: bool | None = None
     proven: bool | None = None
+    status: str = "sites"
+    """``sites``; or, with none: ``none_needed`` (met with today's bases) or ``none_helps`` (no site adds
+    :attr:`min_gain`)."""
+    min_gain: int = 0
+    """Fewest people a site must add to be offered (``settings.siting_min_gain_share`` of the approved people)."""
+    not_offered: int = 0
+    """Sites the solver chose that add fewer than :attr:`min_gain` people, left out."""
+    chosen: list[int] = field(default_factory=list, repr=False)
+    """Candidate indices of :attr:`sites` (internal)."""
 
     def to_dict(self, area_names: dict[int, str]) -> dict:
         """JSON shape (``asih suggest-bases --json`` and the HTTP answer)."""
@@ -94,6 +113,7 @@ class SitingResult:
             "limit_minutes": self.limit_s / 60, "count": len(self.sites),
             "sites": [s.to_dict(area_names) for s in self.sites], "areas": self.areas,
             "target_met": self.met, "proven_fewest": self.proven, "out_of_reach": self.unreachable,
+            "status": self.status, "min_gain": self.min_gain, "not_offered": self.not_offered,
             "candidates": self.candidates,
             "runtime_s": round(self.runtime_s, 2),
             "method": "spopt MCLP (CBC via PuLP), existing bases fixed, over population-weighted DeSO sites "
@@ -109,10 +129,12 @@ class SitePlanner:
     auditors : profile → auditor (same samples and limit); the sites are chosen for ``profile``.
     profile : the traffic profile the sites must reach within the limit under.
     places : optional named places ``(name, x, y)`` (EPSG:3006) for each site's 'near' name.
+    min_gain_share : share of the approved people a site must add to be offered (default the settings').
     """
 
     def __init__(self, auditors: dict[str, CoverageAuditor], profile: str,
-                 places: list[tuple[str, float, float]] | None = None, spacing_m: float = SITING_SPACING_M):
+                 places: list[tuple[str, float, float]] | None = None, spacing_m: float = SITING_SPACING_M,
+                 min_gain_share: float | None = None):
         if profile not in auditors:
             raise SitingError(f"Profile {profile!r} is not among the audited ones ({', '.join(auditors)}).")
         self.auditors = auditors
@@ -121,9 +143,12 @@ class SitePlanner:
         self.points = self.auditor.samples.population
         self.candidates = candidate_sites(self.auditor.net, self.points, spacing_m)
         self.places = places or []
+        self.min_gain_share = float(self.auditor.settings.siting_min_gain_share if min_gain_share is None
+                                    else min_gain_share)
         self.area_names = dict(zip(self.auditor.model.areas["id"].astype(int),
                                    self.auditor.model.areas["name"].astype(str)))
         self._reach: np.ndarray | None = None
+        self._places_snapped: SnapArray | None = None
 
     @property
     def reach(self) -> np.ndarray:
@@ -140,7 +165,11 @@ class SitePlanner:
             raise SitingError(f"Ask for 1 to {SITING_MAX_BASES} new bases, not {count}.")
         unit, demand, covered = self._demand(unit_id)
         chosen = self._mclp(demand, covered, count)
-        return self._result(unit, f"most people with {count} new base(s)", chosen, demand, covered, t0)
+        result = self._result(unit, f"most people with {count} new base(s)", chosen, demand, covered, t0)
+        if not result.sites:
+            out = float(self.points.weight[demand & ~covered].sum())
+            result.status = "none_needed" if out == 0 else "none_helps"
+        return result
 
     def fewest(self, unit_id: str, max_bases: int = SITING_MAX_BASES) -> SitingResult:
         """The fewest new sites so that every approved area reaches the supported share (see module docstring)."""
@@ -158,7 +187,11 @@ class SitePlanner:
             met = bool(chosen) and self._meets(chosen, demand, covered, need)
         question = f"fewest new bases so that every approved area reaches {share:.0%}"
         result = self._result(unit, question, chosen, demand, covered, t0)
+        if result.not_offered:  # sites too small to offer are not part of the answer: is the target met without?
+            met = self._meets(result.chosen, demand, covered, need)
         result.met, result.unreachable, result.proven = met, unreachable, proven
+        if not result.sites:
+            result.status = "none_needed" if met else "none_helps"
         return result
 
     # -- internals -------------------------------------------------------------------------------------------------
@@ -264,19 +297,26 @@ class SitePlanner:
         return float(self.points.weight[mask & reached].sum()) / total if total else 1.0
 
     def _result(self, unit, question: str, chosen: list[int], demand, covered, t0: float) -> SitingResult:
+        """The chosen sites in the order they add most, each offered only if it adds the minimum gain."""
         w, area = self.points.weight, self.points.area_id
-        order, reached, sites = list(chosen), covered.copy(), []
-        while order:  # report the sites in the order they add most
+        min_gain = self.min_gain_share * float(w[demand].sum())
+        order, reached, sites, kept = list(chosen), covered.copy(), [], []
+        while order:
             gains = [float(w[demand & ~reached & self.reach[j]].sum()) for j in order]
+            if max(gains) < min_gain or max(gains) <= 0:
+                break  # gains only shrink as more is reached: the rest are smaller still
             j = order.pop(int(np.argmax(gains)))
             new = demand & ~reached & self.reach[j]
             gained = {int(a): int(round(w[new & (area == a)].sum())) for a in unit.areas}
-            near, km = self._near(j)
+            near, minutes = self._near(j)
             c = self.candidates
-            sites.append(Site(float(c.lat[j]), float(c.lon[j]), str(c.deso[j]), str(c.place[j]), near, km, gained))
+            sites.append(Site(float(c.lat[j]), float(c.lon[j]), str(c.deso[j]), str(c.place[j]), near, minutes,
+                              gained))
+            kept.append(j)
             reached |= self.reach[j]
         return SitingResult(unit.id, unit.unit, question, self.profile, self.auditor.limit_s, sites,
-                            self._areas_after(unit, sites), len(self.candidates), time.perf_counter() - t0)
+                            self._areas_after(unit, sites), len(self.candidates), time.perf_counter() - t0,
+                            min_gain=int(np.ceil(min_gain)), not_offered=len(order), chosen=kept)
 
     def _areas_after(self, unit, sites: list[Site]) -> list[dict]:
         """Per approved area and profile: share and verdict today and with the sites."""
@@ -308,13 +348,29 @@ class SitePlanner:
         return list(out.values())
 
     def _near(self, j: int) -> tuple[str | None, float | None]:
-        if not self.places:
+        """The named place nearest to site ``j`` by car (outbound, within :data:`SITING_NEAR_DRIVE_S`) and the drive
+        time to it (min); (None, None) without places or with none that near."""
+        places = self._place_snaps()
+        if places is None:
             return None, None
-        x, y = self.candidates.snaps.x[j], self.candidates.snaps.y[j]
-        xy = np.array([(px, py) for _, px, py in self.places])
-        d = np.hypot(xy[:, 0] - x, xy[:, 1] - y)
-        k = int(np.argmin(d))
-        return (self.places[k][0], float(d[k]) / 1000) if d[k] <= SITING_NEAR_PLACE_M else (None, None)
+        net = self.auditor.net
+        site = SnapArray(*(getattr(self.candidates.snaps, f)[j:j + 1] for f in SNAP_FIELDS))
+        with np.errstate(invalid="ignore"):
+            trees = drive_time_trees(net, site, SITING_NEAR_DRIVE_S)
+            times = times_to_snaps(net, trees, places, sources=site)[0]
+        k = int(np.argmin(times))
+        if not np.isfinite(times[k]) or times[k] > SITING_NEAR_DRIVE_S:
+            return None, None
+        return self.places[k][0], float(times[k]) / 60
+
+    def _place_snaps(self) -> SnapArray | None:
+        """The named places snapped to the network (once)."""
+        if not self.places:
+            return None
+        if self._places_snapped is None:
+            xy = np.array([(px, py) for _, px, py in self.places], dtype=float)
+            self._places_snapped = snap_many(self.auditor.net, xy[:, 0], xy[:, 1], far_m=float("inf"))
+        return self._places_snapped
 
 
 def _merge(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail, print_json
-from core.settings import get_settings
+from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail, get_settings, print_json
+from core.words import render
 
 PROFILE_TITLES = {"free_flow": "free flow", "typical": "typical", "peak": "peak"}
 
@@ -35,7 +35,7 @@ def suggest_bases(
     if profile not in AUDIT_PROFILES:
         fail(f"--profile must be one of {', '.join(AUDIT_PROFILES)}, not '{profile}'.")
     day = day_option(on)
-    svc = Service.load(get_settings())
+    svc = Service.load(get_settings(), eager=False)
     approvals = svc.approvals_on(day)
     try:
         unit_id = svc.registry.get(unit).id
@@ -71,17 +71,23 @@ def _print_result(doc: dict) -> None:
     title = f"{doc['unit']}: {doc['question']} — {doc['limit_minutes']:g} min, " \
             f"{PROFILE_TITLES.get(doc['profile'], doc['profile'])}"
     if not doc["sites"]:
-        console.print(f"[bold]{title}[/]\nNo new base is needed or none helps.")
+        key = "siting_none_needed" if doc["status"] == "none_needed" else "siting_none_helps"
+        console.print(f"[bold]{title}[/]\n" + render(key, {"min_gain": doc["min_gain"],
+                                                            "share": settings.siting_min_gain_share}))
     else:
         table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title_justify="left")
         for col, width in (("#", 2), ("lat, lon", 19), ("where (near)", 26), ("people gained", 28)):
             table.add_column(col, max_width=width, justify="right" if col == "#" else "left")
         for n, s in enumerate(doc["sites"], start=1):
-            near = f" (near {s['near']}, {s['near_km']:g} km)" if s["near"] else ""
+            near = (" (" + render("siting_near", {"place": s["near"], "minutes": s["near_drive_min"]}) + ")"
+                    if s["near"] else "")
             gains = ", ".join(f"{g['area_id']} {g['area_name']}: {g['population']:,}" for g in s["gained_by_area"]
                               if g["population"])
             table.add_row(str(n), f"{s['lat']:.5f}, {s['lon']:.5f}", s["where"] + near, gains or "—")
         console.print(table)
+    if doc["not_offered"]:
+        console.print(render("siting_not_offered", {"n": doc["not_offered"], "min_gain": doc["min_gain"]}),
+                      style="dim")
     areas = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False, title="Approved areas, today → after",
                   title_justify="left")
     areas.add_column("area", max_width=22)
