@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (the same documents, ≈ 8× faster: the postal towns and the
+catalogue of words took 0.16 s of every CLI start in pure Python); the pure-Python one otherwise."""
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` of ``text``, with libyaml when available. Raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_LOADER)
 
 
 def read_yaml_list(path: Path, key: str, error: type[Exception], what: str) -> dict:
@@ -20,7 +30,7 @@ def read_yaml_list(path: Path, key: str, error: type[Exception], what: str) -> d
     if not path.exists():
         raise error([f"{what} file not found: {path}"])
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = load_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise error([f"{path.name} is not valid YAML: {exc}"]) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get(key), list):

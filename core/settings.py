@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # Coverage audit verdicts: share of an area's population a unit reaches within the limit.
     audit_supported_share: float = Field(default=0.95, ge=0, le=1, description="'supported' at or above this share.")
     audit_at_risk_share: float = Field(default=0.80, ge=0, le=1, description="'at risk' at or above; else 'unsupported'.")
+    siting_min_gain_share: float = Field(
+        default=0.01, ge=0, le=1,
+        description="A suggested base site is offered only when it adds at least this share of the unit's approved "
+        "areas' people (0.01 = 1 %) within the limit; smaller gains are not worth a base.",
+    )
     audit_land_cell_m: float = Field(default=250.0, gt=0, description="Side of the land grid cells for land share (m).")
     audit_land_reach_m: float = Field(
         default=1000.0, gt=0, description="A land cell farther than this from a drivable road counts as not reached (m)."
@@ -181,12 +186,34 @@ class Settings(BaseSettings):
         description="File with the server secret that keys token hashes (created at first start, mode 0600); "
         "none = data/registry.secret. Every process serving one database must share it.",
     )
-    auth_failures_per_ip: int = Field(default=20, ge=1, description="Failed token checks per client IP per window.")
+    auth_failures_per_ip: int = Field(
+        default=20, ge=1, description="Failed token checks naming no known prefix per client address per window "
+        "(registry/throttle.py; a valid token is never refused).")
     auth_failures_per_token: int = Field(
         default=5, ge=1, description="Failed checks per token prefix per window (guesses at one user's token)."
     )
     auth_failure_window_s: float = Field(
         default=300.0, gt=0, description="Window of the failure counts; past the limit: 429 with Retry-After (s)."
+    )
+    serve_connections_per_address: int = Field(
+        default=512, ge=0,
+        description="Open connections one client address may hold in one `asih serve` worker (a count, per worker "
+        "process); one more is answered 429 and closed at once. The address is the TCP peer, never a forwarded "
+        "header; trusted proxies (--forwarded-allow-ips) are exempt. 0 = no limit.",
+    )
+
+    # --- Geocoder data and border margins by source (issue 23) ------------------------------------------------------
+    postcode_municipality_file: str | None = Field(
+        default="sweden-postcode-municipality-2024.csv",
+        description="Postcode → municipality table in data_dir (CSV: postal_code, locality, municipality_code; "
+        "read by geo.geocode.sources.read_postcode_municipalities at prepare time): decides a postcode's "
+        "municipality where GeoNames points cannot. None = not used.",
+    )
+    borough_border_margin_m: float = Field(
+        default=50.0, ge=0,
+        description="Margin (m) of the area borders drawn by Stockholm city's own borough map (boroughs_file, "
+        "property-level) where they lie farther than border_warning_m from any municipality border; the "
+        "municipality borders (1:1M, off by ~100 m) keep border_warning_m. A street's own reach is added.",
     )
 
 

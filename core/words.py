@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from core.datafile import load_yaml
 
 CATALOGUE_FILE = Path(__file__).with_name("words.yaml")
 LANGS = ("en", "sv")
@@ -97,7 +97,7 @@ class CatalogueError(ValueError):
 @lru_cache(maxsize=1)
 def catalogue() -> dict:
     """The catalogue (``texts``, ``words``, ``labels``, ``deciders``, ``page``), read once."""
-    doc = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))
+    doc = load_yaml(CATALOGUE_FILE.read_text(encoding="utf-8"))  # libyaml: the catalogue is read at every start
     for section in ("texts", "words", "labels", "page"):
         doc.setdefault(section, {})
     doc.setdefault("deciders", [])

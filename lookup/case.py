@@ -1,5 +1,6 @@
 """The lookup use case: a query (address, postcode, place or WGS84 point) → its region → the area, decided once →
-the eligible units ranked by drive time, as data (notes typed, worded at the edge by :func:`lookup.localize.localize_lookup`).
+the eligible units ranked by drive time, as data (:meth:`LookupCase.answer`: notes typed), worded at the edge
+(:meth:`LookupCase.lookup`, :func:`lookup.localize.localize_lookup`).
 
 :class:`LookupCase` is mixed into :class:`lookup.service.Service`, whose loaded state it reads (geocoder, resolver,
 eligibility, live registry, traffic trees, wide-region sampler). Nothing here logs or stores the query.
@@ -12,6 +13,7 @@ from dataclasses import asdict, replace
 from datetime import date
 
 from lookup.answer import free_flow_only, option, ordered
+from lookup.localize import localize_lookup
 from lookup.wide_region import NO_RANGE, POINT_ONLY, base_notes, place_labels, region_notes, unit_rows, wide_note, worst_base
 from geo.areas.region import AreaDecision, Choice, ChoiceError
 from core.crs import to_metric, to_wgs84, verify_lat_lon
@@ -35,15 +37,20 @@ class LookupCase:
 
     def lookup(self, address: str | None = None, lat: float | None = None, lon: float | None = None,
                choice: str | None = None, lang: str = "en", on: date | None = None) -> dict:
-        """The lookup contract (README, "A lookup answers") for an address or a WGS84 point, in ``lang``.
+        """The lookup contract (README, "A lookup answers") for an address or a WGS84 point, worded in ``lang``:
+        :meth:`answer` rendered at the edge by :func:`lookup.localize.localize_lookup`."""
+        return localize_lookup(self.answer(address, lat, lon, choice, on), lang)
+
+    def answer(self, address: str | None = None, lat: float | None = None, lon: float | None = None,
+               choice: str | None = None, on: date | None = None) -> dict:
+        """The lookup as data: the contract's shape with every note (warnings, the border warning, the basis line,
+        the region's basis) a typed :class:`core.words.Note`, not yet worded.
 
         ``choice`` is a token from a previous answer's ``area.choices`` and narrows an uncertain area; ``on`` is the
-        day whose approvals apply (default today; needs the live registry). Raises the
-        geocoder's ``GeocodeError`` subclasses for empty, malformed, unknown or ambiguous input, and ``ValueError``
-        (with a sentence that never quotes the input) for a choice that does not fit or bad coordinates.
+        day whose approvals apply (default today; needs the live registry). Raises the geocoder's ``GeocodeError``
+        subclasses for empty, malformed, unknown or ambiguous input, and :class:`core.words.Refusal` (worded at the
+        edge, never quoting the input) for a choice that does not fit or bad coordinates.
         """
-        from lookup.localize import localize_lookup
-
         if address is not None and (lat is not None or lon is not None):
             raise Refusal("error_give_one")
         if address is not None:
@@ -62,7 +69,7 @@ class LookupCase:
             answer["warnings"] = ordered([*answer["warnings"], Note("other_day", "caution", {"date": on.isoformat()})])
         answer["date"] = on.isoformat()  # the day whose approvals the answer uses
         answer["basis"]["approvals_date"] = on.isoformat()
-        return localize_lookup(answer, lang)
+        return answer
 
     def lookup_point(self, lat: float, lon: float) -> dict:
         """The lookup contract at WGS84 coordinates (English)."""
@@ -240,7 +247,7 @@ class LookupCase:
                     "distance_m": bw.distance_m,
                     "neighbour_area_id": bw.neighbour_area_id,
                     "neighbour_area_name": bw.neighbour_area_name,
-                    "message": Note(bw.note.code, bw.note.severity, bw.note.params, "border"),
+                    "message": Note(bw.note.code, bw.note.severity, bw.note.params, bw.short_text),
                 },
                 "possible": [self._area_ref(loc.area_id)],
                 "choices": [],

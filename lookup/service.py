@@ -3,12 +3,15 @@ source of approvals), auditors per day and profile, the wide regions' sampler. T
 :class:`lookup.case.LookupCase`, mixed in.
 
 Everything is read from the prepared cache once, at start; a lookup then costs a geocode, a point-in-polygon
-and a snap. Nothing here logs or stores the query.
+and a snap. A command-line caller (``Service.load(..., eager=False)``) reads the other traffic profiles' base trees,
+the geocoder and the wide regions' sampler on first use instead, each once, so a command waits only for what it
+uses. Nothing here logs or stores the query.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -36,6 +39,62 @@ from routing.region_times import RegionPoints, RegionSampler, TimeRange, unit_ra
 if TYPE_CHECKING:
     from registry.service import RegistryService
 
+_LOAD_LOCK = threading.RLock()
+"""Serialises the first reads of lazily loaded parts (re-entrant: the geocoder's first read uses ``units``)."""
+
+
+class _loaded_once:  # noqa: N801 - used as a decorator, like functools.cached_property
+    """A cached property read once per service under :data:`_LOAD_LOCK`: two threads asking first share one read
+    (``functools.cached_property`` has no lock since Python 3.12). A value put in the instance's ``__dict__`` (by
+    :meth:`Service.load`) is used as is; after the first read the attribute costs what a plain one does."""
+
+    def __init__(self, read: Callable):
+        self.read = read
+        self.__doc__ = read.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        with _LOAD_LOCK:
+            if self.name not in obj.__dict__:
+                obj.__dict__[self.name] = self.read(obj)
+        return obj.__dict__[self.name]
+
+
+class LazyProfiles(Mapping):
+    """The other audit profiles' (network, base trees), each read from the cache when first asked for, once.
+
+    Keys are known without reading (every audit profile but ``network``'s, in :data:`TRAFFIC_PROFILES` order), so
+    ``name in traffic`` reads nothing; ``traffic[name]`` reads that profile only; iterating values reads them all.
+    """
+
+    def __init__(self, network: RoadNetwork, read_trees: Callable[[RoadNetwork], BaseTrees]):
+        self._network = network
+        self._read_trees = read_trees
+        self._names = [name for name in TRAFFIC_PROFILES if name != network.profile]
+        self._loaded: dict[str, tuple[RoadNetwork, BaseTrees]] = {}
+
+    def __getitem__(self, name: str) -> tuple[RoadNetwork, BaseTrees]:
+        if name not in self._names:
+            raise KeyError(name)
+        with _LOAD_LOCK:
+            if name not in self._loaded:
+                net = self._network.with_profile(name)
+                self._loaded[name] = (net, self._read_trees(net))
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
 
 @dataclass
 class Service(LookupCase):
@@ -49,23 +108,38 @@ class Service(LookupCase):
     eligibility: Eligibility
     live: RegistryService | None = None
     """The live registry (free places, dated approvals); None answers from the providers file alone."""
-    traffic: dict[str, tuple[RoadNetwork, BaseTrees]] = field(default_factory=dict)
-    """The other audit profiles' networks and base trees (:func:`traffic_trees`), so a lookup can say which units are
-    within the limit only without traffic; empty: answers give the service's own profile only."""
+    traffic: Mapping[str, tuple[RoadNetwork, BaseTrees]] = field(default_factory=dict)
+    """The other audit profiles' networks and base trees (:func:`traffic_trees`, or :class:`LazyProfiles` read on
+    first use), so a lookup can say which units are within the limit only without traffic; empty: answers give the
+    service's own profile only."""
+    rebuild: bool = True
+    """Whether a part read on first use (the geocoder, the wide regions' sampler) is rebuilt when missing, stale or
+    damaged, as :meth:`load` was asked to (False: it raises :class:`~core.cache.CacheError`)."""
 
     @classmethod
-    def load(cls, settings: Settings, profile: str | None = None, rebuild: bool = True) -> Service:
+    def load(cls, settings: Settings, profile: str | None = None, rebuild: bool = True, eager: bool = True,
+             checked: tuple[AreaModel, Registry] | None = None) -> Service:
         """Load the prepared cache (rebuilding stale parts unless ``rebuild`` is False). Raises
-        :class:`core.settings.UnknownSetting` for an ``ASIH_`` environment variable that is no setting."""
+        :class:`core.settings.UnknownSetting` for an ``ASIH_`` environment variable that is no setting.
+
+        ``eager`` (the server) reads everything now, so the first referrer never waits; ``eager=False`` (the CLI)
+        reads the other traffic profiles' base trees (:attr:`traffic`, per profile), the geocoder and the wide
+        regions' sampler on first use, once, under a lock: a command waits only for what it uses. A damaged entry
+        among those is then refused (or rebuilt, with ``rebuild``) when first used rather than at start.
+
+        ``checked`` is the area model and providers file the caller has just read and validated from these settings
+        (the CLI's start checks, :func:`api.cli.checks.check_data`), so they are not read twice."""
         verify_environment()
-        areas = load_area_model(settings, rebuild=rebuild)
-        locator = AreaLocator(areas, settings.border_warning_m)
-        registry = read_registry(settings.providers_file)
+        areas, registry = checked or (load_area_model(settings, rebuild=rebuild), read_registry(settings.providers_file))
+        locator = AreaLocator(areas, settings.border_warning_m, settings.borough_border_margin_m)
         network = load_network(settings, profile=profile or settings.profile, rebuild=rebuild)
         trees = load_base_trees(settings, network, registry, rebuild=rebuild)
         eligibility = Eligibility(network, registry, locator, trees, settings.limit_s, settings.snap_warning_m)
-        svc = cls(settings, areas, locator, registry, network, eligibility,
-                  traffic=traffic_trees(settings, network, registry, rebuild=rebuild))
+        traffic = traffic_trees(settings, network, registry, rebuild=rebuild) if eager else \
+            LazyProfiles(network, lambda net: load_base_trees(settings, net, registry, rebuild=rebuild))
+        svc = cls(settings, areas, locator, registry, network, eligibility, traffic=traffic, rebuild=rebuild)
+        if not eager:
+            return svc
         # Load the index now, not on the first referrer's request.
         svc.__dict__["geocoder"] = get_geocoder(settings, build_if_missing=rebuild, units=svc.units)
         # And the wide regions' point index (≈ 0.2 s), not on the first wide lookup; damaged samples are refused
@@ -73,10 +147,10 @@ class Service(LookupCase):
         svc.__dict__["region_sampler"] = svc.make_region_sampler(rebuild)
         return svc
 
-    @cached_property
+    @_loaded_once
     def geocoder(self) -> Geocoder:
-        """The configured geocoder (offline by default), loaded on first use."""
-        return get_geocoder(self.settings, units=self.units)
+        """The configured geocoder (offline by default): read by :meth:`load`, or on first use when loaded lazily."""
+        return get_geocoder(self.settings, build_if_missing=self.rebuild, units=self.units)
 
     def live_registry(self) -> RegistryService:
         """The live registry: the one source of approvals (and free places). Opened from the settings on first use
@@ -176,11 +250,11 @@ class Service(LookupCase):
                 out[uid][name] = round(float(t), 1) if np.isfinite(t) else None
         return {uid: {p: by[p] for p in TRAFFIC_PROFILES if p in by} for uid, by in out.items()}
 
-    @cached_property
+    @_loaded_once
     def region_sampler(self) -> RegionSampler:
         """The points a wide region's drive times are computed over (its own, or the population points in its
         units), from the prepared coverage samples (made at :meth:`load`; ≈ 0.1 s)."""
-        return self.make_region_sampler()
+        return self.make_region_sampler(self.rebuild)
 
     def make_region_sampler(self, rebuild: bool = True) -> RegionSampler:
         """:attr:`region_sampler` from the cached coverage samples (rebuilt when missing or damaged if ``rebuild``;

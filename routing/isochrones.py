@@ -19,11 +19,10 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from core.geojson import COORD_DECIMALS, geometry_dict, geometry_text
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from routing.contours import Shape, isochrone_bands
 from routing.network import RoadNetwork
 from routing.snapping import Snap, SnapArray
-from routing.speeds import load_speed_model
 from routing.time_grid import BEYOND_S, ContourGrid, Direction
 from routing.trees import drive_time_trees, times_to_snaps
 
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
 MAX_BANDS = 6
 """Most limits in one request (each band is one more contour of the same field, ~4 ms each)."""
 
-def _defaults() -> dict[str, float]:
-    return load_speed_model(get_settings().speeds_file).isochrone
 
 
 def isochrone(
@@ -72,7 +69,7 @@ def isochrone(
     shapely Polygon or MultiPolygon
         Empty when nothing is reached. See :mod:`routing.contours` for what is inside.
     """
-    max_hole_m2 = _defaults().get("max_hole_m2", 0.0) if max_hole_m2 is None else max_hole_m2
+    max_hole_m2 = net.isochrone.get("max_hole_m2", 0.0) if max_hole_m2 is None else max_hole_m2
     return isochrone_bands(net, tree, [limit_s], "disks", direction, origin, max_hole_m2, grid)[0]
 
 
@@ -141,7 +138,7 @@ def unit_bands(
         per_base = drive_time_trees(net, snaps, float(limits[-1]) + BEYOND_S, direction="inbound")
     else:
         raise ValueError(f"direction must be 'outbound' or 'inbound', not {direction!r}.")
-    max_hole_m2 = _defaults().get("max_hole_m2", 0.0) if max_hole_m2 is None else max_hole_m2
+    max_hole_m2 = net.isochrone.get("max_hole_m2", 0.0) if max_hole_m2 is None else max_hole_m2
     geoms = isochrone_bands(net, per_base.min(axis=0), limits, shape, direction, snaps, max_hole_m2)
     people = band_population(net, per_base, snaps, limits, shape, direction, population)
     lowers = [None] * len(limits) if shape == "disks" else [0.0, *(limits[:-1] / 60.0)]

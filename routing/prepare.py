@@ -17,12 +17,10 @@ from typing import Iterator, TypeVar
 
 import numpy as np
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from core.cache import CacheError, EntryMissing, EntryStale, entry_lock, load_or_build, manifest_checksum
 from core.settings import Settings
-from routing.compile import compile_network
 from routing.loaders import load_graph, network_path
 from routing.network import FORMAT_VERSION, META, NPZ, RoadNetwork, read_meta
 from routing.snapping import build_snap_index
@@ -118,6 +116,8 @@ def prepare_network(
 def _build_network(
     settings: Settings, source: str, progress: bool, polygon_wgs84: BaseGeometry | None = None
 ) -> RoadNetwork:
+    from routing.compile import compile_network  # networkx and pandas: only to build, never to load (issue 24)
+
     model = load_speed_model(settings.speeds_file)
     with _steps(progress) as step:
         checksum = step("Checksum of inputs", lambda: input_checksum(settings, source, polygon_wgs84))
@@ -160,7 +160,8 @@ def load_network(
     RoadNetwork
         With its snap index built.
     """
-    profile = load_speed_model(settings.speeds_file).canonical(profile or settings.profile)  # rush_hour → peak
+    speeds = load_speed_model(settings.speeds_file)
+    profile = speeds.canonical(profile or settings.profile)  # rush_hour → peak
     entry = network_cache_dir(settings)
     try:
         net = load_or_build(
@@ -173,6 +174,7 @@ def load_network(
         )
     except (EntryMissing, EntryStale) as exc:
         raise StaleNetworkError(str(exc)) from None
+    net.isochrone, net.snap_warning_m = dict(speeds.isochrone), float(settings.snap_warning_m)  # settings passed in
     net = net.with_profile(profile)
     build_snap_index(net)
     return net
@@ -218,6 +220,8 @@ def check_network_plausibility(net: RoadNetwork, registry, trees, samples) -> li
     -------
     list of str
     """
+    from scipy.sparse.csgraph import connected_components  # ≈ 0.2 s to import: only prepare and the start checks
+
     problems = []
     _, labels = connected_components(net.csr, directed=True, connection="strong")
     largest = np.bincount(labels).max() / net.n_nodes

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from core.settings import get_settings
 from routing.network import RoadNetwork
 
 
@@ -100,13 +99,13 @@ def snap_many(net: RoadNetwork, xs: np.ndarray, ys: np.ndarray, far_m: float | N
     xs, ys : array-like of float
         Point coordinates in EPSG:3006 (m).
     far_m : float, optional
-        Distance (m) above which a snap is flagged ``far``; defaults to ``settings.snap_warning_m``.
+        Distance (m) above which a snap is flagged ``far``; defaults to ``net.snap_warning_m`` (the setting).
 
     Returns
     -------
     SnapArray
     """
-    far_m = get_settings().snap_warning_m if far_m is None else far_m
+    far_m = net.snap_warning_m if far_m is None else far_m
     xs = np.atleast_1d(np.asarray(xs, dtype=np.float64))
     ys = np.atleast_1d(np.asarray(ys, dtype=np.float64))
     if xs.shape != ys.shape or not np.isfinite(xs).all() or not np.isfinite(ys).all():

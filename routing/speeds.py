@@ -12,11 +12,14 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
-import yaml
+
+from core.datafile import load_yaml
+
+if TYPE_CHECKING:
+    import networkx as nx  # annotations only: loading the speed model for a lookup never needs networkx
 
 _MPH = 1.609344
 _NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*$", re.IGNORECASE)
@@ -106,7 +109,7 @@ def load_speed_model(path: str | Path) -> SpeedModel:
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str, _mtime: int) -> SpeedModel:
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = load_yaml(Path(path).read_text(encoding="utf-8"))
     profiles = {
         name: (float(p.get("default_factor", 1.0)), {k: float(v) for k, v in (p.get("factor") or {}).items()})
         for name, p in raw["profiles"].items() if "alias_of" not in p

@@ -31,7 +31,6 @@ from typing import Literal, Sequence
 import numpy as np
 from scipy import ndimage
 
-from core.settings import get_settings
 from routing.network import RoadNetwork
 from routing.snapping import Snap, SnapArray, snap_candidates
 
@@ -140,16 +139,16 @@ def contour_grid(net: RoadNetwork, cell_m: float | None = None, reach_m: float |
         Cell side (m); default :data:`CELL_M` (or ``cell_m`` in the ``isochrone`` section of ``speeds.yaml``).
     reach_m : float, optional
         Largest distance (m) from a reached place to its road; default ``settings.snap_warning_m`` — the distance
-        beyond which the lookup itself warns that drive times end at the road.
+        beyond which the lookup itself warns that drive times end at the road (``net.snap_warning_m``).
 
     Returns
     -------
     ContourGrid
         Built in about 0.3 s for the county at 100 m.
     """
-    defaults = _defaults()
+    defaults = net.isochrone
     cell_m = float(defaults.get("cell_m", CELL_M) if cell_m is None else cell_m)
-    reach_m = float(defaults.get("reach_m", get_settings().snap_warning_m) if reach_m is None else reach_m)
+    reach_m = float(defaults.get("reach_m", net.snap_warning_m) if reach_m is None else reach_m)
     if cell_m <= 0 or reach_m < 0:
         raise ValueError("cell_m must be positive and reach_m not negative (m).")
     key = ("contour_grid", cell_m, reach_m)
@@ -158,10 +157,6 @@ def contour_grid(net: RoadNetwork, cell_m: float | None = None, reach_m: float |
     return net._cache[key]
 
 
-def _defaults() -> dict[str, float]:
-    from routing.speeds import load_speed_model
-
-    return load_speed_model(get_settings().speeds_file).isochrone
 
 
 def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:

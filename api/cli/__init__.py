@@ -7,6 +7,7 @@ A later module's command replaces an earlier one of the same name (``serve`` liv
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import typer
@@ -36,16 +37,26 @@ CHECKED_COMMANDS = ("lookup", "batch")
 its own command, before the server starts)."""
 
 
+COLLECTING_COMMANDS = ("serve", "prepare", "batch")
+"""Commands that keep Python's cyclic garbage collector on: the server runs for weeks, ``prepare`` builds graphs and
+frames whose cycles add up, ``batch`` answers any number of rows. Every other command is one short answer: loading
+the prepared cache allocates millions of small objects that the collector scans again and again to find almost
+nothing (≈ 0.45 s of a 2.5 s ``asih lookup``, bench/bench_cli.py); reference counting still frees them."""
+
+
 @app.callback()
 def _start(ctx: typer.Context) -> None:
     """ASIH area coverage and drive-time routing for Region Stockholm."""
+    if ctx.invoked_subcommand not in COLLECTING_COMMANDS and gc.isenabled():
+        gc.disable()
+        ctx.call_on_close(gc.enable)  # a caller running the command in its own process (tests) gets it back
     if ctx.invoked_subcommand in CHECKED_COMMANDS and not {"--help", "-h"} & set(sys.argv[1:]):
         from api.cli.checks import DataCheckError, check_data
         from api.cli.output import fail
         from core.settings import get_settings
 
         try:
-            check_data(get_settings())
+            ctx.obj = check_data(get_settings())  # the area model and providers file, read once for the command
         except DataCheckError as exc:
             fail(str(exc))
 

@@ -9,15 +9,10 @@ import typer
 from rich import box
 from rich.table import Table
 
-from api.cli.checks import check_providers
-from api.cli.output import console, fail, print_json
-from geo.areas.definitions import AreaDataError
-from geo.areas.locate import AreaLocator
-from geo.areas.model import build_area_model, load_area_model
-from geo.boundaries import DataFileError
-from core.cache import CacheError
-from geo.providers import ProviderDataError, read_registry
-from core.settings import get_settings
+from api.cli.output import console, fail, get_settings, print_json
+
+# The area model, the locator and the providers file (geopandas, scipy) are imported inside each command, so that
+# `asih --help` and the other commands never pay for them.
 
 
 def areas(
@@ -26,6 +21,11 @@ def areas(
     areas_file: Annotated[Optional[Path], typer.Option("--areas", help="Areas YAML to use instead of the configured one.")] = None,
 ) -> None:
     """List the eight ASIH areas, or check an areas file (exit 0 when valid)."""
+    from core.cache import CacheError
+    from geo.areas.definitions import AreaDataError
+    from geo.areas.model import build_area_model, load_area_model
+    from geo.boundaries import DataFileError
+
     settings = get_settings()
     try:
         model = build_area_model(settings, areas_file) if (check or areas_file) else load_area_model(settings)
@@ -65,6 +65,9 @@ def locate(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Which area, municipality and district a point lies in. Exit 1 when outside Stockholm County."""
+    from geo.areas.locate import AreaLocator
+    from geo.areas.model import load_area_model
+
     settings = get_settings()
     locator = AreaLocator(load_area_model(settings), settings.border_warning_m)
     try:
@@ -94,6 +97,13 @@ def providers(
     providers_file: Annotated[Optional[Path], typer.Option("--providers", help="Providers YAML to use.")] = None,
 ) -> None:
     """List the provider units with approved areas and bases (and how sure each base is)."""
+    from api.cli.checks import check_providers
+    from core.cache import CacheError
+    from geo.areas.definitions import AreaDataError
+    from geo.areas.model import load_area_model
+    from geo.boundaries import DataFileError
+    from geo.providers import ProviderDataError, read_registry
+
     settings = get_settings()
     try:
         read_registry(providers_file or settings.providers_file)  # the file's own structure first

@@ -25,7 +25,6 @@ from api.cli.common import (
     profiles_of,
 )
 from api.cli.output import as_of_line, console, day_option, fail, print_json
-from geo.providers import UnknownUnit
 
 VERDICT_STYLE = {"supported": "green", "at risk": "yellow", "unsupported": "red", "reaches, not approved": "cyan",
                  "not approved": "dim"}
@@ -37,6 +36,7 @@ SORTS = ("unit", "area", "share", "gap", "verdict")
 
 def _compare_dates(svc, profiles, limit_minutes, before: dict, later, unit, json_out: bool) -> None:
     """What the approval changes between two days did to coverage: the changed approvals, then the changed rows."""
+    from geo.providers import UnknownUnit
     from routing.audit_table import audit_profiles, compare_rows
 
     after = auditors_on(svc, profiles, limit_minutes, later)
@@ -113,6 +113,7 @@ def audit(
     """Audit each unit's approvals in force on a day (the live registry; default today) against what its bases
     reach within the limit (population, land, roads), under free flow, typical and peak traffic side by side; the
     headline profile is the configured one (ASIH_PROFILE, typical by default)."""
+    from geo.providers import UnknownUnit
     from routing.audit_table import audit_profiles
 
     if lang not in ("sv", "en"):
@@ -295,6 +296,7 @@ def _compare(svc, spec: str, rows: list[dict], json_out: bool, now: dict) -> Non
 
 
 def _what_if(svc, auditors, move, add, remove, json_out, csv_out, xlsx_out, lang) -> None:
+    from geo.providers import UnknownUnit
     from routing.whatif import apply_changes, geocoder_resolver, what_if_registry, what_if_rows
 
     base = next(iter(auditors.values()))

@@ -21,8 +21,7 @@ from api.cli.common import (
     note,
     profiles_of,
 )
-from api.cli.output import as_of_line, console, day_option, fail, print_json
-from core.settings import get_settings
+from api.cli.output import as_of_line, console, day_option, fail, get_settings, print_json
 
 
 def choice(

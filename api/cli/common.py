@@ -8,8 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from api.cli.output import DATE_HELP, console, fail
-from core.settings import get_settings
+from api.cli.output import DATE_HELP, console, fail, get_settings
 
 ProfileOpt = Annotated[
     Optional[str], typer.Option(help="One speed profile: free_flow | typical | peak (rush_hour = peak).")
@@ -27,7 +26,7 @@ def load_service():
     """The prepared state (in the configured profile; other profiles are derived from its network)."""
     from lookup.service import Service
 
-    return Service.load(get_settings())
+    return Service.load(get_settings(), eager=False)
 
 
 def auditors_on(svc, profiles: list[str], limit_minutes: float | None, day=None) -> dict:

@@ -17,14 +17,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from api.cli.output import console, fail, print_json
-from core.settings import get_settings
+from api.cli.output import console, fail, get_settings, print_json
 
 
-def _service(profile: str | None = None, live: bool = False):
+def _service(ctx: typer.Context, profile: str | None = None, live: bool = False):
+    """The prepared state, read as far as a lookup needs it (the rest on first use), on the area model and
+    providers file the start checks have just read (``ctx.obj``, see :mod:`api.cli`)."""
     from lookup.service import Service
 
-    svc = Service.load(get_settings(), profile=profile)
+    svc = Service.load(get_settings(), profile=profile, eager=False, checked=ctx.obj)
     if live:
         from registry.service import RegistryService
 
@@ -33,6 +34,7 @@ def _service(profile: str | None = None, live: bool = False):
 
 
 def lookup(
+    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Address, postcode, place or 'lat, lon'.")],
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (errors too, as {\"error\": …}).")] = False,
     profile: Annotated[str | None, typer.Option(help="free_flow | typical | peak; default the configured one "
@@ -56,7 +58,7 @@ def lookup(
         day = parse_day(on)
     except ValueError as exc:
         _error(json_out, str(exc))
-    svc = _service(profile, live=True)
+    svc = _service(ctx, profile, live=True)
     lang = lang if lang in ("en", "sv") else "en"
     try:
         result = svc.lookup(address=query, choice=choice, lang=lang, on=day)
@@ -169,6 +171,7 @@ def _free(availability: dict | None) -> str:
 
 
 def batch(
+    ctx: typer.Context,
     infile: Annotated[Path, typer.Argument(help="CSV: an 'address' column (or 'lat','lon'), or one address per line.")],
     outfile: Annotated[Path, typer.Argument(help="CSV to write (the only place results go).")],
     profile: Annotated[str | None, typer.Option(help="free_flow | typical | peak; default the configured one "
@@ -183,7 +186,7 @@ def batch(
         rows = rows_from_csv(infile.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, BatchInputError) as exc:
         fail(f"Cannot read {infile.name}: {exc}")
-    svc = _service(profile)
+    svc = _service(ctx, profile)
     columns = ["row", "status", "error", "precision", "matched", "lat", "lon", "area_id", "area_name",
                "border_warning", "possible_areas", "eligible_within_limit", "eligible_units", "warnings"]
     failed = 0

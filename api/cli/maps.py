@@ -6,11 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
-import geopandas as gpd
 import typer
 
-from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail
-from core.settings import METRIC_CRS, get_settings
+from api.cli.output import DATE_HELP, as_of_line, console, day_option, fail, get_settings
 
 MAP_KINDS = ("overview", "unit", "choice", "lookup")
 EXPORT_LAYERS = ("areas", "isochrones", "gaps", "choice")
@@ -24,7 +22,7 @@ DateOpt = Annotated[Optional[str], typer.Option("--date", help=DATE_HELP)]
 def _service(profile: str | None):
     from lookup.service import Service
 
-    return Service.load(get_settings(), profile=profile)
+    return Service.load(get_settings(), profile=profile, eager=False)
 
 
 def _inputs(svc, kind: str, target: str | None, limit_s: float, approvals=None) -> dict:
@@ -153,6 +151,9 @@ def export_cmd(
     on: DateOpt = None,
 ) -> None:
     """Export a GIS layer for the region's analysts; every feature carries the approvals' day and the profile."""
+    import geopandas as gpd
+
+    from core.settings import METRIC_CRS
     from maps.export import export_layer
     from routing.choice import choice_layer
 

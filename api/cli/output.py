@@ -14,6 +14,14 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def get_settings():
+    """The service's settings (:func:`core.settings.get_settings`), imported only when a command runs: importing
+    pydantic-settings takes longer than the rest of ``asih --help`` (bench/bench_cli.py)."""
+    from core.settings import get_settings as settings
+
+    return settings()
+
+
 def _clean(obj: Any) -> Any:
     if isinstance(obj, float):
         return None if math.isnan(obj) or math.isinf(obj) else obj

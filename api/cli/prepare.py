@@ -13,15 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from api.cli.checks import check_providers, implausible_message
-from api.cli.output import console, fail
-from geo.areas.definitions import AreaDataError
-from geo.areas.model import prepare_area_model
-from geo.boundaries import DataFileError
-from core.cache import CacheError
-from geo.geocode.sources import SourceError
-from geo.providers import ProviderDataError
-from core.settings import UnknownSetting, get_settings, verify_environment
+from api.cli.output import console, fail, get_settings
 
 
 def prepare(
@@ -32,10 +24,19 @@ def prepare(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even when the cache is fresh and intact.")] = False,
 ) -> None:
     """Build the cache: areas, road network, base drive-time trees, geocoder index. Idempotent; repairs damage."""
+    from api.cli.checks import check_providers, implausible_message
+    from core.cache import CacheError
+    from core.settings import UnknownSetting, verify_environment
+    from geo.areas.definitions import AreaDataError
+    from geo.areas.model import prepare_area_model
+    from geo.boundaries import DataFileError
     from geo.geocode import build_index
+    from geo.geocode.sources import SourceError
+    from geo.providers import ProviderDataError
     from routing.basetrees import load_base_trees
     from routing.population import load_samples
     from routing.prepare import check_network_plausibility, load_network, prepare_network
+    from maps.basemap import load_basemap
 
     try:
         verify_environment()
@@ -74,6 +75,7 @@ def prepare(
         console.print("Network plausibility: connected, covers the county's population, every unit reaches its areas")
         build_index(settings)
         console.print("Geocoder index: ready")
+        console.print(f"Base map: {len(load_basemap(settings, force=force).text) // 1024:,} kB")
     except (AreaDataError, ProviderDataError, DataFileError, CacheError) as exc:
         fail(str(exc))
     except SourceError as exc:

@@ -15,9 +15,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from api.cli.output import console, fail, print_json
-from geo.providers import ProviderDataError
-from core.settings import get_settings
+from api.cli.output import console, fail, get_settings, print_json
 
 users_app = typer.Typer(help="Registry users and their tokens (roles: provider, contract_manager, admin).",
                         no_args_is_help=True)
@@ -32,6 +30,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _service(auto_import: bool = True):
+    from geo.providers import ProviderDataError
     from registry.service import Damaged, RegistryService, Unavailable
 
     try:
@@ -55,18 +54,29 @@ def users_add(
     role: Annotated[str, typer.Option("--role", help="provider, contract_manager or admin.")],
     unit: Annotated[Optional[list[str]], typer.Option("--unit", help="Unit id a provider reports for (repeatable).")] = None,
     name: Annotated[str, typer.Option("--name", help="Who holds the token (shown in the change log).")] = "",
+    expires: Annotated[Optional[str], typer.Option(
+        "--expires", help="The token expires after this long: 90d (days), 12w (weeks) or 36h (hours); "
+        "none = never.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a user and print their token once (only a keyed hash of it is stored: it cannot be shown again)."""
+    from core.words import render
     from registry.service import cli_actor
+    from registry.tokens import lifetime
 
+    try:
+        expires_after = None if expires is None else lifetime(expires)
+    except ValueError as exc:
+        fail(str(exc))
     svc = _service()
-    user, token = _run(svc.add_user, cli_actor(), role, unit or [], name)
+    user, token = _run(svc.add_user, cli_actor(), role, unit or [], name, expires_after)
     if json_out:
         print_json({**user, "token": token})
         return
     console.print(f"User {user['id']} ({user['name']}, {user['role']}"
                   + (f", units {', '.join(user['units'])}" if user["units"] else "") + ").")
+    if user["token_expires_at"]:
+        console.print(render("token_expires", {"date": user["token_expires_at"]}, "en"), highlight=False)
     console.print("Token (shown once; hand it over privately):", highlight=False)
     sys.stdout.write(token + "\n")
 
@@ -82,17 +92,18 @@ def users_revoke(user_id: Annotated[int, typer.Argument(help="The user's id (asi
 
 @users_app.command("list")
 def users_list(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Every user with role, units, token prefixes and whether revoked (never a token)."""
+    """Every user with role, units, token prefixes, when their tokens expire and whether revoked (never a token)."""
     users = _service().users()
     if json_out:
         print_json(users)
         return
     table = Table(title="Registry users")
-    for col in ("id", "name", "role", "units", "token prefixes", "created", "revoked"):
-        table.add_column(col)
+    for col in ("id", "name", "role", "units", "token prefixes", "created", "expires", "revoked"):
+        table.add_column(col, overflow="fold")  # wrapped, never cut: a time must be read whole
     for u in users:
         table.add_row(str(u["id"]), u["name"], u["role"], ", ".join(u["units"]) or "–",
-                      ", ".join(u["token_prefixes"]), u["created_at"], u["revoked_at"] or "–")
+                      ", ".join(u["token_prefixes"]), u["created_at"], u["token_expires_at"] or "–",
+                      u["revoked_at"] or "–")
     console.print(table)
 
 
@@ -124,6 +135,7 @@ def registry_import(
                                          "approvals of known units are kept (they change with dates).")] = False,
 ) -> None:
     """Import a providers YAML: into an empty registry, or with --update into one in use."""
+    from geo.providers import ProviderDataError
     from registry.db import write_session
     from registry.service import cli_actor
     from registry.yamlio import import_units
@@ -190,6 +202,42 @@ def registry_approvals(
     for unit, areas in approvals.items():
         table.add_row(unit, ", ".join(map(str, areas)) or "–")
     console.print(table)
+
+
+@registry_app.command("init")
+def registry_init(
+    providers: Annotated[Optional[Path], typer.Option(
+        "--providers", help="Providers YAML to import; default: the configured providers file.")] = None,
+) -> None:
+    """Set up a new registry on purpose: create (or migrate) the schema in a new, 0-byte or empty database and import
+    the providers file. Refuses a database that already holds data (exit 2), never overwriting it."""
+    from core.words import render
+    from registry.db import NotEmpty, head_revision, init_database
+    from registry.errors import Damaged, Unavailable
+
+    settings = get_settings()
+    try:
+        where = init_database(settings.registry_url)
+    except (NotEmpty, Damaged, Unavailable, OSError) as exc:
+        fail(str(exc))
+    path = providers or settings.providers_file
+    svc = _service_importing(settings, path)
+    try:
+        units = len(_run(svc.units))
+    finally:
+        svc.close()
+    console.print(render("registry_init_done", {"where": where, "revision": head_revision(), "units": units,
+                                                "file": str(path)}), highlight=False)
+
+
+def _service_importing(settings, path: Path):
+    from geo.providers import ProviderDataError
+    from registry.service import Damaged, RegistryService, Unavailable
+
+    try:
+        return RegistryService.from_settings(settings, import_file=path)
+    except (ProviderDataError, ValueError, OSError, Damaged, Unavailable) as exc:
+        fail(f"Cannot open the registry: {exc}")
 
 
 @registry_app.command("check")

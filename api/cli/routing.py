@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pyproj import Transformer
 from rich.console import Console
 
-from core.settings import METRIC_CRS, WGS84, get_settings
+from api.cli.output import get_settings
 
 _console = Console(stderr=True)
 
@@ -25,6 +24,9 @@ def drive_time_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Drive time between two points (the provider drives from FROM to TO)."""
+    from pyproj import Transformer
+
+    from core.settings import METRIC_CRS, WGS84
     from routing.prepare import load_network
     from routing.trees import drive_time
 
@@ -93,7 +95,7 @@ def isochrone_cmd(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     settings = get_settings()
-    svc = Service.load(settings, profile=profile)
+    svc = Service.load(settings, profile=profile, eager=False)
     try:
         u = svc.registry.get(unit)
     except UnknownUnit as exc:
@@ -130,7 +132,7 @@ def split_cmd(
         raise typer.BadParameter("--direction is outbound or inbound.")
     settings = get_settings()
     day = day_option(on)
-    svc = Service.load(settings, profile=profile)
+    svc = Service.load(settings, profile=profile, eager=False)
     approvals = svc.approvals_on(day)
     collection = split_collection(settings, svc.network, svc.areas, svc.eligibility.trees, svc.registry_on(approvals),
                                   minutes, not all_units, direction)

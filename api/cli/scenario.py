@@ -14,10 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from api.cli.output import as_of_line, console, fail, print_json
-from api.exports import floor_share
-from geo.providers import ProviderDataError
-from core.settings import get_settings
+from api.cli.output import as_of_line, console, fail, get_settings, print_json
 
 scenario_app = typer.Typer(help="Saved what-if scenarios (saved on /planering): list them, print one as a PDF.",
                            no_args_is_help=True)
@@ -29,6 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _registry():
+    from geo.providers import ProviderDataError
     from registry.service import RegistryService
 
     try:
@@ -81,7 +79,7 @@ def scenario_report_cmd(
         scenario = Scenarios.of(registry).get(scenario_id)
     except NotFound as exc:
         fail(str(exc))
-    svc = Service.load(get_settings())
+    svc = Service.load(get_settings(), eager=False)
     svc.live = registry
     approvals = svc.approvals_on(parse_day(scenario["date"]))
     console.print(as_of_line(approvals.day, scenario["profile"]))
@@ -103,6 +101,8 @@ def scenario_report_cmd(
 
 def _share(side: dict | None) -> str:
     """A side of a what-if row: its population share floored to one decimal, and its verdict."""
+    from api.exports import floor_share
+
     if side is None:
         return "–"
     return f"{floor_share(side['population_share'], 1):.1f} % ({side['verdict']})"

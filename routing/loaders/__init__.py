@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 from shapely.geometry.base import BaseGeometry
 
 from core.settings import COUNTY_CODE, METRIC_CRS, Settings
-from routing.loaders.matsim import graph_from_matsim
 from routing.speeds import SpeedModel, add_speeds, load_speed_model, road_class
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 SOURCES = ("matsim", "osmnx-files", "osm-xml", "pbf", "overpass")
 DEFAULT_MATSIM_FILE = "stockholm-county-matsim-network-2014.xml.gz"
@@ -112,10 +114,12 @@ def load_graph(
     file = network_path(settings, source, path)
     if file is not None:
         _verify_file(file, source)
+    # The readers (networkx and pandas; for OSM also OSMnx with scikit-learn and matplotlib, ~1.3 s) are imported
+    # only to build a network: no command or server that loads the prepared cache needs them (issue 24).
     if source == "matsim":
+        from routing.loaders.matsim import graph_from_matsim
+
         return normalise_graph(graph_from_matsim(file), source, model)
-    # OSMnx (with scikit-learn and matplotlib) takes ~1.3 s to import: only the OSM sources need it, not MATSim
-    # nor any command or server that loads the prepared cache (issue 24).
     from routing.loaders import osm
 
     if source == "osmnx-files":

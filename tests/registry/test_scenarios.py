@@ -211,7 +211,7 @@ def test_the_cli_lists_and_prints_a_scenario_with_the_whatif_figures(client, svc
                         headers=bearer(users["manager"]["token"])).json()
     answer = client.post("/v1/whatif", json=body).json()
     monkeypatch.setattr(scenario_cli, "_registry", lambda: svc)
-    monkeypatch.setattr(Service, "load", classmethod(lambda cls, settings: copy.copy(service)))  # no second load
+    monkeypatch.setattr(Service, "load", classmethod(lambda cls, settings, **_: copy.copy(service)))  # no second load
     runner = CliRunner()
 
     listed = runner.invoke(cli, ["scenario", "list", "--json"])
