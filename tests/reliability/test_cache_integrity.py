@@ -66,10 +66,14 @@ def test_flipped_bytes_in_the_trees_are_refused_and_prepare_repairs_them(full_ca
 
 @pytest.mark.parametrize("relpath", [TREES, "network/network.npz", "samples/samples.npz", "geocoder/index.json",
                                      "areas/model.gpkg"])
-def test_truncated_file_is_refused_naming_it_and_rebuilt_on_load(full_cache_copy, settings, relpath):
-    path = full_cache_copy / relpath
+def test_truncated_file_is_refused_naming_it_and_rebuilt_on_load(tiny, tiny_service, tmp_path, relpath):
+    """On the tiny real model (the county's loaders and cache code, rebuilt in seconds)."""
+    cache = tmp_path / "cache"
+    shutil.copytree(tiny.settings.cache_dir, cache)
+    assert tiny.settings.profile == "free_flow"  # TREES names that profile's entry
+    path = cache / relpath
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    broken = Settings(cache_dir=full_cache_copy)
+    broken = tiny.settings.model_copy(update={"cache_dir": cache})
     with pytest.raises(CacheError) as err:
         svc = Service.load(broken, rebuild=False)
         svc_samples(svc, rebuild=False)

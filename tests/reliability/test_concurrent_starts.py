@@ -7,10 +7,12 @@ processes, real files, a real server on 127.0.0.1.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 from core.cache import entry_lock, load_or_build, read_manifest
 from core.encoding import json_bytes, json_value
@@ -26,27 +28,35 @@ def _stale_speeds(settings, tmp_path):
     return speeds
 
 
-def test_two_prepares_at_once_both_succeed(full_cache_copy, settings, tmp_path):
-    for name in ("network", "trees", "samples"):
-        shutil.rmtree(full_cache_copy / name)
-    env = {"ASIH_CACHE_DIR": str(full_cache_copy), "NO_COLOR": "1", "COLUMNS": "200"}
-    procs = [subprocess.Popen([asih_exe(), "prepare"], env={**__import__("os").environ, **env}, text=True,
+def _tiny_cache(tiny, tmp_path) -> Path:
+    """A private copy of the tiny real model's prepared cache (the county's code paths, in seconds)."""
+    dst = tmp_path / "cache"
+    shutil.copytree(tiny.settings.cache_dir, dst)
+    return dst
+
+
+def test_two_prepares_at_once_both_succeed(tiny, tmp_path):
+    cache = _tiny_cache(tiny, tmp_path)
+    for name in ("network", "trees"):
+        shutil.rmtree(cache / name)
+    env = {**os.environ, **tiny.env(cache), "NO_COLOR": "1", "COLUMNS": "200"}
+    procs = [subprocess.Popen([asih_exe(), "prepare"], env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
     outs = [p.communicate(timeout=600)[0] for p in procs]
     for p, out in zip(procs, outs):
         assert p.returncode == 0, out[-3000:]
         assert "Traceback" not in out and "Prepared in" in out, out[-3000:]
-    assert not list(full_cache_copy.rglob(".*.tmp-*")) and not list(full_cache_copy.rglob(".*.old-*"))
-    check = run_asih("lookup", "59.3148, 18.0843", "--json", cache_dir=full_cache_copy)
+    assert not list(cache.rglob(".*.tmp-*")) and not list(cache.rglob(".*.old-*"))
+    check = run_asih("lookup", "59.3148, 18.0843", "--json", env=tiny.env(cache))
     assert check.returncode == 0, check.stderr[-2000:]
 
 
-def test_serve_with_two_workers_on_a_stale_cache_starts_both(full_cache_copy, settings, tmp_path):
-    speeds = _stale_speeds(settings, tmp_path)
+def test_serve_with_two_workers_on_a_stale_cache_starts_both(tiny, tmp_path):
+    cache = _tiny_cache(tiny, tmp_path)
+    speeds = _stale_speeds(tiny.settings, tmp_path)
     port = free_port()
     log_path = tmp_path / "serve.log"
-    env = {**__import__("os").environ, "ASIH_CACHE_DIR": str(full_cache_copy), "ASIH_SPEEDS_FILE": str(speeds),
-           "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **tiny.env(cache, speeds_file=speeds), "PYTHONUNBUFFERED": "1"}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([asih_exe(), "serve", "--port", str(port), "--workers", "2"], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -61,7 +71,7 @@ def test_serve_with_two_workers_on_a_stale_cache_starts_both(full_cache_copy, se
         assert "startup failed" not in text and "Traceback" not in text and "died" not in text, text[-3000:]
     finally:
         stop(proc)
-    assert read_manifest(full_cache_copy / "network")["checksum"] != read_manifest(settings.cache_dir / "network")[
+    assert read_manifest(cache / "network")["checksum"] != read_manifest(tiny.settings.cache_dir / "network")[
         "checksum"], "the network was rebuilt from the changed speeds"
 
 

@@ -112,6 +112,15 @@ class TinyModel:
     trees: BaseTrees
     cut: tuple[int, int]
 
+    def env(self, cache_dir: Path | None = None, **changes) -> dict[str, str]:
+        """``ASIH_`` environment variables that make a subprocess (``asih prepare``, ``asih serve``) load this model:
+        every setting that differs from the defaults, ``cache_dir`` (default the model's own) and ``changes``
+        (setting name → value) on top."""
+        settings = self.settings.model_copy(update={"cache_dir": cache_dir or self.settings.cache_dir, **changes})
+        defaults = Settings()
+        return {f"ASIH_{name.upper()}": str(value) for name, value in settings.model_dump().items()
+                if value is not None and value != getattr(defaults, name)}
+
 
 def build_tiny_model(folder: Path, county: Settings | None = None) -> TinyModel:
     """Cut the raw files into ``folder / "raw"`` and build the tiny model into ``folder / "cache"``.
