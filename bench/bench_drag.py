@@ -46,6 +46,7 @@ from bench._load import free_port  # noqa: E402 - needs the root on sys.path
 from bench.bench_whatif import _lat_lon, _pixel, _random_point  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/bench_drag.py --drags 24 --keys 12 --before /tmp/asih-before"
+"""The documented command (bench/README.md); a run records its own (``sys.argv``)."""
 UNITS = ("syd-aleris", "stockholms-sjukhem", "sodertalje-sjukhus")
 VIEWPORT = {"width": 1280, "height": 800}
 CHROMIUM = "/usr/bin/chromium"
@@ -254,7 +255,7 @@ def main() -> None:
                 for page in pages.values():
                     page.unit(UNITS[0])
                     page.key("wn"[i % 2])  # west and north in turn: a new place every press
-            out = {"command": COMMAND, "load_average_1min": round(load, 2),
+            out = {"command": " ".join([".venv/bin/python", *sys.argv]), "load_average_1min": round(load, 2),
                    "viewport": VIEWPORT, "steps": args.steps, "pace_ms": args.pace, "settle_ms": args.settle,
                    **{name: page.figures() for name, page in pages.items()}}
             browser.close()
