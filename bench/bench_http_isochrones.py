@@ -72,7 +72,8 @@ def serve_as(mode: str) -> None:
         coverage.isochrones_json = _before_isochrones_json
 
 
-def _before_isochrones_json(svc, unit_id: str, limits: tuple[float, ...], shape: str, direction: str) -> bytes:
+def _before_isochrones_json(svc, unit_id: str, limits: tuple[float, ...], shape: str, direction: str,
+                            simplify_m: float = 0.0) -> bytes:
     from fastapi.encoders import jsonable_encoder
     from fastapi.responses import JSONResponse
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from core.geojson import COORD_DECIMALS, geometry_dict, geometry_text
@@ -183,16 +184,22 @@ def verify_minutes(minutes: Sequence[float]) -> np.ndarray:
 
 
 def bands_geojson(bands: Sequence[Band], properties: dict[str, Any] | None = None, *,
-                  serialised: bool = False) -> dict[str, Any]:
+                  serialised: bool = False, simplify_m: float = 0.0) -> dict[str, Any]:
     """A GeoJSON FeatureCollection (EPSG:4326), one feature per band with ``minutes``, ``population``,
     ``area_km2`` (and ``lower_minutes`` for rings), plus ``properties`` copied into every feature.
 
     Coordinates are rounded to :data:`core.geojson.COORD_DECIMALS` (6) decimals of a degree, about 0.1 m: far below
     the accuracy of the contoured polygons (:mod:`routing.contours`). With ``serialised``, each geometry is GeoJSON
     text written by GEOS (:class:`core.geojson.GeoJSONText`, for :func:`core.geojson.dumps`), not a dict of
-    coordinate lists: the same content, ~20× faster to put on the wire.
+    coordinate lists: the same content, ~20× faster to put on the wire. ``simplify_m`` > 0 simplifies each polygon
+    to that tolerance (m, in EPSG:3006, topology kept: no edge moves farther) before writing, and says so in every
+    feature's ``simplified_m``.
     """
     extra = dict(properties or {})
+    if simplify_m < 0:
+        raise ValueError("simplify_m must not be negative (m).")
+    if simplify_m > 0:
+        extra["simplified_m"] = float(simplify_m)
     people = np.array([b.population for b in bands])
     if any(b.lower_minutes is not None for b in bands):
         # Round the running total, so rounded rings still add up to the rounded largest disk.
@@ -201,7 +208,8 @@ def bands_geojson(bands: Sequence[Band], properties: dict[str, Any] | None = Non
     for b, n in zip(bands, people):
         props = {"minutes": b.minutes, "lower_minutes": b.lower_minutes, "population": int(round(n)),
                  "area_km2": round(b.area_km2, 2), **extra}
-        geometry = geometry_text(b.geometry) if serialised else to_geojson(b.geometry)
+        geom = shapely.simplify(b.geometry, simplify_m, preserve_topology=True) if simplify_m > 0 else b.geometry
+        geometry = geometry_text(geom) if serialised else to_geojson(geom)
         features.append({"type": "Feature", "properties": props, "geometry": geometry})
     return {"type": "FeatureCollection", "features": features}
 
@@ -217,6 +225,7 @@ def unit_isochrones(
     direction: Direction = "outbound",
     *,
     serialised: bool = False,
+    simplify_m: float = 0.0,
 ) -> dict[str, Any]:
     """A unit's isochrone bands as a GeoJSON FeatureCollection (EPSG:4326, coordinates rounded to 6 decimals of a
     degree, ≈ 0.1 m): the API's and the CLI's one call.
@@ -234,6 +243,8 @@ def unit_isochrones(
     serialised : bool
         Geometries as GeoJSON text (:class:`core.geojson.GeoJSONText`) for :func:`core.geojson.dumps` (the API), not
         dicts (see :func:`bands_geojson`).
+    simplify_m : float
+        Simplification tolerance (m) of the polygons sent; 0 = as computed (see :func:`bands_geojson`).
 
     Returns
     -------
@@ -246,7 +257,7 @@ def unit_isochrones(
         "unit": unit.unit, "unit_id": unit.id, "direction": direction, "shape": shape, "profile": net.profile,
         "base_precision": unit.precision,
         "bases": [{"name": b.name, "precision": b.precision} for b in unit.bases],
-    }, serialised=serialised)
+    }, serialised=serialised, simplify_m=simplify_m)
 
 
 def population_points(settings: Settings, net: RoadNetwork, model: AreaModel) -> SamplePoints:

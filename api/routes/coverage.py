@@ -93,14 +93,19 @@ async def isochrone(
     shape: Literal["disks", "rings"] = Query(
         "disks", description="`disks`: everything within each limit (they nest); `rings`: between limits (disjoint).",
     ),
+    simplify_m: float = Query(
+        0.0, ge=0, le=500, description="Simplify each polygon to this tolerance (m) before sending: fewer vertices, "
+        "no edge moved farther than this; each feature then says `simplified_m`. 0 (default): as computed.",
+    ),
     svc: Service = Depends(service),
 ) -> dict:
     """The places a unit reaches within each limit: a GeoJSON FeatureCollection (EPSG:4326), one feature per band
     with ``minutes``, ``lower_minutes`` (rings), ``population``, ``area_km2``, the direction and base precision."""
     u = _unit(svc, unit)
     limits = tuple(_minutes_list(minutes))
-    key = ("isochrones", u.id, limits, shape, direction)
-    return _answer(await run_heavy(heavy_for(request), key, isochrones_json, u.id, limits, shape, direction))
+    key = ("isochrones", u.id, limits, shape, direction, float(simplify_m))
+    return _answer(await run_heavy(heavy_for(request), key, isochrones_json, u.id, limits, shape, direction,
+                                   float(simplify_m)))
 
 
 @router.get("/split", responses=errors(422, 503))
@@ -154,10 +159,12 @@ def choice_json(svc: Service, limit_s: float | None, layer: bool, approvals: App
     return json_bytes(out)
 
 
-def isochrones_json(svc: Service, unit_id: str, limits: tuple[float, ...], shape: str, direction: str) -> bytes:
+def isochrones_json(svc: Service, unit_id: str, limits: tuple[float, ...], shape: str, direction: str,
+                    simplify_m: float = 0.0) -> bytes:
     """The body of ``GET /v1/isochrones/{unit}``."""
     return json_bytes(unit_isochrones(svc.settings, svc.network, svc.areas, svc.eligibility.trees,
-                                      svc.registry.get(unit_id), list(limits), shape, direction, serialised=True))
+                                      svc.registry.get(unit_id), list(limits), shape, direction, serialised=True,
+                                      simplify_m=simplify_m))
 
 
 def split_json(svc: Service, minutes: int | None, approved: bool, direction: str, approvals: Approvals) -> bytes:

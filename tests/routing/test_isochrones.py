@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+import shapely.geometry
 from scipy.spatial import cKDTree
 
 from bench.corridor import reached_lines
 from routing.basetrees import compute_base_trees
+from core.crs import to_metric
 from routing.isochrones import isochrone, to_geojson, unit_bands
 from routing.population import build_population_points
 from routing.snapping import nearest_node, snap, snap_many
@@ -284,6 +286,17 @@ def test_api_answers_one_feature_per_band(service, settings):
         assert r.status_code == 422 and r.json()["detail"], bad
     assert client.get("/v1/isochrones/sodertalje-sjukhus", params={"shape": "donut"}).status_code == 422
     assert client.get("/v1/isochrones/nobody").status_code == 404
+    # simplify_m: fewer vertices, no edge moved farther than the tolerance, and the answer says so.
+    simple = client.get("/v1/isochrones/sodertalje-sjukhus", params={"minutes": 30, "simplify_m": 50}).json()
+    full_geom, simple_geom = (shapely.geometry.shape(b["features"][0]["geometry"]) for b in (one, simple))
+    assert simple["features"][0]["properties"]["simplified_m"] == 50
+    assert "simplified_m" not in one["features"][0]["properties"]
+    assert shapely.get_num_coordinates(simple_geom) < 0.7 * shapely.get_num_coordinates(full_geom)
+    metric = [shapely.transform(g, lambda c: np.column_stack(to_metric(c[:, 1], c[:, 0])))
+              for g in (full_geom, simple_geom)]
+    assert shapely.hausdorff_distance(*metric) <= 50 + 1  # m (1 m for the 6-decimal rounding)
+    for bad in ("-1", "501", "x"):
+        assert client.get("/v1/isochrones/sodertalje-sjukhus", params={"simplify_m": bad}).status_code == 422
     split = client.get("/v1/split", params={"minutes": 30}).json()
     props = [f["properties"] for f in split["features"]]
     assert {p["area_id"] for p in props} == set(range(1, 9))
