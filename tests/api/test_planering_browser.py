@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from core.settings import get_settings
 from core.words import render
-from tests.api.test_whatif import ANSWER_TIMEOUT_MS, HANDEN, NARROW, SYD_ALERIS, Planner
+from tests.api.test_whatif import ANSWER_TIMEOUT_MS, HANDEN, NARROW, SYD_ALERIS, Planner, planners
 from tests.conftest import BROWSER_MARKS
 from tests.live_server import LiveServer
 
@@ -36,16 +36,7 @@ def server(live_server) -> LiveServer:
 
 @pytest.fixture
 def planner(browser, server):
-    made = []
-
-    def make(viewport: dict = DESK) -> Planner:
-        p = Planner(browser, server, viewport)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
+    yield from planners(browser, server, DESK)
 
 
 def _snap_m(server: LiveServer, lat: float, lon: float) -> float:

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from api.exports import floor_share
 from core.settings import get_settings
 from registry.service import RegistryService, cli_actor
-from tests.api.test_whatif import ANSWER_TIMEOUT_MS, NARROW, SYD_ALERIS, TOWARD_SODERTALJE, WIDE, Planner
+from tests.api.test_whatif import ANSWER_TIMEOUT_MS, NARROW, SYD_ALERIS, TOWARD_SODERTALJE, WIDE, Planner, planners
 from tests.conftest import BROWSER_MARKS
 from tests.live_server import LiveServer
 
@@ -51,16 +51,7 @@ def manager_token(server) -> str:
 
 @pytest.fixture
 def planner(browser, server):
-    made = []
-
-    def make(viewport: dict = WIDE) -> Planner:
-        p = Planner(browser, server, viewport)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
+    yield from planners(browser, server, WIDE)
 
 
 def _json(server: LiveServer, path: str, body: dict | None = None) -> dict:

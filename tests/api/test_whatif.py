@@ -299,15 +299,12 @@ class Planner:
         self.context.close()
 
 
-@pytest.fixture
-def planner(browser, server):
-    from maps.vendor_assets import AXE_DIR, vendored
-
-    if vendored() is None or vendored(AXE_DIR) is None:
-        pytest.fail("Leaflet or axe-core is not vendored: run `python -m maps.vendor_assets`")
+def planners(browser, server: LiveServer, default: dict):
+    """A fixture body for the /planering tests: yields ``make(viewport=default)``, which opens a :class:`Planner`;
+    every page made is closed after the test."""
     made = []
 
-    def make(viewport: dict = WIDE) -> Planner:
+    def make(viewport: dict = default) -> Planner:
         p = Planner(browser, server, viewport)
         made.append(p)
         return p
@@ -315,6 +312,15 @@ def planner(browser, server):
     yield make
     for p in made:
         p.close()
+
+
+@pytest.fixture
+def planner(browser, server):
+    from maps.vendor_assets import AXE_DIR, vendored
+
+    if vendored() is None or vendored(AXE_DIR) is None:
+        pytest.fail("Leaflet or axe-core is not vendored: run `python -m maps.vendor_assets`")
+    yield from planners(browser, server, WIDE)
 
 
 @_browser
