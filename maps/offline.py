@@ -112,8 +112,13 @@ def external_references(html: str) -> list[str]:
 
 
 def render_html(m: folium.Map) -> str:
-    """The full HTML page of a map."""
-    return m.get_root().render()
+    """The full HTML page of a map, in Swedish (``<html lang="sv">``) and zoomable on a phone: folium's page wrapper
+    names no language and forbids zooming (``user-scalable=no``), both WCAG 2.1 AA failures (axe: ``html-has-lang``,
+    ``meta-viewport``)."""
+    html = m.get_root().render()
+    html = re.sub(r"<html>", '<html lang="sv">', html, count=1)
+    return re.sub(r'<meta name="viewport"[^>]*>', '<meta name="viewport" content="width=device-width, initial-scale=1" />',
+                  html, count=1)
 
 
 def save_html(m: folium.Map, path: str | Path) -> Path:

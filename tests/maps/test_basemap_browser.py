@@ -125,8 +125,7 @@ def test_exported_map_embeds_the_same_base_map(browser, areas, municipalities, b
         assert page.evaluate(DRAWN, "path.asih-bm-motorway") == 1
         assert len(boxes["names"]) >= 3, boxes["names"]
         assert boxes["overlaps"] == [] and boxes["outside"] == []
-        # The map, base map included (folium's own page lacks lang and allows no zoom: not this layer's doing).
-        assert _axe(page, ".leaflet-container") == []
+        assert _axe(page) == []  # the whole page: the map, base map included, and its wrapper (lang, zoomable)
         assert refused == [] and errors == []
     finally:
         context.close()
