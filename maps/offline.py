@@ -117,8 +117,8 @@ def render_html(m: folium.Map) -> str:
     ``meta-viewport``)."""
     html = m.get_root().render()
     html = re.sub(r"<html>", '<html lang="sv">', html, count=1)
-    return re.sub(r'<meta name="viewport"[^>]*>', '<meta name="viewport" content="width=device-width, initial-scale=1" />',
-                  html, count=1)
+    zoomable = '<meta name="viewport" content="width=device-width, initial-scale=1" />'
+    return re.sub(r'<meta name="viewport"[^>]*>', zoomable, html, count=1)
 
 
 def save_html(m: folium.Map, path: str | Path) -> Path:
