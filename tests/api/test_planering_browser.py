@@ -213,5 +213,14 @@ def test_without_javascript_the_page_says_so_and_shows_no_empty_parts(browser, s
         for hidden in ("#far", "#explain-box", "#error"):
             assert page.locator(hidden).is_hidden(), hidden
         assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
+        # What works without JavaScript is one link away: the audit as a spreadsheet and the county's report.
+        links = page.locator("noscript a, ul.nojs-links a")
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert len(hrefs) == 3, hrefs
+        for href in hrefs:
+            r = urllib.request.urlopen(server.url + href, timeout=120)
+            assert r.status == 200 and r.headers["content-type"].split(";")[0] in (
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv", "application/pdf"), href
+            assert len(r.read()) > 1000, href
     finally:
         context.close()
