@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
 import functools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import NoReturn
@@ -20,6 +22,16 @@ from core.settings import get_settings
 # data/registry.sqlite3; set before the settings are first read. Each test process has its own: a pytest-xdist worker
 # inherits its controller's environment, so a registry made by a parent test process (marked below) is replaced.
 _REGISTRY_DIR = Path(tempfile.mkdtemp(prefix="asih-test-registry-"))
+_MADE_BY = os.getpid()
+
+
+@atexit.register
+def _remove_registry_dir() -> None:
+    """The throwaway registry goes with the process that made it (never with a forked child of it)."""
+    if os.getpid() == _MADE_BY:
+        shutil.rmtree(_REGISTRY_DIR, ignore_errors=True)
+
+
 if os.environ.get("ASIH_TEST_REGISTRY_OF_PID") not in (None, str(os.getpid())):
     for _name in ("ASIH_REGISTRY_URL", "ASIH_REGISTRY_SECRET_FILE"):
         os.environ.pop(_name, None)
