@@ -265,8 +265,9 @@ def _axe_vendored():
         pytest.fail("axe-core is not vendored: run `python -m maps.vendor_assets`")
 
 
-@pytest.fixture
-def pages(browser):
+def open_pages(browser):
+    """A fixture body: yields ``make(viewport=WIDE, **kw)``, which opens a :class:`Page`; every page made is closed
+    after the test."""
     made = []
 
     def make(viewport: dict = WIDE, **kw) -> Page:
@@ -277,6 +278,11 @@ def pages(browser):
     yield make
     for p in made:
         p.close()
+
+
+@pytest.fixture
+def pages(browser):
+    yield from open_pages(browser)
 
 
 @pytest.mark.parametrize("viewport", [WIDE, NARROW], ids=["1280px", "320px"])

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from maps.vendor_assets import vendored
 from tests.api.test_browser import RESULT_TIMEOUT_MS, _assert_log_clean, _assert_private
-from tests.api.test_page_a11y import ANSWER, NARROW, OUTSIDE, SHOTS, UNKNOWN, WIDE, Page
+from tests.api.test_page_a11y import ANSWER, NARROW, OUTSIDE, SHOTS, UNKNOWN, WIDE, Page, open_pages
 from tests.conftest import BROWSER_MARKS, missing
 
 pytestmark = BROWSER_MARKS
@@ -80,16 +80,7 @@ BROKEN_WORDS = """() => {
 
 @pytest.fixture
 def pages(browser):
-    made = []
-
-    def make(viewport: dict = WIDE, **kw) -> Page:
-        p = Page(browser, viewport, **kw)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
+    yield from open_pages(browser)
 
 
 def _needs_leaflet() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +28,7 @@ from registry.models import AuthFailure
 from registry.service import RegistryService, cli_actor
 from registry.tokens import lifetime
 from tests.registry.conftest import open_service
-from tests.reliability.conftest import asih_exe, free_port, stop, wait_healthy
+from tests.reliability.conftest import serve_workers, stop, wait_healthy
 
 IP_LIMIT, PREFIX_LIMIT = 4, 3
 
@@ -274,13 +273,8 @@ def test_two_workers_share_the_counts_live(tmp_path):
     _, lapsed = live.add_user(cli_actor(), "admin", [], "Gone", expires_after=timedelta(seconds=1))
     live.close()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([asih_exe(), "serve", "--port", str(port), "--workers", "2"],
-                                env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, stdout=log,
-                                stderr=subprocess.STDOUT)
+    proc, base, log_path = serve_workers(env, tmp_path)
+    port = int(base.rsplit(":", 1)[1])
     clients: list[httpx.Client] = []
     try:
         wait_healthy(base, proc, log_path, 300)

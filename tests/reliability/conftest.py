@@ -74,3 +74,15 @@ def wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: fl
 def stop(proc: subprocess.Popen) -> None:
     """Terminate a server started by a test (and its worker processes, through uvicorn's own shutdown)."""
     _stop(proc, timeout_s=20)
+
+
+def serve_workers(env: dict, tmp_path: Path, workers: int = 2) -> tuple[subprocess.Popen, str, Path]:
+    """Start ``asih serve --workers N`` with ``env`` on a free port, its log in ``tmp_path/server.log``: (process,
+    base URL, log path). The caller waits with :func:`wait_healthy` and ends it with :func:`stop`."""
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([asih_exe(), "serve", "--port", str(port), "--workers", str(workers)],
+                                env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, stdout=log,
+                                stderr=subprocess.STDOUT)
+    return proc, f"http://127.0.0.1:{port}", log_path

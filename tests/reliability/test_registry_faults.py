@@ -4,15 +4,13 @@ the server is back, in both workers, with no restart."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 
 import httpx
 
 from core.settings import Settings
 from registry.service import RegistryService, cli_actor
 from tests.registry.test_failures import SODERMALM, UNIT, own_pg  # noqa: F401 - own_pg is a fixture
-from tests.reliability.conftest import asih_exe, free_port, stop, wait_healthy
+from tests.reliability.conftest import serve_workers, stop, wait_healthy
 
 
 def test_lookups_answered_and_no_write_lost_through_a_postgresql_restart(own_pg, tmp_path):  # noqa: F811
@@ -28,13 +26,7 @@ def test_lookups_answered_and_no_write_lost_through_a_postgresql_restart(own_pg,
     _, token = live.add_user(cli_actor(), "provider", [UNIT], "Ward")
     live.close()
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([asih_exe(), "serve", "--port", str(port), "--workers", "2"],
-                                env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, stdout=log,
-                                stderr=subprocess.STDOUT)
+    proc, base, log_path = serve_workers(env, tmp_path)
     auth = {"Authorization": f"Bearer {token}"}
     lookup = {"lat": SODERMALM[0], "lon": SODERMALM[1]}
     try:
