@@ -157,6 +157,7 @@ def run_one(svc: Service, row: dict, contract: str) -> dict:
         if q.get("lat") is not None and q.get("lon") is not None:
             point = (float(q["lat"]), float(q["lon"]))
         rec["matched"] = q.get("matched")
+        rec["corrected"] = q.get("corrected_from") is not None
     except Ambiguous as exc:  # the geocoder asks "which of these?": an "asked" outcome
         status = "uncertain"
         for c in exc.candidates:
@@ -213,6 +214,22 @@ def summarise(records: list[dict]) -> dict:
             "p90": _quantile(d, 0.9),
         }
     return out
+
+
+ASKED_WHY = {
+    "street_not_in_data": "the street is in no offline source (the answer is the postcode's or town's region)",
+    "spelling_corrected": "the street's spelling was corrected; the answer asks to confirm the corrected name",
+    "near_border": "the street or address point lies within a border's margin (or its pieces span two areas)",
+}
+
+
+def asked_why(r: dict) -> str:
+    """Why an address query was asked rather than answered (keys of :data:`ASKED_WHY`)."""
+    if r.get("corrected"):
+        return "spelling_corrected"
+    if r.get("precision") not in ("address", "street"):
+        return "street_not_in_data"
+    return "near_border"
 
 
 def _fmt_m(v: float | None) -> str:
@@ -298,6 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     with_place = summarise([r for r in records if r["group"] in ADDRESS_GROUPS and r["names_place"]])
     print_table("by group", {**by_group, "ALL": overall, "addr+postcode/town": with_place})
     print_table("by variant", by_variant)
+    asked = [r for r in records if r["group"] in ADDRESS_GROUPS and r["names_place"] and r["outcome"] == "asked"]
+    why = Counter(asked_why(r) for r in asked)
+    print(f"\naddr+postcode/town asked ({len(asked)} of {with_place['n']}), by why:")
+    for key, text in ASKED_WHY.items():
+        print(f"  {why.get(key, 0):>4}  {key}: {text}")
+        for r in [r for r in asked if asked_why(r) == key][: args.list]:
+            print(f"          {r['query']!r} (truth {r['truth']}, asked {r.get('possible')})")
 
     failing = {k: [_brief(r) for r in records if r["outcome"] == k]
                for k in ("confidently_wrong", "asked_truth_missing", "certain_of_several", "crashed")}  # fmt: skip
@@ -338,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             "timing_s": {"service_load": round(load_s, 2), "lookups": round(run_s, 2)},
             "overall": overall,
             "addresses_with_place": with_place,
+            "addresses_with_place_asked_why": {k: why.get(k, 0) for k in ASKED_WHY},
             "groups": by_group,
             "variants": by_variant,
             "confidently_wrong": failing["confidently_wrong"],

@@ -58,21 +58,26 @@ def test_a_postal_town_spanning_two_municipalities_is_narrowed_by_the_table(serv
 
 
 def test_the_neighbour_rule_is_never_wrong_on_the_registers_own_postcodes(service):
-    """Leave-one-out: each Stockholm register postcode whose addresses lie in one borough, judged from its neighbours
-    only, gets that borough or nothing — and the rule decides many of them (it is not a rule that never speaks)."""
+    """Leave-one-out: each Stockholm register postcode whose addresses lie in one ASIH area, judged from its
+    neighbours only, gets boroughs of that area or nothing — and the rule decides many of them (it is not a rule that
+    never speaks). Boroughs of one area are enough: the area is what the answer needs, and naming a borough is left
+    to the boroughs' own agreement."""
     geocoder = service.geocoder
     right = 0
     for key, pc in geocoder.index.postcodes.items():
         if not len(pc.xy):
             continue
-        _, borough, _ = geocoder.units.at(pc.xy[:, 0], pc.xy[:, 1])
-        own = set(borough.tolist())
-        if len(own) != 1 or None in own:
+        mun, _, area = geocoder.units.at(pc.xy[:, 0], pc.xy[:, 1])
+        own = set(area.tolist())
+        if len(own) != 1 or set(mun.tolist()) != {"0180"}:
             continue
-        guess = geocoder.context.neighbour_borough(key)
-        assert guess in (None, *own), key
-        right += guess is not None
-    assert right >= 150
+        found = geocoder.context.neighbour_boroughs(key)
+        if found is None:
+            continue
+        assert {a for b in found[2] for a in geocoder.units.get(f"borough:{b}").area_ids} == own, key
+        assert found[0] < key < found[1] and found[0][:NEIGHBOUR_DIGITS] == found[1][:NEIGHBOUR_DIGITS] == key[:4]
+        right += 1
+    assert right >= 190
 
 
 def test_a_run_end_postcode_is_not_given_its_neighbours_borough(service):
@@ -80,7 +85,7 @@ def test_a_run_end_postcode_is_not_given_its_neighbours_borough(service):
     known = sorted(k for k, p in service.geocoder.index.postcodes.items() if k[:NEIGHBOUR_DIGITS] == "1175"
                    and len(p.xy))
     assert known and all(k > "11750" for k in known)
-    assert service.geocoder.context.neighbour_borough("11750") is None
+    assert service.geocoder.context.neighbour_boroughs("11750") is None
 
 
 def test_a_postcode_without_addresses_takes_the_borough_its_neighbours_agree_on(service):
@@ -97,3 +102,17 @@ def test_a_postcode_without_addresses_takes_the_borough_its_neighbours_agree_on(
     xy = np.vstack([geocoder.index.postcodes[lower].xy, geocoder.index.postcodes[higher].xy])
     _, borough, _ = geocoder.units.at(xy[:, 0], xy[:, 1])
     assert set(borough.tolist()) == {"Kungsholmen"}
+
+
+def test_neighbours_in_two_boroughs_of_one_area_decide_the_area_and_name_both_boroughs(service):
+    # 121 37 has no register address; 121 36 lies in Enskede-Årsta-Vantör, 121 38 in Skarpnäck: both area 3.
+    geocoder = service.geocoder
+    assert not len(getattr(geocoder.index.postcodes.get("12137"), "xy", ()))
+    assert geocoder.context.neighbour_boroughs("12137") == ("12136", "12138", ("Enskede-Årsta-Vantör", "Skarpnäck"))
+    match = geocoder.geocode("121 37 Stockholm")
+    assert match.region.units == ("borough:Enskede-Årsta-Vantör", "borough:Skarpnäck")
+    area = service.lookup(address="121 37 Stockholm", lang="sv")
+    assert area["area"]["status"] == "certain" and area["area"]["id"] == 3
+    assert "Skarpnäck" in area["area"]["district"] and "Enskede-Årsta-Vantör" in area["area"]["district"]
+    note = next(w for w in area["warnings"] if w["code"] == "postcode_district_by_neighbours")
+    assert "121 36" in note["message"] and "121 38" in note["message"]
