@@ -29,10 +29,12 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
+import mmap
 import os
 import resource
 import signal
 import socket
+import struct
 import time
 from typing import Annotated
 
@@ -60,6 +62,12 @@ RESPAWN_BACKOFF_S = 1.0
 """A worker that dies within this time of its start is forked again only after this time (no fork loop when every
 new worker fails at once)."""
 STARTUP_FAILURE = 3
+WORKER_HANG_S = 30.0
+"""A worker whose event loop has not ticked for this long (s) is taken as hung, killed and forked again. uvicorn's
+loop ticks every 0.1 s; request work that could block it runs in threads or the heavy-work pool, so 30 s of silence is
+a hang (a deadlock, a stuck C call), not a slow request."""
+STARTUP_GRACE_S = 120.0
+"""A worker that has not ticked once this long (s) after its fork is taken as hung in its start-up."""
 """Exit code of a worker that could not start (uvicorn's): the supervisor stops instead of forking it again."""
 _PR_SET_PDEATHSIG, _PR_SET_CHILD_SUBREAPER = 1, 36
 
@@ -98,6 +106,38 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+class Heartbeats:
+    """One monotonic-clock time per worker slot, in memory shared by the supervisor and its forked workers: each
+    worker's event loop writes its slot every tick (0.1 s), the supervisor reads them. ``time.monotonic`` is the
+    system-wide CLOCK_MONOTONIC on Linux, so the processes' times compare."""
+
+    def __init__(self, slots: int):
+        self.slots = slots
+        self._mem = mmap.mmap(-1, 8 * slots)  # anonymous and shared: inherited by fork, written by both sides
+
+    def touch(self, slot: int) -> None:
+        struct.pack_into("d", self._mem, 8 * slot, time.monotonic())
+
+    def last(self, slot: int) -> float:
+        """The slot's last tick (monotonic s), 0.0 before its worker's first tick."""
+        return struct.unpack_from("d", self._mem, 8 * slot)[0]
+
+    def clear(self, slot: int) -> None:
+        struct.pack_into("d", self._mem, 8 * slot, 0.0)
+
+
+def _beating_server(config, beats: Heartbeats, slot: int):
+    """A uvicorn server whose event loop writes its heartbeat slot at every tick."""
+    import uvicorn
+
+    class BeatingServer(uvicorn.Server):
+        async def on_tick(self, counter: int) -> bool:
+            beats.touch(slot)
+            return await super().on_tick(counter)
+
+    return BeatingServer(config)
+
+
 class Supervisor:
     """Fork ``workers`` uvicorn servers from this (loaded) process, keep that many alive, end them all on SIGTERM.
 
@@ -109,11 +149,17 @@ class Supervisor:
         The bound listening socket every worker accepts on.
     workers : int
         Worker processes to keep running.
+    hang_s : float
+        A worker whose event loop is silent this long (s) is killed and forked again (:data:`WORKER_HANG_S`).
     """
 
-    def __init__(self, config, sock: socket.socket, workers: int):
+    def __init__(self, config, sock: socket.socket, workers: int, hang_s: float = WORKER_HANG_S):
         self.config, self.sock, self.workers = config, sock, max(1, workers)
+        self.hang_s = hang_s
+        self.beats = Heartbeats(self.workers)
         self.pids: dict[int, float] = {}
+        self.slots: dict[int, int] = {}
+        self.killed: set[int] = set()
         self.due: list[float] = []
         self.stopping = False
         self.exit_code = 0
@@ -131,6 +177,7 @@ class Supervisor:
         while not self.stopping:
             time.sleep(REAP_INTERVAL_S)
             self._reap()
+            self._kill_hung()
             now = time.monotonic()
             for at in [at for at in self.due if at <= now and not self.stopping]:
                 self.due.remove(at)
@@ -143,18 +190,20 @@ class Supervisor:
         self.stopping = True
 
     def _fork(self) -> None:
+        slot = min(set(range(self.workers)) - set(self.slots.values()), default=None)
+        if slot is None:
+            return
+        self.beats.clear(slot)
         pid = os.fork()
         if pid:
-            self.pids[pid] = time.monotonic()
+            self.pids[pid], self.slots[pid] = time.monotonic(), slot
             return
         code = 1
         try:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, signal.SIG_DFL)  # uvicorn's server installs its own graceful handlers
             _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)  # a supervisor killed outright takes its workers along
-            import uvicorn
-
-            server = uvicorn.Server(self.config)
+            server = _beating_server(self.config, self.beats, slot)
             server.run(sockets=[self.sock])
             code = 0 if server.started else STARTUP_FAILURE
         except SystemExit as exc:
@@ -175,6 +224,8 @@ class Supervisor:
             if pid not in self.pids:
                 continue  # an orphan handed to us (subreaper), now ended
             started = self.pids.pop(pid)
+            self.slots.pop(pid, None)
+            self.killed.discard(pid)
             if os.WIFEXITED(status) and os.WEXITSTATUS(status) == STARTUP_FAILURE:
                 log.error("Worker process [%d] could not start; stopping.", pid)
                 self.stopping, self.exit_code = True, STARTUP_FAILURE
@@ -183,6 +234,24 @@ class Supervisor:
                 log.info("Worker process [%d] died; starting another.", pid)
                 quick = time.monotonic() - started < RESPAWN_BACKOFF_S
                 self.due.append(time.monotonic() + (RESPAWN_BACKOFF_S if quick else 0.0))
+
+    def _kill_hung(self) -> None:
+        """SIGKILL every worker whose event loop has been silent past :attr:`hang_s` (or that never ticked within
+        :data:`STARTUP_GRACE_S` of its fork); :meth:`_reap` then forks another."""
+        now = time.monotonic()
+        for pid, slot in list(self.slots.items()):
+            if pid in self.killed:
+                continue
+            last = self.beats.last(slot)
+            if last:
+                silent, limit = now - last, self.hang_s
+            else:
+                silent, limit = now - self.pids[pid], max(STARTUP_GRACE_S, self.hang_s)
+            if silent > limit:
+                log.error("Worker process [%d] has not answered for %.0f s; killing it and starting another.",
+                          pid, silent)
+                self.killed.add(pid)
+                self._signal_all({pid}, signal.SIGKILL)
 
     def _end_all(self) -> None:
         """SIGTERM to the workers (graceful), then to whatever else is below this process; SIGKILL past the time."""
@@ -223,6 +292,9 @@ def serve(
     forwarded_allow_ips: Annotated[str, typer.Option(
         help="Comma-separated addresses or networks of the reverse proxies to trust ('*' = any; none by default).",
     )] = "",
+    worker_hang_timeout: Annotated[float, typer.Option(
+        help="Seconds a worker's event loop may be silent before the worker is killed and started again.",
+    )] = WORKER_HANG_S,
 ) -> None:
     """Start the HTTP API and the referrer page: uvicorn with read deadlines and per-address connection limits,
     query strings redacted from the access log, heavy work in a bounded pool. Refuses to start on invalid areas or
@@ -264,7 +336,7 @@ def serve(
     config.load()
     sock = config.bind_socket()
     console.print(f"ASIH service on http://{host}:{port}/ (API docs: /docs)")
-    code = Supervisor(config, sock, workers).run()
+    code = Supervisor(config, sock, workers, hang_s=max(worker_hang_timeout, 1.0)).run()
     sock.close()
     if code:
         raise typer.Exit(code)

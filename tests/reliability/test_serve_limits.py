@@ -224,3 +224,28 @@ def test_a_killed_worker_is_replaced_within_5_s_and_its_heavy_process_ends(tmp_p
         print(f"replaced in {took:.2f} s")
     finally:
         stop(proc)
+
+
+def test_a_hung_worker_is_killed_and_replaced(tmp_path):
+    # A worker that stops answering without dying (a deadlock, a stuck C call; here SIGSTOP) used to keep its share of
+    # the connections forever: uvicorn's own supervisor pings its workers, ours did not (issue 22's leftover).
+    proc, url, log_path = _start(tmp_path, "--workers", "2", "--worker-hang-timeout", "2")
+    try:
+        workers = _children(proc.pid)
+        victim = min(workers)
+        os.kill(victim, signal.SIGSTOP)
+        stopped_at = time.monotonic()
+        while time.monotonic() - stopped_at < 15 and _alive(victim):
+            time.sleep(0.1)
+        assert not _alive(victim), "the hung worker was not killed within 15 s"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len([p for p in _children(proc.pid) if _alive(p)]) < 2:
+            time.sleep(0.1)
+        assert len([p for p in _children(proc.pid) if _alive(p)]) == 2
+        survivor = (workers - {victim}).pop()
+        assert _alive(survivor)  # a healthy worker is never taken as hung
+        with httpx.Client(base_url=url, timeout=10) as client:
+            assert [client.get(LOOKUP, headers={"Connection": "close"}).status_code for _ in range(6)] == [200] * 6
+        assert f"Worker process [{victim}] has not answered" in log_path.read_text(errors="replace")
+    finally:
+        stop(proc)
