@@ -126,6 +126,20 @@ class Settings(BaseSettings):
     # Maps.
     tile_url: str | None = Field(default=None, description="XYZ tile URL template; none = local background only.")
     tile_attribution: str | None = None
+    basemap_water_file: str | None = Field(
+        default=None,
+        description="Inland water (lakes, rivers, bays) drawn on the offline base map beside the open sea: an "
+        "OpenStreetMap .osm.pbf or .osm file (natural=water/bay/strait, waterway=riverbank, "
+        "landuse=reservoir/basin; wetland never) or any vector file GDAL reads, e.g. Geofabrik's "
+        "gis_osm_water_a_free_1.shp (fclass water, reservoir, river, dock); a file with neither OSM tags nor fclass "
+        "is all water. Any declared CRS. A relative name is taken inside data_dir. Read by `asih prepare` "
+        "(maps/water.py); none = only the open sea, as the raw sources do not leave lakes out.",
+    )
+    basemap_water_layer: str | None = Field(
+        default=None,
+        description="Layer of basemap_water_file to read; none = multipolygons for an OSM file, else the file's "
+        "only layer (or, in a file of several, the one named like Geofabrik's *water_a*).",
+    )
 
     @field_validator(
         "data_dir", "cache_dir", "areas_file", "providers_file", "speeds_file", "postal_towns_file",

@@ -8,11 +8,13 @@ and PDF reports draw it with matplotlib (:mod:`maps.geography`). Nothing is fetc
 What it holds (``properties.kind`` of each feature):
 
 - ``water``: the sea in the county's bounding box (+ :data:`WATER_MARGIN_M`, up to the sea border), i.e. what
-  no land polygon covers.
+  no land polygon covers, and the inland water of ``settings.basemap_water_file`` when one is configured.
   Land is the union of SCB's DeSO polygons (the county; simplified ~30–50 m, archipelago sea left out) and
-  Lantmäteriet's 1:1M municipalities (the neighbours). **Known gap:** neither source leaves out lakes or the inner
-  city's water (Mälaren, Saltsjön): only the open sea is drawn until a water layer (e.g. OSM ``natural=water``) is
-  added to the raw data.
+  Lantmäteriet's 1:1M municipalities (the neighbours). Neither source leaves out lakes or the inner city's water
+  (Mälaren, Saltsjön), so without a water file only the open sea is drawn. With one (``ASIH_BASEMAP_WATER_FILE``:
+  an OSM ``.osm.pbf``/``.osm`` file, Geofabrik's ``gis_osm_water_a_free_1.shp`` or any polygon file; what is kept:
+  :mod:`maps.water`) its polygons are clipped to the frame and joined with the sea, simplified by
+  :data:`WATER_SIMPLIFY_M`, and parts under :data:`WATER_MIN_AREA_M2` dropped.
 - ``road``: the main roads of the prepared road network (the network the drive times are computed on), merged per
   class (:data:`ROAD_CLASSES`) and simplified by :data:`ROAD_SIMPLIFY_M`.
 - ``place``: names with a ``place`` type (:data:`PLACE_RANK`), a ``rank`` (lower is more important: placed first)
@@ -48,6 +50,7 @@ from geo.geocode.normalize import fold
 from geo.geocode.sources import read_postcodes
 from maps import style
 from maps.elements import Attribution, page_css
+from maps.water import load_water, merge_water, water_file
 from routing.prepare import load_network, network_cache_dir
 
 ENTRY_NAME = "basemap"
@@ -62,6 +65,12 @@ WATER_MARGIN_M = 80_000.0
 """How far beyond the county's land the water is drawn (metres), but never east of the county's municipalities: they
 reach the Sweden–Finland sea border, and Åland beyond it is in none of our (Swedish) land sources."""
 WATER_SIMPLIFY_M = 60.0
+"""Water simplification (metres): the sea's and lakes' outlines are drawn to this tolerance."""
+WATER_MIN_AREA_M2 = WATER_SIMPLIFY_M**2
+"""Smallest lake (or other water part) drawn, square metres: a pond smaller than a square of the simplification
+tolerance is below what the layer resolves (at the county view it is under one pixel)."""
+SEA_SLIVER_M2 = 1e5
+"""Sea parts smaller than this (square metres) are slivers between the two land sources, not water."""
 ROAD_SIMPLIFY_M = 25.0
 """Road simplification (metres): invisible at the zooms the base map is read at, keeps the answer small."""
 
@@ -98,7 +107,9 @@ def load_basemap(settings: Settings, rebuild: bool = True, force: bool = False) 
     """The prepared base map, built when missing or stale (unless ``rebuild`` is False: then a missing or stale
     layer raises :class:`~core.cache.CacheError` naming the fix).
 
-    Reads the municipalities, DeSO, borough, district and postcode files and the prepared road network.
+    Reads the municipalities, DeSO, borough, district and postcode files, the water file when one is configured
+    (``settings.basemap_water_file``) and the prepared road network. A missing or broken water file raises
+    :class:`~geo.boundaries.DataFileError` naming it and its setting; the layer prepared before stays as it was.
     """
     entry = Path(settings.cache_dir) / ENTRY_NAME
     return load_or_build(
@@ -144,7 +155,7 @@ def build_basemap(settings: Settings) -> bytes:
     deso = boundaries.load_deso(settings)
     everyone = boundaries.load_all_municipalities(settings)
     county = everyone[everyone["county_code"] == COUNTY_CODE].dissolve(by="code", aggfunc="first", as_index=False)
-    features = _water(deso, everyone)
+    features = _water(deso, everyone, settings)
     features += _roads(settings)
     features += _places(county, boundaries.load_boroughs(settings), boundaries.load_districts(settings),
                         _localities(settings, county))
@@ -152,7 +163,7 @@ def build_basemap(settings: Settings) -> bytes:
     return _dumps(layer).encode("utf-8")
 
 
-def _water(deso, everyone) -> list[dict]:
+def _water(deso, everyone, settings: Settings) -> list[dict]:
     land_county = shapely.union_all(shapely.buffer(deso.geometry.values, 1.0))
     minx, miny, maxx, maxy = land_county.buffer(WATER_MARGIN_M).bounds
     east = everyone[everyone["county_code"] == COUNTY_CODE].total_bounds[2]
@@ -162,7 +173,10 @@ def _water(deso, everyone) -> list[dict]:
     # The county's own municipality polygons reach far into the archipelago: DeSO says where its land is.
     land = shapely.union_all([land_county, *neighbours.geometry.values])
     water = shapely.difference(frame, land).simplify(WATER_SIMPLIFY_M, preserve_topology=True)
-    parts = [p for p in getattr(water, "geoms", [water]) if p.area > 1e5]  # slivers between two sources: not water
+    parts = [p for p in getattr(water, "geoms", [water]) if p.area > SEA_SLIVER_M2]
+    inland = load_water(settings, frame)
+    if inland is not None:
+        parts = merge_water(parts, inland.values, frame, WATER_SIMPLIFY_M, WATER_MIN_AREA_M2)
     return [_feature(shapely.MultiPolygon(parts), {"kind": "water"})] if parts else []
 
 
@@ -281,6 +295,10 @@ def _checksum(settings: Settings) -> str:
              settings.raw(settings.boroughs_file), settings.raw(settings.districts_file),
              settings.raw(settings.postcodes_file)]
     extra = {"version": BASEMAP_VERSION, "style": _style(), "network": manifest_checksum(network_cache_dir(settings))}
+    water = water_file(settings)
+    if water is not None:  # content hashed like the other inputs; none keeps the checksum of a layer without it
+        paths.append(water)
+        extra["water"] = [str(water), settings.basemap_water_layer]
     return inputs_checksum(paths, extra)
 
 
