@@ -29,7 +29,9 @@ MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; cha
 """Content types of the files the pages are served from, by suffix."""
 
 TEMPLATES = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, undefined=StrictUndefined,
+    loader=FileSystemLoader([TEMPLATES_DIR, STATIC_DIR]), autoescape=True, undefined=StrictUndefined,
     trim_blocks=True, lstrip_blocks=True,
 )
-"""The server-rendered pages (autoescaped: an answer's names never become markup)."""
+"""The server-rendered pages (autoescaped: an answer's names never become markup): ``templates/`` and the planning
+page ``static/whatif.html``, whose every text is filled in from the catalogue when it is sent (a text the template
+names and the catalogue lacks is an error, never an empty place)."""

@@ -96,9 +96,9 @@ class CatalogueError(ValueError):
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict:
-    """The catalogue (``texts``, ``words``, ``labels``, ``deciders``, ``page``), read once."""
+    """The catalogue (``texts``, ``words``, ``labels``, ``deciders``, ``page``, ``planning_page``), read once."""
     doc = load_yaml(CATALOGUE_FILE.read_text(encoding="utf-8"))  # libyaml: the catalogue is read at every start
-    for section in ("texts", "words", "labels", "page"):
+    for section in ("texts", "words", "labels", "page", "planning_page"):
         doc.setdefault(section, {})
     doc.setdefault("deciders", [])
     return doc
@@ -115,6 +115,21 @@ def page_texts(lang: str) -> dict[str, str]:
     out |= {f"precision_{k}": v for k, v in labels("region_kind", lang).items()}
     out |= {f"base_{k}": v for k, v in labels("precision", lang).items()}
     out |= {f"decide_{k}": word(k, lang) for k in doc["deciders"]}
+    return out
+
+
+def planning_texts(lang: str, params: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Every text of the planning page (``/planering``) in ``lang``, key → text: the catalogue's ``planning_page``
+    section with ``params`` (what the server knows: the limit, the most changes …) filled in. A placeholder that
+    ``params`` lacks stays as written (``{n}``), for the page's script to fill; such a placeholder takes no conversion
+    or format spec."""
+    formatter, known = _Formatter(_verify_lang(lang)), _Kept(params or {})
+    out = {}
+    for key, entry in catalogue()["planning_page"].items():
+        try:
+            out[key] = formatter.vformat(entry[lang], (), known)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise CatalogueError(f"Planning text '{key}' ({lang}) does not fit {sorted(known)}: {exc}") from None
     return out
 
 
@@ -187,6 +202,13 @@ def _verify_lang(lang: str) -> str:
     if lang not in LANGS:
         raise CatalogueError(f"Language must be one of {', '.join(LANGS)}, not '{lang}'.")
     return lang
+
+
+class _Kept(dict):
+    """Params that give a missing placeholder back as written (``{n}``)."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 class _Formatter(string.Formatter):

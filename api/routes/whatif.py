@@ -3,7 +3,10 @@
 The route parses, calls :func:`routing.live_whatif.live_what_if` and sends its answer as JSON bytes
 (:func:`api.executor.json_bytes`: the polygons are serialised once, by GEOS, not walked by the response encoder).
 The page (``static/whatif.html``, ``whatif.js``, ``whatif.css``) is served with the same security headers as the
-referrer's page; Leaflet comes from ``/static/vendor/leaflet.js`` (``api.routes.web``).
+referrer's page; Leaflet comes from ``/static/vendor/leaflet.js`` (``api.routes.web``). ``whatif.html`` is a template:
+every text it shows is the catalogue's (``core/words.yaml``: ``planning_page`` and the ``planning_*`` texts), rendered
+in Swedish when the page is sent, so the page reads without JavaScript; ``whatif.js`` reads the same texts, labels and
+limits (:func:`planning_facts`) from the page's ``#facts`` JSON block, and API clients from ``GET /v1/planning/page``.
 """
 
 from __future__ import annotations
@@ -14,16 +17,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import service
 from api.executor import json_bytes
-from api.pages import SECURITY_HEADERS
+from api.pages import SECURITY_HEADERS, TEMPLATES
 from api.schemas import Number, Whole, errors
+from core.settings import Settings, get_settings
+from core.words import labels, planning_texts, render
 from lookup.service import Service
 from geo.providers import UnknownUnit
 from registry.asof import parse_day
+from registry.scenarios import MAX_NAME_CHARS
 from routing.live_whatif import MAX_CHANGES, changes_from, live_what_if
 from routing.whatif import WhatIfError
 
@@ -167,19 +174,10 @@ def what_if(body: WhatIfIn, svc: Service = Depends(service),
 @router.get("/v1/planning/page", tags=["coverage"])
 def planning_page_facts() -> dict:
     """What the planning page shows that the server decides: its labels (verdicts, how a base is known, traffic
-    profiles; Swedish, from the catalogue core/words.yaml), its sentences (what each figure means, the question
-    asked before a base is placed far from a road: ``{m}`` stands for the distance), the most changes one what-if
-    takes and the distance (m) from a road beyond which a base is placed only when confirmed."""
-    from core.settings import get_settings
-    from core.words import labels, render
-
-    s = get_settings()
-    params = {"limit": round(s.limit_s / 60), "cell": s.audit_land_cell_m, "reach": s.audit_land_reach_m,
-              "supported": s.audit_supported_share, "at_risk": s.audit_at_risk_share, "far": s.snap_warning_m,
-              "m": "{m}"}
-    return {"labels": {kind: labels(kind, "sv") for kind in ("verdict", "base_known", "profile_long")},
-            "texts": {key.removeprefix("planning_"): render(key, params, "sv") for key in PAGE_TEXTS},
-            "max_changes": MAX_CHANGES, "far_from_road_m": s.snap_warning_m}
+    profiles; Swedish, from the catalogue core/words.yaml), every sentence it shows (a placeholder left in braces,
+    ``{n}``, is what the page fills in: ``{m}`` a distance in metres …), the most changes one what-if takes, the
+    longest scenario name and the distance (m) from a road beyond which a base is placed only when confirmed."""
+    return planning_facts(get_settings())
 
 
 PAGE_TEXTS = tuple(f"planning_{k}" for k in (
@@ -187,16 +185,58 @@ PAGE_TEXTS = tuple(f"planning_{k}" for k in (
     "explain_roads", "term_verdict", "explain_verdict", "term_times", "explain_times", "term_gap", "explain_gap",
     "term_pair", "explain_pair", "term_area_km2", "explain_area_km2", "far_heading", "far_question", "far_place",
     "far_undo", "far_kept"))
-"""The catalogue texts of the planning page (core/words.yaml), sent rendered in Swedish."""
+"""The figures' terms and explanations and the far-from-road question (``texts`` of core/words.yaml); the page's
+other texts are the catalogue's ``planning_page`` section."""
+COLUMNS = ("population", "land", "roads", "verdict", "times", "gap")
+"""The table's figures, in column order (each with its term and explanation as a tooltip)."""
+EXPLAINED = (*COLUMNS, "pair", "area_km2")
+"""What the legend under the table ("what the figures mean") explains, in order."""
+PROFILES = ("typical", "peak", "free_flow")
+"""The traffic profiles the page offers after "as configured", in order."""
+_VERDICT_MARKS = ("supported", "at risk", "unsupported")
+
+
+def planning_facts(settings: Settings, lang: str = "sv") -> dict[str, Any]:
+    """The planning page's labels, texts (key → text, filled with what the server knows) and limits, in ``lang``."""
+    params = {"limit": round(settings.limit_s / 60), "cell": settings.audit_land_cell_m,
+              "reach": settings.audit_land_reach_m, "supported": settings.audit_supported_share,
+              "at_risk": settings.audit_at_risk_share, "far": settings.snap_warning_m, "max": MAX_CHANGES,
+              "max_name": MAX_NAME_CHARS}
+    texts = {key.removeprefix("planning_"): render(key, {**params, "m": "{m}"}, lang) for key in PAGE_TEXTS}
+    return {"labels": {kind: labels(kind, lang) for kind in ("verdict", "base_known", "profile_long")},
+            "texts": texts | planning_texts(lang, params), "max_changes": MAX_CHANGES, "max_name": MAX_NAME_CHARS,
+            "far_from_road_m": settings.snap_warning_m}
+
+
+def _shown(facts: dict[str, Any]) -> dict[str, str]:
+    """The texts as the page's HTML shows them: the verdicts of the verdict rule in bold, a command and the token's
+    prefix as code (the text around them escaped, as every text is)."""
+    marks = {f"v_{v.replace(' ', '_')}": Markup("<strong>{}</strong>").format(facts["labels"]["verdict"][v])
+             for v in _VERDICT_MARKS}
+    marks |= {"audit": Markup("<code>asih audit</code>"), "prefix": Markup("<code>asih_</code>")}
+    texts = facts["texts"]
+    return texts | {key: escape(texts[key]).format(**marks) for key in ("verdict_rule", "token_hint")}
 
 
 @router.get("/planering", include_in_schema=False)
-def planning_page(tasks: BackgroundTasks, svc: Service = Depends(service)) -> FileResponse:
-    """The what-if page for contract managers (Swedish). After sending it, the what-if state is made ready (the
-    auditor and the contour grid, ~1.5 s once per process), so the page's first answer does not wait for it."""
+def planning_page(tasks: BackgroundTasks, svc: Service = Depends(service)) -> HTMLResponse:
+    """The what-if page for contract managers (Swedish; every text in it, so that it reads without JavaScript).
+    After sending it, the what-if state is made ready (the auditor and the contour grid, ~1.5 s once per process), so
+    the page's first answer does not wait for it."""
     tasks.add_task(_warm, svc)
-    return FileResponse(STATIC_DIR / PAGE, media_type="text/html; charset=utf-8",
-                        headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+    return HTMLResponse(planning_html(svc.settings), headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
+def planning_html(settings: Settings, lang: str = "sv") -> str:
+    """The planning page in ``lang`` (the template ``static/whatif.html``), every text in it and in its ``#facts``."""
+    facts = planning_facts(settings, lang)
+    profiles = [(p, _capitalised(facts["labels"]["profile_long"][p])) for p in PROFILES]
+    return TEMPLATES.get_template(PAGE).render(lang=lang, t=_shown(facts), facts=facts, columns=COLUMNS,
+                                               explained=EXPLAINED, profiles=profiles)
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 @router.get("/planering/{name}", include_in_schema=False)

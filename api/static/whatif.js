@@ -8,18 +8,39 @@
  * (AbortController) and asks for the full answer. A base placed more than the server's distance from a road is kept
  * only when the user confirms it.
  * performance.measure("whatif") spans each change (drop, arrow key, form) to the redrawn polygon (bench_whatif.py,
- * bench_drag.py); performance.mark("whatif-preview") marks each polygon drawn while dragging (bench_drag.py). */
+ * bench_drag.py); performance.mark("whatif-preview") marks each polygon drawn while dragging (bench_drag.py).
+ * Every text it shows is the catalogue's (core/words.yaml), sent in the page (#facts) with the labels and limits; this
+ * script writes no sentence of its own, only numbers in Swedish form. */
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  // Labels and limits come from the server (GET /v1/planning/page: the catalogue core/words.yaml, the what-if limit).
-  let MAX_CHANGES = 5;
+  // Texts, labels and limits come with the page (#facts, as GET /v1/planning/page gives them: the catalogue
+  // core/words.yaml, the what-if limits), so the page has its words before it asks the server anything.
+  const FACTS = JSON.parse($("facts").textContent);
+  const TEXT = FACTS.texts; // the page's sentences, key → text; a {name} left in one is filled by t()
+  const MAX_CHANGES = FACTS.max_changes;
+  const MAX_NAME = FACTS.max_name;
   const KM_PER_DEG_LAT = 110.574;
-  let VERDICT = {};
+  const VERDICT = FACTS.labels.verdict;
   const VERDICT_MARK = { supported: "✓", "at risk": "⚠", unsupported: "✗" };
-  let PRECISION = {};
+  const PRECISION = FACTS.labels.base_known;
+  const PROFILE_NAME = FACTS.labels.profile_long;
   const DIRS = { ArrowUp: "n", ArrowDown: "s", ArrowLeft: "w", ArrowRight: "e" };
-  const DIR_NAME = { n: "norrut", s: "söderut", w: "västerut", e: "österut" };
+
+  /* The catalogue text ``key`` with each {name} of ``params`` filled in (a value filled in is never read again). */
+  function t(key, params = {}) {
+    return (TEXT[key] || "").replace(/\{(\w+)\}/g, (m, k) => (k in params ? String(params[k]) : m));
+  }
+
+  /* The same as a list of strings and nodes to append: a param may be an element (a link). */
+  function tNodes(key, params = {}) {
+    return (TEXT[key] || "").split(/(\{\w+\})/).filter((part) => part !== "").map((part) => {
+      const k = /^\{(\w+)\}$/.exec(part);
+      if (!k || !(k[1] in params)) return part;
+      const v = params[k[1]];
+      return v instanceof Node ? v : String(v);
+    });
+  }
 
   let units = [];
   const areaNames = new Map();
@@ -35,7 +56,6 @@
   let dragging = null; // {key, lat, lon} while a base is dragged
   let lastBefore = null; // today's polygon, from the last full answer
   let burstStart = null; // the state before the first change no final answer has confirmed yet
-  let TEXT = {}; // the page's sentences (GET /v1/planning/page: the catalogue core/words.yaml)
   const confirmed = new Set(); // positions ("lat,lon") the user chose to keep though far from a road
   let held = null; // a final answer waiting for the far-from-road question
   let changedAt = null; // performance.now() of the change the next answer answers
@@ -69,7 +89,7 @@
 
   function label(key) {
     const i = indexOf(key);
-    return key[0] === "a" ? `Ny bas ${i + 1}` : `Bas ${i + 1} – ${baseName(unit.bases[i].name)}`;
+    return key[0] === "a" ? t("base_new", { n: i + 1 }) : t("base_named", { n: i + 1, name: baseName(unit.bases[i].name) });
   }
 
   function markText(key) {
@@ -112,13 +132,11 @@
     return out;
   }
 
-  let PROFILE_SV = {};
-
   /* What the answer rests on, in one line (the day of the approvals and the traffic profile), and the report links
    * for the same day and profile. */
   function showBasis(data) {
     $("profile").value = data.profile;
-    $("basis").textContent = `Godkännanden från registret per ${data.date} · restider i ${PROFILE_SV[data.profile] || data.profile}.`;
+    $("basis").textContent = t("basis", { date: data.date, profile: PROFILE_NAME[data.profile] || data.profile });
     const query = new URLSearchParams();
     if ($("day").value) query.set("date", $("day").value);
     if ($("profile").value && $("profile").value !== defaultProfile) query.set("map_profile", $("profile").value);
@@ -135,7 +153,7 @@
     mutate();
     if (changeCount() > MAX_CHANGES) {
       restore(before);
-      showError(`Högst ${MAX_CHANGES} ändringar åt gången. Ångra en ändring eller återställ först.`);
+      showError(t("error_too_many") + " " + t("undo_first"));
       refreshBases();
       return;
     }
@@ -174,16 +192,24 @@
     return resp.json();
   }
 
-  function swedishError(status, detail) {
-    if (status === 0) return "Kunde inte nå servern. Kontrollera anslutningen och försök igen.";
-    if (status === 404) return "Enheten finns inte i leverantörsdatat. Ladda om sidan.";
-    if (status === 422 && /outside stockholm county/i.test(detail)) {
-      return "Platsen ligger utanför Stockholms län, och en ASIH-bas måste ligga i länet. Ändringen är ångrad.";
-    }
-    if (status === 422 && /at most/i.test(detail)) return `Högst ${MAX_CHANGES} ändringar åt gången. Ändringen är ångrad.`;
-    if (status === 422 && /no base left/i.test(detail)) return "Enheten måste ha minst en bas kvar. Flytta basen i stället.";
-    if (status === 422 && /WGS84|latitude|longitude/i.test(detail)) return "Koordinaterna är inte giltiga grader. Ändringen är ångrad.";
-    return `Ändringen kunde inte räknas ut (kod ${status}). Den är ångrad.`;
+  /* Why the server refused a change, as the catalogue key that says it (its ``detail`` is English, for programs);
+   * null when the page has no words for it. */
+  function refusal(status, detail) {
+    if (status === 0) return "error_network";
+    if (status === 404) return "error_unknown_unit";
+    if (status === 422 && /outside stockholm county/i.test(detail)) return "error_outside";
+    if (status === 422 && /at most/i.test(detail)) return "error_too_many";
+    if (status === 422 && /no base left/i.test(detail)) return "error_no_base_left";
+    if (status === 422 && /WGS84|latitude|longitude/i.test(detail)) return "error_coords";
+    return null;
+  }
+
+  const UNDONE = new Set(["error_outside", "error_too_many", "error_coords"]); // refusals that say the change is undone
+
+  function changeError(status, detail) {
+    const key = refusal(status, detail);
+    if (!key) return t("error_change_failed", { status });
+    return UNDONE.has(key) ? t(key) + " " + t("change_undone") : t(key);
   }
 
   /* Ask for the answer to the page's state: the full one, or (``preview``, while a base is dragged) the polygon only.
@@ -268,7 +294,7 @@
         refreshBases();
         syncForm(true);
       }
-      showError(swedishError(status, detail));
+      showError(changeError(status, detail));
       if (back && status !== 0) compute(); // redraw the state the page is back to
       return;
     }
@@ -295,7 +321,7 @@
     held = { data, far };
     const box = $("far");
     const m = Math.max(...far.map((b) => b.snap_m));
-    $("far-text").textContent = (TEXT.far_question || "").replace("{m}", people(Math.round(m)));
+    $("far-text").textContent = t("far_question", { m: people(Math.round(m)) });
     box.hidden = false;
     drawReach(data);
     markDrawn(started); // the answer is on the map, as a question
@@ -341,7 +367,7 @@
 
   function showError(text) {
     const box = $("error");
-    box.textContent = "Fel: " + text;
+    box.textContent = t("error", { message: text });
     box.hidden = false;
   }
 
@@ -383,8 +409,6 @@
   }
 
   function render(data, started) {
-    const minutes = Math.round(data.limit_s / 60);
-    for (const n of document.querySelectorAll(".limit")) n.textContent = String(minutes);
     snaps = new Map();
     let added = 0;
     for (const b of data.bases) {
@@ -399,31 +423,23 @@
     const after = data.polygon.properties;
     const before = data.before_polygon.properties;
     $("reach").textContent = data.changes
-      ? `Inom ${minutes} minuter når enheten ${people(after.population)} personer och ${people(Math.round(after.area_km2))} km² med ändringarna (i dag ${people(before.population)} personer, ${people(Math.round(before.area_km2))} km²).`
-      : `Inom ${minutes} minuter når enheten i dag ${people(before.population)} personer och ${people(Math.round(before.area_km2))} km².`;
+      ? t("reach_changed", { people: people(after.population), km2: people(Math.round(after.area_km2)),
+        people_before: people(before.population), km2_before: people(Math.round(before.area_km2)) })
+      : t("reach_today", { people: people(before.population), km2: people(Math.round(before.area_km2)) });
     const others = data.reaches_not_approved.filter((r) => r.after && r.after.verdict === "reaches, not approved");
     $("others").hidden = others.length === 0;
     $("others").textContent = others.length
-      ? "Når minst 95 % av befolkningen utan att vara godkänd i: " +
-        others.map((r) => `område ${r.area_id} (${r.area_name}, ${pct(r.after.population_share)})`).join(", ") + "."
+      ? t("others", { areas: others.map((r) => t("others_area", { id: r.area_id, name: r.area_name,
+        share: pct(r.after.population_share) })).join(", ") })
       : "";
     lastBefore = data.before_polygon;
     drawReach(data);
     markDrawn(started);
   }
 
-  /* What each figure means, under the table (the catalogue's sentences, sent by the server). */
+  /* What each figure means, under the table: in the page as sent (the catalogue's sentences), shown with the table. */
   function showExplain() {
-    const list = $("explain");
-    if (!list || !TEXT.explain_heading) return;
-    $("explain-heading").textContent = TEXT.explain_heading;
-    list.textContent = "";
-    for (const k of ["population", "land", "roads", "verdict", "times", "gap", "pair", "area_km2"]) {
-      list.append(el("dt", { text: TEXT["term_" + k] }), el("dd", { id: "explain-" + k, text: TEXT["explain_" + k] }));
-    }
     $("explain-box").hidden = false;
-    for (const th of document.querySelectorAll("#coverage th[data-explain]")) th.title = TEXT["explain_" + th.dataset.explain];
-    for (const node of document.querySelectorAll("[data-text]")) node.textContent = TEXT[node.dataset.text] || "";
   }
 
   function announce(data) {
@@ -431,17 +447,21 @@
       const share = data.changes && r.before
         ? `${pct(r.before.population_share)} → ${pct(r.after.population_share)}`
         : pct(r.after.population_share);
-      return `Område ${r.area_id}: ${share} av befolkningen, ${VERDICT[r.after.verdict] || r.after.verdict}.`;
+      return t("announce_row", { id: r.area_id, share, verdict: VERDICT[r.after.verdict] || r.after.verdict });
     });
-    const head = data.changes ? "" : `${data.unit_name} i dag. `;
-    $("announce").textContent = head + (parts.length ? parts.join(" ") : "Enheten är inte godkänd för något område.");
+    const head = data.changes ? "" : t("announce_today", { unit: data.unit_name }) + " ";
+    $("announce").textContent = head + (parts.length ? parts.join(" ") : t("announce_none"));
   }
+
+  // For screen readers, around the arrow of a before → after pair.
+  const SR_TODAY = t("sr_today") + " ";
+  const SR_AFTER = ", " + t("sr_after") + " ";
 
   function pair(before, after, fmt, cls) {
     const v = el("span", { className: "v" });
     if (before !== null && before !== undefined) {
-      v.append(el("span", { className: "sr", text: "i dag " }), el("span", { className: "before", text: fmt(before) }),
-        el("span", { "aria-hidden": "true", text: " → " }), el("span", { className: "sr", text: ", med ändringarna " }));
+      v.append(el("span", { className: "sr", text: SR_TODAY }), el("span", { className: "before", text: fmt(before) }),
+        el("span", { "aria-hidden": "true", text: " → " }), el("span", { className: "sr", text: SR_AFTER }));
     }
     const a = el("span", { className: "after" + (cls ? " " + cls : ""), text: after === null ? "–" : fmt(after) });
     v.append(a);
@@ -464,31 +484,31 @@
       const b = data.changes ? r.before || null : null; // without changes, one figure per cell
       const a = r.after || null;
       const tr = el("tr", { "data-area": String(r.area_id) });
-      tr.append(el("th", { scope: "row", text: `Område ${r.area_id} – ${r.area_name}` }));
+      tr.append(el("th", { scope: "row", text: t("area_row", { id: r.area_id, name: r.area_name }) }));
       const cells = [
-        ["Befolkning", "population_share", pct, "pop"],
-        ["Landyta", "land_share", pct, "land"],
-        ["Vägar", "road_share", pct, "roads"],
+        [t("term_population"), "population_share", pct, "pop"],
+        [t("term_land"), "land_share", pct, "land"],
+        [t("term_roads"), "road_share", pct, "roads"],
       ];
       for (const [name, field, fmt, cls] of cells) {
         const td = el("td", { "data-label": name, className: cls });
         td.append(pair(b && b[field], a ? a[field] : null, fmt));
         tr.append(td);
       }
-      const vd = el("td", { "data-label": "Bedömning", className: "verdict-cell" });
+      const vd = el("td", { "data-label": t("term_verdict"), className: "verdict-cell" });
       const v = el("span", { className: "v" });
       if (b) {
-        v.append(el("span", { className: "sr", text: "i dag " }), verdictSpan(b.verdict),
-          el("span", { "aria-hidden": "true", text: " → " }), el("span", { className: "sr", text: ", med ändringarna " }));
+        v.append(el("span", { className: "sr", text: SR_TODAY }), verdictSpan(b.verdict),
+          el("span", { "aria-hidden": "true", text: " → " }), el("span", { className: "sr", text: SR_AFTER }));
       }
       if (a) v.append(verdictSpan(a.verdict));
       vd.append(v);
       tr.append(vd);
       // Why the verdict is what it is: half and nine in ten of the area's people are reached within these times.
-      const times = el("td", { "data-label": "Restid median / 90 %", className: "times" });
+      const times = el("td", { "data-label": t("term_times"), className: "times" });
       times.append(pair(b && timesText(b), a ? timesText(a) : null, (x) => x));
       tr.append(times);
-      const gap = el("td", { "data-label": "Personer som inte nås", className: "gap" });
+      const gap = el("td", { "data-label": t("term_gap"), className: "gap" });
       gap.append(pair(b && b.gap_population, a ? a.gap_population : null, people));
       tr.append(gap);
       tbody.append(tr);
@@ -503,7 +523,7 @@
     renderBaseList();
     renderTargets();
     drawMarkers();
-    $("changes-count").textContent = `${changeCount()} av ${MAX_CHANGES} ändringar`;
+    $("changes-count").textContent = t("changes_count", { n: changeCount() });
     $("reset").disabled = changeCount() === 0;
     if (hadFocus) {
       const li = focusKey && $("bases").querySelector(`li[data-key="${focusKey}"] button`);
@@ -521,19 +541,19 @@
       li.append(el("span", { className: "mk " + (removed ? "mk-gone" : markClass(key)), "aria-hidden": "true", text: markText(key) }));
       const name = el("span", { className: "name", text: label(key) });
       const p = position(key);
-      const where = removed ? "" : `${coord(p.lat)}, ${coord(p.lon)} · ${moves.has(i) ? "ny plats" : PRECISION[b.precision] || b.precision}`;
+      const where = removed ? "" : `${coord(p.lat)}, ${coord(p.lon)} · ${moves.has(i) ? t("new_place") : PRECISION[b.precision] || b.precision}`;
       if (where) name.append(el("span", { className: "where", text: where }));
       name.append(el("span", { className: "warn", "data-warn": key }));
       li.append(name);
       if (removed) {
-        li.append(el("span", { className: "tag", text: "Borttagen" }));
-        li.append(button("Ångra", ` borttagningen av bas ${i + 1}`, () => change(() => removes.delete(i))));
+        li.append(el("span", { className: "tag", text: t("tag_removed") }));
+        li.append(button(t("undo"), t("undo_remove", { n: i + 1 }), () => change(() => removes.delete(i))));
       } else {
         if (moves.has(i)) {
-          li.append(el("span", { className: "tag", text: "Flyttad" }));
-          li.append(button("Ångra", ` flytten av bas ${i + 1}`, () => change(() => moves.delete(i))));
+          li.append(el("span", { className: "tag", text: t("tag_moved") }));
+          li.append(button(t("undo"), t("undo_move", { n: i + 1 }), () => change(() => moves.delete(i))));
         }
-        li.append(button("Ta bort", ` bas ${i + 1}`, () => removeBase(i)));
+        li.append(button(t("remove"), t("remove_base", { n: i + 1 }), () => removeBase(i)));
       }
       list.append(li);
     });
@@ -544,8 +564,8 @@
       const name = el("span", { className: "name", text: label(key) });
       name.append(el("span", { className: "where", text: `${coord(p.lat)}, ${coord(p.lon)}` }));
       name.append(el("span", { className: "warn", "data-warn": key }));
-      li.append(name, el("span", { className: "tag", text: "Ny" }));
-      li.append(button("Ta bort", ` ny bas ${i + 1}`, () => change(() => adds.splice(i, 1))));
+      li.append(name, el("span", { className: "tag", text: t("tag_new") }));
+      li.append(button(t("remove"), t("remove_new", { n: i + 1 }), () => change(() => adds.splice(i, 1))));
       list.append(li);
     });
     refreshWarnings();
@@ -554,13 +574,13 @@
   function refreshWarnings() {
     for (const node of document.querySelectorAll("[data-warn]")) {
       const s = snaps.get(node.dataset.warn);
-      node.textContent = s && s.far_from_road ? (TEXT.far_kept || "").replace("{m}", people(Math.round(s.snap_m))) : "";
+      node.textContent = s && s.far_from_road ? t("far_kept", { m: people(Math.round(s.snap_m)) }) : "";
     }
   }
 
   function removeBase(i) {
     if (currentKeys().length === 1) {
-      showError("Enheten måste ha minst en bas kvar. Flytta basen i stället, eller lägg till en ny först.");
+      showError(t("keep_one_base"));
       return;
     }
     change(() => {
@@ -569,9 +589,10 @@
     });
   }
 
+  /* A button: its ``text``, and for screen readers what it acts on (``srText``: "Undo" + " the move of base 1"). */
   function button(text, srText, onClick) {
     const b = el("button", { type: "button" }, [text]);
-    if (srText) b.append(el("span", { className: "sr", text: srText }));
+    if (srText) b.append(el("span", { className: "sr", text: " " + srText }));
     b.addEventListener("click", onClick);
     return b;
   }
@@ -583,7 +604,7 @@
     const old = select.value;
     select.textContent = "";
     for (const key of currentKeys()) select.append(el("option", { value: key, text: label(key) }));
-    select.append(el("option", { value: "new", text: "Ny bas (lägg till)" }));
+    select.append(el("option", { value: "new", text: t("target_new") }));
     select.value = [...select.options].some((o) => o.value === old) ? old : select.options[0].value;
     syncForm();
   }
@@ -591,7 +612,7 @@
   function syncForm(force = false) {
     const key = $("target").value;
     const isNew = key === "new";
-    $("apply").textContent = isNew ? "Lägg till basen här" : "Flytta basen hit";
+    $("apply").textContent = t(isNew ? "apply_add" : "apply_move");
     for (const b of $("nudge").querySelectorAll("button")) b.disabled = isNew;
     const typing = [$("lat"), $("lon")].includes(document.activeElement);
     if (isNew || (typing && !force)) return;
@@ -627,7 +648,7 @@
     const lat = parseCoord($("lat").value);
     const lon = parseCoord($("lon").value);
     if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) {
-      coordsError("Skriv latitud och longitud som tal i grader, t.ex. 59,19 och 17,63.");
+      coordsError(t("coords_invalid"));
       return;
     }
     $("coords-error").hidden = true;
@@ -687,7 +708,7 @@
   function mapFailed() {
     $("map-box").classList.add("failed");
     $("map-note").hidden = false;
-    $("map-note").textContent = "Kartan kunde inte visas. Baserna flyttas med formuläret; tabellen visar resultatet.";
+    $("map-note").textContent = t("map_failed");
   }
 
   function initMap() {
@@ -697,9 +718,9 @@
       return;
     }
     map = L.map("map", { zoomControl: false, attributionControl: true, scrollWheelZoom: false, keyboard: true });
-    L.control.zoom({ zoomInTitle: "Zooma in", zoomOutTitle: "Zooma ut" }).addTo(map);
+    L.control.zoom({ zoomInTitle: t("zoom_in"), zoomOutTitle: t("zoom_out") }).addTo(map);
     map.attributionControl.setPrefix(false);
-    map.attributionControl.addAttribution("Lantmäteriet, SCB, Stockholms stad, © OpenStreetMap contributors");
+    map.attributionControl.addAttribution(t("map_attribution"));
     areaGroup = L.layerGroup().addTo(map);
     if (window.asihBasemap) window.asihBasemap(map); // water, main roads and place names (/static/basemap.js)
     reachGroup = L.layerGroup().addTo(map);
@@ -743,7 +764,7 @@
     markerMap.clear();
     for (const key of currentKeys()) {
       const p = position(key);
-      const name = `${label(key)}${key[0] === "b" && moves.has(indexOf(key)) ? " (flyttad)" : ""}`;
+      const name = key[0] === "b" && moves.has(indexOf(key)) ? t("marker_moved", { name: label(key) }) : label(key);
       const m = L.marker([p.lat, p.lon], {
         icon: L.divIcon({ className: "mk " + markClass(key), html: markText(key), iconSize: [28, 28] }),
         draggable: true, keyboard: false, title: "", riseOnHover: true, autoPan: true,
@@ -820,12 +841,7 @@
 
   // ---- saved scenarios: open one by its link, save the current changes ----
 
-  const SAVE_MESSAGES = {
-    401: "Nyckeln gäller inte (okänd, felskriven eller återkallad). Kontrollera den och försök igen.",
-    403: "Din nyckel får inte spara scenarier: det får avtalsansvariga och administratörer.",
-    404: "Enheten finns inte i leverantörsdatat. Ladda om sidan.",
-    413: "För mycket text.",
-  };
+  const SAVE_MESSAGES = { 401: "token_invalid", 403: "token_not_allowed", 404: "error_unknown_unit", 413: "too_much_text" };
   let token = null; // the registry token: in this closure only, never in storage, cookies, the URL or the DOM
 
   function localTime(iso) {
@@ -838,18 +854,17 @@
    * why not (the page then shows the first unit today and says so). */
   async function openScenario(id) {
     if (!/^[1-9][0-9]{0,9}$/.test(id)) {
-      return "Länken pekar inte på ett scenario (scenario ska vara ett nummer). Sidan visar enheterna i dag.";
+      return t("scenario_bad_link");
     }
     let s;
     try {
       s = await getJSON("/v1/scenarios/" + id);
     } catch (e) {
-      return e.status === 404 ? `Scenario ${id} finns inte. Sidan visar enheterna i dag.`
-        : "Scenariot kunde inte laddas. Ladda om sidan.";
+      return e.status === 404 ? t("scenario_missing", { id }) : t("scenario_failed");
     }
     const w = s.whatif;
     if (!units.some((u) => u.id === w.unit)) {
-      return `Scenario ${s.id} gäller en enhet som inte längre finns i leverantörsdatat. Sidan visar enheterna i dag.`;
+      return t("scenario_unit_gone", { id: s.id });
     }
     $("unit").value = w.unit;
     $("profile").value = w.profile;
@@ -861,10 +876,10 @@
       removes: new Set(w.remove),
     });
     const note = $("scenario-note");
-    note.textContent = `Visar scenario ${s.id} ”${s.name}”, sparat av ${s.saved_by} ${localTime(s.saved_at)}: ` +
-      `godkännanden per ${w.date}, restider i ${PROFILE_SV[w.profile] || w.profile}. `;
-    const pdf = el("a", { href: s.report, download: "", text: "Skriv ut scenariot (PDF)" });
-    note.append(pdf);
+    const pdf = el("a", { href: s.report, download: "", text: t("scenario_pdf") });
+    note.textContent = "";
+    note.append(...tNodes("scenario_shown", { id: s.id, name: s.name, by: s.saved_by, when: localTime(s.saved_at),
+      date: w.date, profile: PROFILE_NAME[w.profile] || w.profile, pdf }));
     note.hidden = false;
     return null;
   }
@@ -896,10 +911,10 @@
     for (const input of [nameInput, tokenInput]) input.removeAttribute("aria-invalid");
     const name = nameInput.value.trim();
     if (!unit) return;
-    if (!name) return saveError("Skriv ett namn på scenariot.", nameInput);
-    if (name.length > 120) return saveError("Namnet får vara högst 120 tecken.", nameInput);
+    if (!name) return saveError(t("name_missing"), nameInput);
+    if (name.length > MAX_NAME) return saveError(t("name_too_long"), nameInput);
     const typed = tokenInput.value.trim();
-    if (!typed && !token) return saveError("Skriv eller klistra in din nyckel.", tokenInput);
+    if (!typed && !token) return saveError(t("token_missing"), tokenInput);
     const useToken = typed || token;
     $("save").disabled = true;
     let resp;
@@ -913,34 +928,33 @@
       try { data = await resp.json(); } catch (e) { data = null; }
     } catch (e) {
       $("save").disabled = false;
-      return saveError(swedishError(0, ""));
+      return saveError(t("error_network"));
     }
     $("save").disabled = false;
     if (!resp.ok) {
       if (resp.status === 401) token = null;
       if (resp.status === 429) {
         const wait = Number(resp.headers.get("Retry-After")) || 60;
-        return saveError(`För många misslyckade försök. Vänta ${wait < 90 ? wait + " sekunder" : Math.ceil(wait / 60) + " minuter"} och försök igen.`);
+        const waiting = wait < 90 ? t("wait_seconds", { n: wait }) : t("wait_minutes", { n: Math.ceil(wait / 60) });
+        return saveError(t("save_too_many", { wait: waiting }));
       }
-      if (resp.status === 401 || resp.status === 403) return saveError(SAVE_MESSAGES[resp.status], tokenInput);
+      if (resp.status === 401 || resp.status === 403) return saveError(t(SAVE_MESSAGES[resp.status]), tokenInput);
       if (resp.status === 422 && data && Array.isArray(data.detail) && data.detail.some((d) => String(d.loc).includes("name"))) {
-        return saveError("Namnet får vara högst 120 tecken.", nameInput);
+        return saveError(t("name_too_long"), nameInput);
       }
       const detail = data && typeof data.detail === "string" ? data.detail : "";
-      if (SAVE_MESSAGES[resp.status]) return saveError(SAVE_MESSAGES[resp.status]);
-      const why = swedishError(resp.status, detail);
-      return saveError(resp.status === 422 && !why.includes("(kod ")
-        ? why.replace(/ Ändringen är ångrad\.$/, "") : `Scenariot kunde inte sparas (kod ${resp.status}). Försök igen.`);
+      if (SAVE_MESSAGES[resp.status]) return saveError(t(SAVE_MESSAGES[resp.status]));
+      const why = resp.status === 422 ? refusal(resp.status, detail) : null; // what the what-if would refuse
+      return saveError(why ? t(why) : t("save_failed", { status: resp.status }));
     }
     token = useToken;
     tokenInput.value = ""; // the token stays in memory only, not in the page
-    $("token-hint").textContent = "Nyckeln finns kvar i sidans minne tills du laddar om sidan: lämna fältet tomt " +
-      "för att spara igen med den.";
+    $("token-hint").textContent = t("token_kept");
     const link = el("a", { href: data.link, text: new URL(data.link, window.location.href).href });
-    const pdf = el("a", { href: data.report, download: "", text: "Skriv ut scenariot (PDF)" });
+    const pdf = el("a", { href: data.report, download: "", text: t("scenario_pdf") });
     const out = $("saved");
     out.textContent = "";
-    out.append(`Sparat som scenario ${data.id} ”${data.name}”. Länk: `, link, ". ", pdf, ".");
+    out.append(...tNodes("saved", { id: data.id, name: data.name, link, pdf }));
   }
 
   $("save-form").addEventListener("submit", saveScenario);
@@ -951,7 +965,7 @@
   function selectUnit(id, initial = null) {
     unit = units.find((u) => u.id === id) || units[0];
     $("report-unit").href = "/v1/reports/" + encodeURIComponent(unit.id);
-    $("report-unit").textContent = "för " + unit.unit;
+    $("report-unit").textContent = t("report_unit", { unit: unit.unit });
     moves = initial ? initial.moves : new Map();
     adds = initial ? initial.adds : [];
     removes = initial ? initial.removes : new Set();
@@ -978,19 +992,16 @@
   async function start() {
     initMap();
     try {
-      const [providers, areas, page] = await Promise.all([getJSON("/v1/providers"), getJSON("/v1/areas"),
-        getJSON("/v1/planning/page")]);
-      ({ verdict: VERDICT, base_known: PRECISION, profile_long: PROFILE_SV } = page.labels);
-      MAX_CHANGES = page.max_changes;
-      TEXT = page.texts || {};
+      const [providers, areas] = await Promise.all([getJSON("/v1/providers"), getJSON("/v1/areas")]);
       showExplain();
       units = providers;
       for (const a of areas) areaNames.set(a.id, a.name);
       const select = $("unit");
       select.textContent = "";
       for (const u of units) {
-        const list = u.areas.length === 1 ? `område ${u.areas[0]}` : `områden ${u.areas.join(", ")}`;
-        select.append(el("option", { value: u.id, text: `${u.unit} (${list})` }));
+        const text = u.areas.length === 1 ? t("unit_option_one", { unit: u.unit, area: u.areas[0] })
+          : t("unit_option_many", { unit: u.unit, areas: u.areas.join(", ") });
+        select.append(el("option", { value: u.id, text }));
       }
       select.disabled = false;
       const loading = loadAreas([...areaNames.keys()]);
@@ -1004,7 +1015,7 @@
       styleAreas();
       frame();
     } catch (e) {
-      showError("Enheterna kunde inte laddas. Ladda om sidan.");
+      showError(t("units_failed"));
     }
   }
 
