@@ -33,9 +33,23 @@ def test_png(kind, inputs, tmp_path):
     assert (width, height) == (round(w_in * style.STATIC_DPI), round(h_in * style.STATIC_DPI))
 
 
+@pytest.fixture(scope="module")
+def pdf_of(inputs, tmp_path_factory):
+    """``pdf_of(kind)``: the PDF map of ``kind``, rendered once for the module (``test_pdf`` checks the file,
+    ``test_pdf_text_is_at_least_7_pt`` its text; neither changes it)."""
+    folder, made = tmp_path_factory.mktemp("pdf"), {}
+
+    def pdf(kind: str):
+        if kind not in made:
+            made[kind] = render_static(kind, folder / f"{kind}.pdf", land=inputs["land"], **inputs[kind])
+        return made[kind]
+
+    return pdf
+
+
 @pytest.mark.parametrize("kind", ["overview", "unit", "choice"])
-def test_pdf(kind, inputs, tmp_path):
-    out = render_static(kind, tmp_path / f"{kind}.pdf", land=inputs["land"], **inputs[kind])
+def test_pdf(kind, pdf_of):
+    out = pdf_of(kind)
     data = out.read_bytes()
     assert data.startswith(b"%PDF")
     assert len(data) > 20_000
@@ -286,13 +300,13 @@ def test_choice_map_states_profile(inputs, land):
 
 
 @pytest.mark.parametrize("kind", ["overview", "unit", "choice"])
-def test_pdf_text_is_at_least_7_pt(kind, inputs, tmp_path):
+def test_pdf_text_is_at_least_7_pt(kind, pdf_of):
     """Issue 23: every text on a printed map legible. PDF maps are vector; each character read back with PDFium is
     at least 7 pt (text with a white halo is written as outlines: its size is checked on the figure, above)."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
-    out = render_static(kind, tmp_path / f"{kind}.pdf", land=inputs["land"], **inputs[kind])
+    out = pdf_of(kind)
     pdf = pdfium.PdfDocument(str(out))
     try:
         page = pdf[0]

@@ -21,9 +21,10 @@ from geo.providers import ProviderDataError, read_registry, validate_registry
 from core.settings import Settings
 from routing.loaders import DEFAULT_MATSIM_FILE
 from routing.prepare import StaleNetworkError, prepare_network
+from tests.tiny.model import UNITS
 
 FJALLGATAN = (59.3148, 18.0843)  # area 4, next to Ersta sjukhus (an Ersta Diakoni base)
-KISTA = (59.4030, 17.9440)  # area 6, a few km from the nearest provider base
+NORRMALM = (59.3310, 18.0710)  # Kungsträdgården, area 5 of the tiny model (both of its units are approved there)
 
 
 # --- road network ---------------------------------------------------------------------------------------------
@@ -65,30 +66,32 @@ def _matsim(nodes: dict[str, tuple[float, float]], links: list[tuple[str, str]])
     return "\n".join(out)
 
 
-def test_point_on_an_unreachable_island_is_not_within_the_limit(settings, registry, cache_copy, tmp_path):
+def test_point_on_an_unreachable_island_is_not_within_the_limit(tiny, tiny_service, tmp_path):
     """A road network with two components: a star of roads from Södermalm to every provider base, and one road
-    in Kista that connects to nothing. A point whose nearest road is that island must get "unreachable" (no drive
-    time, not within the limit) from every unit, never a number or a crash."""
+    in Norrmalm that connects to nothing. A point whose nearest road is that island must get "unreachable" (no drive
+    time, not within the limit) from every unit, never a number or a crash. On the tiny real model (its areas,
+    units and population; the county's loaders and rebuild path, in a second rather than ten)."""
+    registry = tiny.registry
     cx, cy = to_metric(*FJALLGATAN)
     nodes = {"hub": (cx, cy)}
     for k, (_, base) in enumerate(registry.bases()):
         nodes[f"b{k}"] = tuple(float(v) for v in to_metric(base.lat, base.lon))
     star = [("hub", f"b{k}") for k in range(len(registry.bases()))]
-    ix, iy = to_metric(*KISTA)
+    ix, iy = to_metric(*NORRMALM)
     nodes |= {"i0": (ix - 100.0, iy), "i1": (ix + 100.0, iy)}
     network = tmp_path / "island.xml"
     network.write_text(_matsim(nodes, star + [("i0", "i1")]), encoding="utf-8")
-    shutil.rmtree(cache_copy / "network")
-    shutil.rmtree(cache_copy / "trees")
-    island = Settings(cache_dir=cache_copy, network_source="matsim", network_file=str(network))
+    cache = tmp_path / "cache"
+    shutil.copytree(tiny.settings.cache_dir, cache, ignore=shutil.ignore_patterns("network", "trees"))
+    island = tiny.settings.model_copy(update={"cache_dir": cache, "network_file": str(network)})
 
     svc = Service.load(island)
     assert svc.network.n_nodes == len(nodes)
     assert max(svc.eligibility.trees.snaps.distance_m) < 1.0  # every base is on the star, none on the island
 
-    on_island = svc.lookup_point(*KISTA)
-    assert on_island["area"]["id"] == 6
-    assert on_island["eligible"], "approved units are still listed, with no drive time"
+    on_island = svc.lookup_point(*NORRMALM)
+    assert on_island["area"]["id"] == 5
+    assert {e["id"] for e in on_island["eligible"]} == set(UNITS), "approved units are still listed, with no drive time"
     assert all(e["drive_time_s"] is None and not e["within_limit"] for e in on_island["eligible"])
     assert on_island["reachable_not_approved"] == []
     assert "No approved unit reaches this point within 30 minutes." in [w["message"] for w in on_island["warnings"]]

@@ -46,8 +46,15 @@ def test_osmnx_files(inner_graph):
     assert "Sveavägen" in names
 
 
-def test_osm_xml_sample(settings):
-    G = load_graph(settings, "osm-xml")
+@pytest.fixture(scope="module")
+def xml_graph(settings):
+    """The OSM XML sample loaded once (``test_osm_xml_sample`` checks it, ``test_pbf_matches_xml`` compares with it;
+    neither changes it)."""
+    return load_graph(settings, "osm-xml")
+
+
+def test_osm_xml_sample(xml_graph):
+    G = xml_graph
     _check_common(G, "osm-xml")
     classes = {d["highway"] for _, _, d in G.edges(data=True)}
     assert classes <= {"residential", "tertiary", "unclassified", "service", "secondary", "tertiary_link",
@@ -56,13 +63,13 @@ def test_osm_xml_sample(settings):
     assert 200 < len(G) < 400
 
 
-def test_pbf_matches_xml(settings, tmp_path):
+def test_pbf_matches_xml(settings, xml_graph, tmp_path):
     pbf = tmp_path / "sample.osm.pbf"
     with osmium.SimpleWriter(str(pbf)) as writer:
         for obj in osmium.FileProcessor(str(settings.raw(RAW_OSM))):
             writer.add(obj)
     from_pbf = load_graph(settings, "pbf", path=pbf)
-    from_xml = load_graph(settings, "osm-xml")
+    from_xml = xml_graph
     _check_common(from_pbf, "pbf")
     assert len(from_pbf) == len(from_xml)
     assert from_pbf.number_of_edges() == from_xml.number_of_edges()
