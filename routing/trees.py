@@ -50,14 +50,15 @@ def _with_virtual_sources(net: RoadNetwork, sources: SnapArray, direction: Direc
     rev = net.edge_rev[e]
     has_rev = rev >= 0
     rev_time = np.where(has_rev, net.edge_time_s[np.maximum(rev, 0)], np.inf)
-    if direction == "outbound":
-        to_v = (1.0 - f) * net.edge_time_s[e]
-        to_u = f * rev_time
-        base = net.csr
-    else:
-        to_v = (1.0 - f) * rev_time  # from v back along the reverse edge onto the point
-        to_u = f * net.edge_time_s[e]  # from u forward onto the point
-        base = reverse_csr(net)
+    with np.errstate(invalid="ignore"):  # 0 · inf at f == 0 or 1 on a one-way road: NaN, made inf below
+        if direction == "outbound":
+            to_v = (1.0 - f) * net.edge_time_s[e]
+            to_u = f * rev_time
+            base = net.csr
+        else:
+            to_v = (1.0 - f) * rev_time  # from v back along the reverse edge onto the point
+            to_u = f * net.edge_time_s[e]  # from u forward onto the point
+            base = reverse_csr(net)
     to_v = np.where(np.isnan(to_v), np.inf, to_v)  # 0 · inf at f == 1 on a one-way road
     to_u = np.where(np.isnan(to_u), np.inf, to_u)
     cols = np.stack([net.edge_v[e], net.edge_u[e]], axis=1)
