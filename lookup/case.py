@@ -262,6 +262,7 @@ class LookupCase:
         }
 
     def _uncertain(self, match, region, notes, decision: AreaDecision, lat, lon) -> dict:
+        decision = replace(decision, decide_by=next_steps(match, decision.decide_by))
         if decision.reason in ("spelling", "town"):
             notes.insert(0, Note("area_uncertain", "decisive", {"matched": match.matched},
                                  f"area_uncertain_{decision.reason}"))
@@ -318,3 +319,21 @@ def _coordinates(lat: float, lon: float) -> GeocodeResult:
     region = Region("coordinates", "coordinates", points=((float(x), float(y)),),
                     basis=(Note("region", "info", text="basis_coordinates"),))
     return GeocodeResult(lat, lon, "coordinates", "coordinates", 100.0, (), region)
+
+
+def next_steps(match: GeocodeResult, decide_by: tuple[str, ...]) -> tuple[str, ...]:
+    """What would decide an uncertain area, without asking again for what the query already gave: a street the data
+    does not know is not asked for again ("street_address" becomes "postcode", the one thing that often decides
+    where the street is unknown); a postcode already given is not asked for."""
+    street_unknown = any(n.code == "street_not_found" for n in match.notes)
+    postcode_given = match.context is not None and (match.context.postcode is not None
+                                                    or match.context.kind == "postcode")
+    steps = []
+    for step in decide_by:
+        if step == "street_address" and street_unknown:
+            step = "postcode"
+        if step == "postcode" and postcode_given:
+            continue
+        if step not in steps:
+            steps.append(step)
+    return tuple(steps)

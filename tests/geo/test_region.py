@@ -106,3 +106,19 @@ def test_known_addresses_are_certain(resolver, place):
 def test_outside_the_county(resolver):
     uppsala = metric_xy(59.8586, 17.6389)
     assert resolver.decide(Region("address", "x", points=(uppsala,)), *uppsala).status == "outside"
+
+
+@pytest.mark.parametrize(("query", "steps"), [
+    # The street is in no offline source: asking for "the street address" again would loop; the postcode decides.
+    ("Vällingbyvägen 61, Stockholm", ["postcode", "district", "map_point"]),
+    # A postcode was given and did not decide: it is not asked for again.
+    ("Forskarbacken 14, 114 17 Stockholm", ["district", "map_point"]),
+    # Only a town: the street address is what is missing.
+    ("Stockholm", ["street_address", "district", "map_point"]),
+])
+def test_an_uncertain_answer_never_asks_again_for_what_the_query_gave(service, query, steps):
+    answer = service.lookup(address=query, lang="sv")
+    assert answer["area"]["status"] == "uncertain" and answer["area"]["decide_by"] == steps
+    words = {"postcode": "postnumret", "street_address": "gatuadressen", "district": "stadsdelen"}
+    message = answer["warnings"][0]["message"]
+    assert all((words[s] in message) == (s in steps) for s in words), message

@@ -75,7 +75,7 @@ def test_render_fills_params_in_each_language():
     assert "1,234 m" in render("base_far_from_road", far, "en") and "1\u00a0234 m" in render("base_far_from_road", far, "sv")
     assert render("partly_within_limit", {"minutes": 30, "best": 0.9879}, "sv").endswith("når 98 % av den.")
     assert render("area_uncertain", {"areas": [3, 4], "deciders": ["house_number", "map_point"]}, "sv") == (
-        "Området kan inte avgöras från den här platsen: den kan ligga i område 3, 4. Välj nedan, eller ange ett "
+        "Området kan inte avgöras från den här platsen: den kan ligga i område 3, 4. Välj nedan; annars avgör ett "
         "husnummer eller en punkt på kartan.")
     assert words.label("verdict", "at risk", "sv") == "i riskzonen" and words.label("profile", "peak", "en") == "peak"
 
