@@ -17,6 +17,8 @@
   // Texts, labels and limits come with the page (#facts, as GET /v1/planning/page gives them: the catalogue
   // core/words.yaml, the what-if limits), so the page has its words before it asks the server anything.
   const FACTS = JSON.parse($("facts").textContent);
+  // The controls work only with JavaScript: without it they stay hidden, and the page offers its links instead.
+  for (const part of document.querySelectorAll("[data-needs-js]")) part.hidden = false;
   const TEXT = FACTS.texts; // the page's sentences, key → text; a {name} left in one is filled by t()
   const MAX_CHANGES = FACTS.max_changes;
   const MAX_NAME = FACTS.max_name;
