@@ -76,6 +76,17 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _ready_workers(proc: subprocess.Popen, n: int = 2, timeout_s: float = 15.0) -> set[int]:
+    """The server's workers once ``n`` have finished starting (each has forked its heavy-work process, the last step
+    of a worker's start-up): /health answers as soon as the first worker is up, not every worker."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        workers = {p for p in _children(proc.pid) if _alive(p)}
+        if len([p for p in workers if _children(p)]) >= n or time.monotonic() > deadline:
+            return workers
+        time.sleep(0.05)
+
+
 def _refused(s: socket.socket) -> bool:
     """True when the server answered 429 and closed (what a connection over its address's limit gets)."""
     readable, _, _ = select.select([s], [], [], 0)
@@ -196,8 +207,8 @@ def test_sigterm_ends_the_server_and_every_process_below_it(model, tmp_path):
     # the killed worker's heavy-work process and the multiprocessing resource tracker were left running.
     proc, url, _ = _start(model, tmp_path, "--workers", "2")
     try:
+        workers = _ready_workers(proc)
         seen = _descendants(proc.pid)
-        workers = _children(proc.pid)
         assert len(workers) == 2 and len(seen) >= 4, seen  # two workers, each with its heavy-work process
         os.kill(min(workers), signal.SIGKILL)
         deadline = time.monotonic() + 10
@@ -218,7 +229,7 @@ def test_sigterm_ends_the_server_and_every_process_below_it(model, tmp_path):
 def test_a_killed_worker_is_replaced_within_5_s_and_its_heavy_process_ends(model, tmp_path):
     proc, url, _ = _start(model, tmp_path, "--workers", "2")
     try:
-        workers = _children(proc.pid)
+        workers = _ready_workers(proc)
         victim = min(workers)
         orphans = _children(victim)
         assert orphans  # its heavy-work process
@@ -247,15 +258,16 @@ def test_a_hung_worker_is_killed_and_replaced(model, tmp_path):
     # the connections forever: uvicorn's own supervisor pings its workers, ours did not (issue 22's leftover).
     proc, url, log_path = _start(model, tmp_path, "--workers", "2", "--worker-hang-timeout", "2")
     try:
-        workers = _children(proc.pid)
+        workers = _ready_workers(proc)
         victim = min(workers)
         os.kill(victim, signal.SIGSTOP)
         stopped_at = time.monotonic()
         while time.monotonic() - stopped_at < 15 and _alive(victim):
             time.sleep(0.1)
         assert not _alive(victim), "the hung worker was not killed within 15 s"
+        # Two workers again, and the hung one's heavy-work process (handed to the supervisor, a subreaper) gone.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and len([p for p in _children(proc.pid) if _alive(p)]) < 2:
+        while time.monotonic() < deadline and len([p for p in _children(proc.pid) if _alive(p)]) != 2:
             time.sleep(0.1)
         assert len([p for p in _children(proc.pid) if _alive(p)]) == 2
         survivor = (workers - {victim}).pop()
