@@ -28,19 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._load import ROOT, free_port, start_server  # noqa: E402
 from bench.bench_connections import WRK_SCRIPT  # noqa: E402
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_bytes()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
-                found.append(int(entry))
-    return sorted(found)
+from api.cli.serve import children  # noqa: E402
 
 
 def memory_mb(pid: int) -> dict[str, float]:

@@ -91,7 +91,7 @@ def _prctl(option: int, value: int) -> None:
         pass
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (Linux ``/proc``)."""
     found = []
     for entry in os.listdir("/proc"):
@@ -261,12 +261,12 @@ class Supervisor:
             time.sleep(REAP_INTERVAL_S)
             self._reap()
         for sig, wait_s in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
-            left = set(_children(os.getpid())) | set(self.pids)
+            left = set(children(os.getpid())) | set(self.pids)
             if not left:
                 break
             self._signal_all(left, sig)  # a resource tracker ignores SIGTERM: it gets SIGKILL
             deadline = time.monotonic() + wait_s
-            while time.monotonic() < deadline and (set(_children(os.getpid())) | set(self.pids)):
+            while time.monotonic() < deadline and (set(children(os.getpid())) | set(self.pids)):
                 time.sleep(REAP_INTERVAL_S)
                 self._reap()
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.cli.serve import children
 from api.connections import TrustedProxies
 from core.words import render
 from tests.reliability.conftest import asih_exe, free_port, run_asih, stop, wait_healthy
@@ -47,16 +48,7 @@ def _start(model, tmp_path: Path, *options: str, env: dict[str, str] | None = No
 
 
 def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_bytes()
-            except OSError:
-                continue
-            if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
-                found.add(int(entry))
-    return found
+    return set(children(pid))
 
 
 def _descendants(pid: int) -> set[int]:
